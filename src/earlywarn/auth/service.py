@@ -1,0 +1,100 @@
+"""API keys: creation, hashing, verification and the role rules.
+
+Keys are 256-bit random tokens, so a plain SHA-256 digest is enough to store them safely (a slow
+password hash protects low-entropy secrets; these are not). Comparison happens on the digest
+through an indexed lookup, so the key itself is never compared character by character.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from earlywarn.auth import repository
+from earlywarn.auth.models import ApiKey
+from earlywarn.db import utc_now
+from earlywarn.types import Role
+
+KEY_PREFIX = "ew_"
+
+# What each role may do. Acknowledging an alert is the one write a focal point may make.
+ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
+    Role.ANALYST: frozenset({"read"}),
+    Role.FOCAL_POINT: frozenset({"read", "acknowledge"}),
+    Role.ADMIN: frozenset({"read", "acknowledge", "admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    name: str
+    role: Role
+    focal_point_id: int | None
+
+    def can(self, permission: str) -> bool:
+        return permission in ROLE_PERMISSIONS[self.role]
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}:{self.name}"
+
+
+def hash_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_key(
+    session: Session,
+    *,
+    name: str,
+    role: Role,
+    focal_point_id: int | None = None,
+    raw_key: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key and return it with the raw key, which is never stored or shown again."""
+    raw = raw_key or generate_key()
+    if len(raw) < 24:
+        raise ValueError("an API key must be at least 24 characters long")
+    key = ApiKey(
+        name=name,
+        role=role,
+        key_prefix=raw[:10],
+        key_hash=hash_key(raw),
+        focal_point_id=focal_point_id,
+    )
+    return repository.add(session, key), raw
+
+
+def authenticate(session: Session, raw_key: str) -> Principal | None:
+    key = repository.get_by_hash(session, hash_key(raw_key))
+    if key is None or key.revoked_at is not None:
+        return None
+    key.last_used_at = utc_now()
+    return Principal(key.id, key.name, key.role, key.focal_point_id)
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey | None:
+    key = repository.get(session, key_id)
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = utc_now()
+    return key
+
+
+def ensure_bootstrap_admin(session: Session, raw_key: str | None) -> bool:
+    """Register the configured bootstrap admin key once, when no admin key exists yet."""
+    if not raw_key:
+        return False
+    if repository.get_by_hash(session, hash_key(raw_key)) is not None:
+        return False
+    if repository.count_active_with_role(session, Role.ADMIN) > 0:
+        return False
+    create_key(session, name="bootstrap-admin", role=Role.ADMIN, raw_key=raw_key)
+    return True

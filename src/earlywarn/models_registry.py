@@ -1,0 +1,23 @@
+"""Imports every stage's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from earlywarn.alerting import models as alerting_models
+from earlywarn.auth import models as auth_models
+from earlywarn.countries import models as countries_models
+from earlywarn.db import Base
+from earlywarn.framework import models as framework_models
+from earlywarn.ingest import models as ingest_models
+from earlywarn.notify import models as notify_models
+from earlywarn.observations import models as observations_models
+from earlywarn.scoring import models as scoring_models
+
+__all__ = [
+    "Base",
+    "alerting_models",
+    "auth_models",
+    "countries_models",
+    "framework_models",
+    "ingest_models",
+    "notify_models",
+    "observations_models",
+    "scoring_models",
+]

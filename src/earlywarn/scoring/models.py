@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from earlywarn.db import Base, utc_now
+from earlywarn.types import RiskLevel, enum_column
+
+
+class ScoreRunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ScoreRun(Base):
+    __tablename__ = "score_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[ScoreRunStatus] = mapped_column(
+        enum_column(ScoreRunStatus, "status"), default=ScoreRunStatus.RUNNING
+    )
+    as_of: Mapped[date] = mapped_column(Date)
+    weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"))
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    finished_at: Mapped[datetime | None]
+    countries_scored: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class CountryScore(Base):
+    """A country's composite score in one run, with the full per-factor breakdown."""
+
+    __tablename__ = "country_scores"
+    __table_args__ = (UniqueConstraint("score_run_id", "country_iso3"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id"), index=True)
+    country_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3"), index=True)
+    # Both None when too few risk factors have data to rate the country (see scoring.yaml).
+    composite: Mapped[float | None] = mapped_column(Float)
+    level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "level"))
+    coverage: Mapped[float] = mapped_column(Float)
+    factors: Mapped[dict[str, Any]] = mapped_column()
+    weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"))
+    methodology_version: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

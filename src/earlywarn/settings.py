@@ -1,0 +1,69 @@
+"""Service settings, read from the environment (prefix ``EARLYWARN_``) or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_DIR = _PACKAGE_DIR.parent.parent
+
+
+def _bundled(repo_relative: str, packaged: str) -> Path:
+    """A path inside the source checkout when running from one, else the copy in the wheel."""
+    in_repo = _REPO_DIR / repo_relative
+    return in_repo if in_repo.exists() else _PACKAGE_DIR / packaged
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EARLYWARN_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Where the embedded SQLite database and archived payloads live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Unset means a SQLite file in data_dir.",
+    )
+    config_dir: Path = Field(default_factory=lambda: _bundled("config", "_config"))
+    bootstrap_admin_key: SecretStr | None = Field(
+        default=None,
+        description="Registers this admin API key at start-up if no admin key exists yet.",
+    )
+    schedule_cron: str = Field(
+        default="0 3 * * *",
+        description="Crontab (UTC) for the scheduled pipeline run in `earlywarn serve`.",
+    )
+    scheduler_enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    worldbank_base_url: str = "https://api.worldbank.org/v2"
+    http_timeout_seconds: float = 30.0
+    http_max_attempts: int = 4
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(
+                f"schedule_cron must have 5 fields (min hour day month weekday), got {value!r}"
+            )
+        return value
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'earlywarn.db').resolve()}"
+
+    @property
+    def alembic_dir(self) -> Path:
+        return _bundled("alembic", "_alembic")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
