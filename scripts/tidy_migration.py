@@ -26,4 +26,5 @@ if "JSON_TYPE" in text and "JSON_TYPE = " not in text:
         'JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")\n\nrevision: str',
         1,
     )
+text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 path.write_text(text, encoding="utf-8")

@@ -7,11 +7,12 @@ is set and the server cannot be reached the tests fail; when it is unset they ar
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import create_db_engine, make_session_factory
@@ -26,34 +27,53 @@ POSTGRES_URL_ENV = "EARLYWARN_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def _fresh_postgres(url: str) -> Engine:
-    engine = create_db_engine(url)
-    with engine.begin() as conn:  # fails loudly when the server is down: that is the point
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    return engine
+class _TestDatabases:
+    """One migrated database per backend for the whole test session, created on first use."""
+
+    def __init__(self, tmp_dir: Path) -> None:
+        self.tmp_dir = tmp_dir
+        self.engines: dict[str, Engine] = {}
+        self._postgres_admin: Engine | None = None
+        self._postgres_db: str | None = None
+
+    def engine(self, backend: str) -> Engine:
+        if backend not in self.engines:
+            if backend == "sqlite":
+                engine = create_db_engine(f"sqlite:///{self.tmp_dir / 'earlywarn-test.db'}")
+            else:
+                url = os.environ.get(POSTGRES_URL_ENV)
+                if not url:
+                    pytest.skip(f"PostgreSQL not requested: set {POSTGRES_URL_ENV} to run it")
+                engine = self._fresh_postgres(url)
+            upgrade_to_head(engine)  # the migration from empty runs on every test session
+            self.engines[backend] = engine
+        return self.engines[backend]
+
+    def _fresh_postgres(self, url: str) -> Engine:
+        """A new, empty database on the server at ``url``: several runs can share a server."""
+        self._postgres_admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        self._postgres_db = f"earlywarn_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        # Fails loudly when the server is down: a PostgreSQL run that was asked for never skips.
+        with self._postgres_admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self._postgres_db}"'))
+        return create_db_engine(
+            make_url(url).set(database=self._postgres_db).render_as_string(hide_password=False)
+        )
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+        if self._postgres_admin is not None:
+            with self._postgres_admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self._postgres_db}" WITH (FORCE)'))
+            self._postgres_admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Engine]]:
-    engines: dict[str, Engine] = {}
-    yield engines
-    for engine in engines.values():
-        engine.dispose()
-
-
-def _engine_for(backend: str, engines: dict[str, Engine], tmp_dir: Path) -> Engine:
-    if backend not in engines:
-        if backend == "sqlite":
-            engine = create_db_engine(f"sqlite:///{tmp_dir / 'earlywarn-test.db'}")
-        else:
-            url = os.environ.get(POSTGRES_URL_ENV)
-            if not url:
-                pytest.skip(f"PostgreSQL not requested: set {POSTGRES_URL_ENV} to run it")
-            engine = _fresh_postgres(url)
-        upgrade_to_head(engine)  # the migration from empty is exercised on every test run
-        engines[backend] = engine
-    return engines[backend]
+def _databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_TestDatabases]:
+    databases = _TestDatabases(tmp_path_factory.mktemp("db"))
+    yield databases
+    databases.close()
 
 
 def _empty_all_tables(engine: Engine) -> None:
@@ -63,13 +83,8 @@ def _empty_all_tables(engine: Engine) -> None:
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(
-    request: pytest.FixtureRequest,
-    _engines: dict[str, Engine],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Engine]:
-    backend: str = request.param
-    eng = _engine_for(backend, _engines, tmp_path_factory.getbasetemp())
+def engine(request: pytest.FixtureRequest, _databases: _TestDatabases) -> Iterator[Engine]:
+    eng = _databases.engine(request.param)
     _empty_all_tables(eng)
     yield eng
     _empty_all_tables(eng)
