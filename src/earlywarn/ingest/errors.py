@@ -1,0 +1,20 @@
+"""Errors raised while fetching or parsing a source. Their messages end up in ``ingest_runs.error``,
+so each one names the file or URL, the line or key, and the offending value."""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """A payload could not be fetched or is not acceptable; nothing of it is loaded."""
+
+
+class FileFormatError(IngestError):
+    """A file does not follow its documented format (columns, numbers, codes, duplicates)."""
+
+
+class RemoteSourceError(IngestError):
+    """A remote API answered with an error, an unexpected body, or not at all."""
+
+
+class UnknownSourceError(IngestError):
+    """A source id that earlywarn does not know how to load."""

@@ -1,0 +1,144 @@
+"""Every query of the ingest stage: sources, runs, and the observation writes of a load."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from earlywarn.countries.models import Country
+from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.observations.models import Observation
+
+INSERT_CHUNK_ROWS = 5_000
+# Bound parameters per IN list; SQLite's default limit is 32,766 and PostgreSQL's 65,535.
+_IN_CHUNK = 500
+
+
+def get_source(session: Session, source_id: str) -> Source | None:
+    return session.get(Source, source_id)
+
+
+def list_sources(session: Session) -> list[Source]:
+    return list(session.scalars(select(Source).order_by(Source.id)))
+
+
+def add(session: Session, item: Source | IngestRun) -> None:
+    session.add(item)
+    session.flush()
+
+
+def get_run(session: Session, run_id: int) -> IngestRun | None:
+    return session.get(IngestRun, run_id)
+
+
+def list_runs(
+    session: Session,
+    *,
+    source_id: str | None = None,
+    status: RunStatus | None = None,
+    limit: int = 50,
+) -> list[IngestRun]:
+    query = select(IngestRun)
+    if source_id is not None:
+        query = query.where(IngestRun.source_id == source_id)
+    if status is not None:
+        query = query.where(IngestRun.status == status)
+    return list(session.scalars(query.order_by(IngestRun.id.desc()).limit(limit)))
+
+
+def last_run_with_status(
+    session: Session, source_id: str, statuses: Collection[RunStatus], *, before_run_id: int
+) -> IngestRun | None:
+    return session.scalars(
+        select(IngestRun)
+        .where(
+            IngestRun.source_id == source_id,
+            IngestRun.status.in_(list(statuses)),
+            IngestRun.id < before_run_id,
+        )
+        .order_by(IngestRun.id.desc())
+        .limit(1)
+    ).one_or_none()
+
+
+def latest_run_ids(session: Session) -> dict[tuple[str, RunStatus | None], int]:
+    """Newest run id per (source, status) and, under status ``None``, per source overall."""
+    found: dict[tuple[str, RunStatus | None], int] = {}
+    rows = session.execute(
+        select(IngestRun.source_id, IngestRun.status, func.max(IngestRun.id)).group_by(
+            IngestRun.source_id, IngestRun.status
+        )
+    )
+    for source_id, status, run_id in rows:
+        found[(source_id, status)] = run_id
+        overall = found.get((source_id, None))
+        found[(source_id, None)] = run_id if overall is None else max(overall, run_id)
+    return found
+
+
+def runs_by_id(session: Session, run_ids: Iterable[int]) -> dict[int, IngestRun]:
+    ids = sorted(set(run_ids))
+    if not ids:
+        return {}
+    return {run.id: run for run in session.scalars(select(IngestRun).where(IngestRun.id.in_(ids)))}
+
+
+def country_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Country.iso3)))
+
+
+def latest_values_by_key(
+    session: Session, variables: Collection[str]
+) -> dict[tuple[str, str, str], float]:
+    """The current value of every (country, variable, period) of ``variables``: the newest
+    vintage (highest ingest run) of each, from any source."""
+    latest: dict[tuple[str, str, str], float] = {}
+    ordered = sorted(set(variables))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        chunk = ordered[start : start + _IN_CHUNK]
+        newest = (
+            select(
+                Observation.country_iso3,
+                Observation.variable,
+                Observation.period,
+                Observation.value,
+                func.row_number()
+                .over(
+                    partition_by=(
+                        Observation.country_iso3,
+                        Observation.variable,
+                        Observation.period,
+                    ),
+                    order_by=(Observation.ingest_run_id.desc(), Observation.id.desc()),
+                )
+                .label("vintage_rank"),
+            )
+            .where(Observation.variable.in_(chunk))
+            .subquery()
+        )
+        rows = session.execute(
+            select(newest.c.country_iso3, newest.c.variable, newest.c.period, newest.c.value).where(
+                newest.c.vintage_rank == 1
+            )
+        )
+        for iso3, variable, period, value in rows:
+            latest[(iso3, variable, period)] = value
+    return latest
+
+
+def insert_observations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    # executemany in chunks: one statement per chunk, bounded memory on the driver side.
+    for start in range(0, len(rows), INSERT_CHUNK_ROWS):
+        session.execute(insert(Observation), list(rows[start : start + INSERT_CHUNK_ROWS]))
+
+
+def count_observations_for_run(session: Session, run_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(Observation).where(Observation.ingest_run_id == run_id)
+        )
+        or 0
+    )

@@ -1,0 +1,487 @@
+"""Run orchestration: every load is recorded as an ``ingest_runs`` row, and values are stored as
+new vintages only when they differ from what readers currently see.
+
+Unlike request-scoped services, ``run_ingest`` owns its transactions: the ``running`` row is
+committed before the fetch (so a crash leaves a visible trace), the load is one transaction, and a
+failure is recorded in a transaction of its own after the load's has been rolled back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from earlywarn.db import session_scope, utc_now
+from earlywarn.framework.config import Configuration, load_file
+from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.ingest import repository
+from earlywarn.ingest.csv_long import load_long_csv
+from earlywarn.ingest.errors import IngestError, UnknownSourceError
+from earlywarn.ingest.ewp import load_ewp
+from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.ingest.schemas import (
+    VARIABLE_PATTERN,
+    LoadedPayload,
+    SourcesConfig,
+)
+from earlywarn.ingest.worldbank import fetch_worldbank, worldbank_indicators
+from earlywarn.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SOURCES_FILE = "sources.yaml"
+DEFAULT_WORLDBANK_YEARS_BACK = 8
+MAX_ERROR_CHARS = 4_000
+
+
+@dataclass(frozen=True)
+class SourceDefinition:
+    name: str
+    kind: Literal["file", "api"]
+    url: str | None
+    licence: str | None
+
+
+KNOWN_SOURCES: dict[str, SourceDefinition] = {
+    "csv": SourceDefinition(
+        name="Long-format CSV (docs/long-format-csv.md)",
+        kind="file",
+        url=None,
+        licence="as stated by whoever supplies the file",
+    ),
+    "ewp": SourceDefinition(
+        name="Early Warning Project Statistical Risk Assessment, country-year predictors",
+        kind="file",
+        url="https://github.com/EarlyWarningProject/2025-Statistical-Risk-Assessment",
+        licence="no licence published; use for evaluation only, do not redistribute",
+    ),
+    "worldbank": SourceDefinition(
+        name="World Bank Indicators API v2 (WDI, WGI)",
+        kind="api",
+        url="https://api.worldbank.org/v2",
+        licence="CC BY 4.0 for most series (see each indicator's sourceOrganization)",
+    ),
+}
+
+
+# --- orchestration ---------------------------------------------------------------------------
+
+
+def run_ingest(
+    session_factory: sessionmaker[Session],
+    source_id: str,
+    fetch: Callable[[], LoadedPayload],
+    *,
+    trigger: str = "cli",
+) -> IngestRun:
+    """Fetch one payload and load it as a new vintage; return the finished run (detached).
+
+    A failure anywhere (fetch, parse, validation, insert) marks the run ``failed`` with the cause
+    and writes nothing else; earlier vintages stay as they were. Only ``BaseException``s that are
+    not ``Exception``s (an interrupt) propagate, after the run has been marked failed.
+    """
+    definition = KNOWN_SOURCES.get(source_id)
+    if definition is None:
+        raise UnknownSourceError(
+            f"unknown source {source_id!r}; known sources: {', '.join(sorted(KNOWN_SOURCES))}"
+        )
+    run_id = _start_run(session_factory, source_id, definition, trigger)
+    try:
+        payload = fetch()
+    except Exception as exc:
+        _finish_failed(session_factory, run_id, _describe(exc, "fetching"))
+        return _detached_run(session_factory, run_id)
+    except BaseException as exc:
+        _finish_failed(session_factory, run_id, _describe(exc, "fetching"))
+        raise
+
+    try:
+        with session_scope(session_factory) as session:
+            _load(session, run_id, source_id, payload)
+    except Exception as exc:
+        _finish_failed(session_factory, run_id, _describe(exc, "loading"), payload=payload)
+        return _detached_run(session_factory, run_id)
+    except BaseException as exc:
+        _finish_failed(session_factory, run_id, _describe(exc, "loading"), payload=payload)
+        raise
+    run = _detached_run(session_factory, run_id)
+    logger.info(
+        "ingest run %s (%s): %s, %s loaded, %s unchanged, %s skipped",
+        run.id,
+        source_id,
+        run.status,
+        run.rows_loaded,
+        run.rows_unchanged,
+        run.rows_skipped,
+    )
+    return run
+
+
+def _start_run(
+    session_factory: sessionmaker[Session],
+    source_id: str,
+    definition: SourceDefinition,
+    trigger: str,
+) -> int:
+    for attempt in (1, 2):
+        try:
+            with session_scope(session_factory) as session:
+                _upsert_source(session, source_id, definition)
+                run = IngestRun(
+                    source_id=source_id,
+                    status=RunStatus.RUNNING,
+                    trigger=trigger,
+                    started_at=utc_now(),
+                    details={},
+                )
+                repository.add(session, run)
+                return run.id
+        except IntegrityError:
+            # Two first-ever runs of a source can race to insert its row; the second
+            # attempt finds the row the other one committed.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _upsert_source(session: Session, source_id: str, definition: SourceDefinition) -> None:
+    source = repository.get_source(session, source_id)
+    if source is None:
+        repository.add(
+            session,
+            Source(
+                id=source_id,
+                name=definition.name,
+                kind=definition.kind,
+                url=definition.url,
+                licence=definition.licence,
+            ),
+        )
+        return
+    source.name = definition.name
+    source.kind = definition.kind
+    source.url = definition.url
+    source.licence = definition.licence
+
+
+def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload) -> None:
+    run = repository.get_run(session, run_id)
+    if run is None:
+        raise IngestError(f"ingest run {run_id} disappeared while loading")
+    run.content_digest = payload.content_digest
+    run.source_uri = payload.source_uri
+    run.rows_read = payload.rows_read
+    run.rows_skipped = payload.rows_skipped
+    run.details = dict(payload.details)
+
+    previous = repository.last_run_with_status(
+        session, source_id, (RunStatus.SUCCEEDED,), before_run_id=run_id
+    )
+    if previous is not None and previous.content_digest == payload.content_digest:
+        run.status = RunStatus.UNCHANGED
+        run.rows_unchanged = len(payload.records)
+        run.details = {**run.details, "same_content_as_run": previous.id}
+        run.finished_at = utc_now()
+        return
+
+    rows, unchanged, duplicates = _new_vintage_rows(session, run_id, source_id, payload)
+    repository.insert_observations(session, rows)
+    run.status = RunStatus.SUCCEEDED
+    run.rows_loaded = len(rows)
+    run.rows_unchanged = unchanged
+    if duplicates:
+        run.rows_skipped += duplicates
+        skipped = dict(run.details.get("skipped", {}))
+        skipped["identical_duplicate"] = skipped.get("identical_duplicate", 0) + duplicates
+        run.details = {**run.details, "skipped": skipped}
+    run.finished_at = utc_now()
+
+
+def _new_vintage_rows(
+    session: Session, run_id: int, source_id: str, payload: LoadedPayload
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Rows for values that are new or differ from the current vintage; (rows, unchanged,
+    identical duplicates). Raises ``IngestError`` on anything the database would reject."""
+    known_countries = repository.country_codes(session)
+    unknown = sorted({r.iso3 for r in payload.records} - known_countries)
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+        raise IngestError(
+            f"{len(unknown)} country code(s) not in the countries table: {shown} "
+            "(seed the countries table first)"
+        )
+    by_key: dict[tuple[str, str, str], float] = {}
+    duplicates = 0
+    for record in payload.records:
+        if not VARIABLE_PATTERN.match(record.variable) or len(record.variable) > 128:
+            raise IngestError(f"invalid variable name {record.variable!r}")
+        key = (record.iso3, record.variable, record.period)
+        if key in by_key:
+            if by_key[key] != record.value:
+                raise IngestError(
+                    f"the payload gives two values for {' '.join(key)}: "
+                    f"{by_key[key]!r} and {record.value!r}"
+                )
+            duplicates += 1
+            continue
+        by_key[key] = record.value
+
+    current = repository.latest_values_by_key(session, {r.variable for r in payload.records})
+    loaded_at = utc_now()
+    rows: list[dict[str, Any]] = []
+    unchanged = 0
+    emitted: set[tuple[str, str, str]] = set()
+    for record in payload.records:
+        key = (record.iso3, record.variable, record.period)
+        if key in emitted:
+            continue
+        emitted.add(key)
+        if current.get(key) == record.value:
+            unchanged += 1
+            continue
+        rows.append(
+            {
+                "country_iso3": record.iso3,
+                "variable": record.variable,
+                "period": record.period,
+                "period_start": record.period_start,
+                "period_end": record.period_end,
+                "value": record.value,
+                "source_id": source_id,
+                "ingest_run_id": run_id,
+                "loaded_at": loaded_at,
+            }
+        )
+    return rows, unchanged, duplicates
+
+
+def _finish_failed(
+    session_factory: sessionmaker[Session],
+    run_id: int,
+    error: str,
+    *,
+    payload: LoadedPayload | None = None,
+) -> None:
+    logger.warning("ingest run %s failed: %s", run_id, error)
+    with session_scope(session_factory) as session:
+        run = repository.get_run(session, run_id)
+        if run is None:
+            raise IngestError(f"ingest run {run_id} disappeared; cannot record its failure")
+        run.status = RunStatus.FAILED
+        run.error = error[:MAX_ERROR_CHARS]
+        run.finished_at = utc_now()
+        run.rows_loaded = 0
+        run.rows_unchanged = 0
+        if payload is not None:
+            run.content_digest = payload.content_digest
+            run.source_uri = payload.source_uri
+            run.rows_read = payload.rows_read
+            run.rows_skipped = payload.rows_skipped
+
+
+def _describe(exc: BaseException, stage: str) -> str:
+    if isinstance(exc, IngestError):
+        return str(exc)
+    if isinstance(exc, httpx.HTTPError):
+        try:
+            where = f" ({exc.request.method} {exc.request.url})"
+        except RuntimeError:  # no request attached
+            where = ""
+        return f"{stage}: {type(exc).__name__}{where}: {exc}"
+    if isinstance(exc, DBAPIError):
+        return f"{stage}: database error: {exc.orig}"
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{stage}: interrupted"
+    return f"{stage}: {type(exc).__name__}: {exc}"
+
+
+def _detached_run(session_factory: sessionmaker[Session], run_id: int) -> IngestRun:
+    with session_factory() as session:
+        run = repository.get_run(session, run_id)
+        if run is None:
+            raise IngestError(f"ingest run {run_id} not found after it finished")
+        session.expunge(run)
+        return run
+
+
+# --- entry points used by the CLI and the pipeline --------------------------------------------
+
+
+def import_file(
+    session_factory: sessionmaker[Session],
+    path: Path,
+    fmt: Literal["csv", "ewp"],
+    *,
+    trigger: str = "cli",
+) -> IngestRun:
+    """Load a long-format CSV (source ``csv``) or an EWP country-year file (source ``ewp``)."""
+    if fmt == "csv":
+
+        def fetch() -> LoadedPayload:
+            with session_factory() as session:
+                known = repository.country_codes(session)
+            return load_long_csv(path, known_iso3s=known)
+
+    elif fmt == "ewp":
+
+        def fetch() -> LoadedPayload:
+            from earlywarn.countries.service import CountryResolver
+
+            return load_ewp(path, resolver=CountryResolver.default())
+
+    else:
+        raise UnknownSourceError(f"unknown file format {fmt!r}; expected 'csv' or 'ewp'")
+    return run_ingest(session_factory, fmt, fetch, trigger=trigger)
+
+
+def ingest_worldbank(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration | IndicatorsConfig,
+    *,
+    client: httpx.Client | None = None,
+    trigger: str = "cli",
+    start_year: int | None = None,
+    end_year: int | None = None,
+) -> IngestRun:
+    """Load the configured ``wb.*`` indicators. Years default to the last
+    ``DEFAULT_WORLDBANK_YEARS_BACK`` years up to the current one."""
+    current_year = utc_now().year
+    last = end_year if end_year is not None else current_year
+    first = start_year if start_year is not None else last - DEFAULT_WORLDBANK_YEARS_BACK
+    indicators = worldbank_indicators(config)
+
+    def fetch() -> LoadedPayload:
+        with session_factory() as session:
+            known = repository.country_codes(session)
+        if not known:
+            raise IngestError("the countries table is empty; seed it before loading World Bank")
+        if client is not None:
+            return _fetch_worldbank_with(client, settings, indicators, first, last, known)
+        with httpx.Client(
+            base_url=settings.worldbank_base_url,
+            timeout=settings.http_timeout_seconds,
+            headers={"User-Agent": "earlywarn (atrocity-risk early warning)"},
+            follow_redirects=True,
+        ) as own_client:
+            return _fetch_worldbank_with(own_client, settings, indicators, first, last, known)
+
+    return run_ingest(session_factory, "worldbank", fetch, trigger=trigger)
+
+
+def _fetch_worldbank_with(
+    client: httpx.Client,
+    settings: Settings,
+    indicators: list[str],
+    start_year: int,
+    end_year: int,
+    known: set[str],
+) -> LoadedPayload:
+    return fetch_worldbank(
+        client,
+        indicators,
+        start_year=start_year,
+        end_year=end_year,
+        known_iso3s=known,
+        max_attempts=settings.http_max_attempts,
+    )
+
+
+def load_sources_config(path: Path) -> SourcesConfig:
+    """``config/sources.yaml``, validated; relative file paths resolved against its directory."""
+    config = load_file(path, SourcesConfig)
+    base = path.parent
+    files = {
+        label: entry.model_copy(
+            update={"path": entry.path if entry.path.is_absolute() else base / entry.path}
+        )
+        for label, entry in config.files.items()
+    }
+    return config.model_copy(update={"files": files})
+
+
+def ingest_configured_sources(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration | IndicatorsConfig,
+    *,
+    trigger: str,
+    client: httpx.Client | None = None,
+) -> list[IngestRun]:
+    """Run every enabled source of ``sources.yaml``; a failed source does not stop the others
+    (its failure is on its run). Raises ``ConfigError`` when ``sources.yaml`` is invalid."""
+    sources = load_sources_config(settings.config_dir / SOURCES_FILE)
+    runs: list[IngestRun] = []
+    if sources.worldbank is not None and sources.worldbank.enabled:
+        first, last = sources.worldbank.year_range(utc_now().year)
+        runs.append(
+            ingest_worldbank(
+                session_factory,
+                settings,
+                config,
+                client=client,
+                trigger=trigger,
+                start_year=first,
+                end_year=last,
+            )
+        )
+    for entry in sources.files.values():
+        if entry.enabled:
+            runs.append(import_file(session_factory, entry.path, entry.format, trigger=trigger))
+    return runs
+
+
+# --- read side for the API ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    source: Source
+    last_run: IngestRun | None
+    last_success: IngestRun | None
+    last_failure: IngestRun | None
+
+
+def source_statuses(session: Session) -> list[SourceStatus]:
+    latest = repository.latest_run_ids(session)
+    runs = repository.runs_by_id(session, latest.values())
+    result = []
+    for source in repository.list_sources(session):
+
+        def pick(*statuses: RunStatus | None, source_id: str = source.id) -> IngestRun | None:
+            ids = [latest[(source_id, s)] for s in statuses if (source_id, s) in latest]
+            return runs[max(ids)] if ids else None
+
+        result.append(
+            SourceStatus(
+                source=source,
+                last_run=pick(None),
+                # An unchanged run checked the source successfully and found nothing new.
+                last_success=pick(RunStatus.SUCCEEDED, RunStatus.UNCHANGED),
+                last_failure=pick(RunStatus.FAILED),
+            )
+        )
+    return result
+
+
+def list_runs(
+    session: Session,
+    *,
+    source_id: str | None = None,
+    status: RunStatus | None = None,
+    limit: int = 50,
+) -> list[IngestRun]:
+    if source_id is not None and repository.get_source(session, source_id) is None:
+        raise UnknownSourceError(f"unknown source {source_id!r}")
+    return repository.list_runs(session, source_id=source_id, status=status, limit=limit)
+
+
+def get_run(session: Session, run_id: int) -> IngestRun | None:
+    return repository.get_run(session, run_id)

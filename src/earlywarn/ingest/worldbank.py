@@ -1,0 +1,379 @@
+"""World Bank Indicators API v2 connector (``/work/shared/reference/data-sources.md`` section 1).
+
+The API answers errors with HTTP 200 and a one-element array, returns ``null`` for missing years,
+and mixes about 49 aggregates (regions, income groups) into ``country/all``; aggregates are
+recognised through the ``/country`` list (``region.id == "NA"``), never by guessing from codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.ingest.errors import RemoteSourceError
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
+
+VARIABLE_PREFIX = "wb."
+COUNTRY_LIST_PER_PAGE = 400
+# A server asking us to wait longer than this is treated as down rather than slept on.
+MAX_RETRY_AFTER_SECONDS = 300.0
+BACKOFF_MAX_SECONDS = 60.0
+_YEAR = re.compile(r"^\d{4}$")
+_BODY_EXCERPT_CHARS = 120
+
+
+def worldbank_indicators(config: Configuration | IndicatorsConfig) -> list[str]:
+    """The World Bank indicator ids behind the configured ``wb.*`` variables, in config order."""
+    indicators = config.indicators if isinstance(config, Configuration) else config
+    ids: list[str] = []
+    for indicator in indicators.indicators:
+        if indicator.variable.startswith(VARIABLE_PREFIX):
+            wb_id = indicator.variable[len(VARIABLE_PREFIX) :]
+            if wb_id not in ids:
+                ids.append(wb_id)
+    return ids
+
+
+class _RetryableStatus(Exception):
+    """A 5xx or 429 answer: worth another attempt, possibly after the server's Retry-After."""
+
+    def __init__(self, response: httpx.Response, retry_after_seconds: float | None) -> None:
+        self.response = response
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(f"HTTP {response.status_code}")
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    header = response.headers.get("Retry-After")
+    if header is None:
+        return None
+    header = header.strip()
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds)
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, _RetryableStatus | httpx.TransportError)
+
+
+def _wait(retry_state: RetryCallState) -> float:
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    if isinstance(exc, _RetryableStatus) and exc.retry_after_seconds is not None:
+        return min(exc.retry_after_seconds, MAX_RETRY_AFTER_SECONDS)
+    backoff: float = wait_random_exponential(multiplier=1, max=BACKOFF_MAX_SECONDS)(retry_state)
+    return backoff
+
+
+def _describe_body(response: httpx.Response) -> str:
+    content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
+    excerpt = " ".join(response.text[:_BODY_EXCERPT_CHARS].split())
+    return f"{content_type} body starting {excerpt!r}" if excerpt else f"empty {content_type} body"
+
+
+def redact_url(url: str) -> str:
+    """The URL without user info, so credentials never reach ``ingest_runs.source_uri``."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class _Fetcher:
+    def __init__(
+        self, client: httpx.Client, max_attempts: int, sleep: Callable[[float], None]
+    ) -> None:
+        self.client = client
+        self.max_attempts = max_attempts
+        self.sleep = sleep
+        self.digest = hashlib.sha256()
+        self.pages_fetched = 0
+
+    def get_page(self, path: str, params: dict[str, str | int], what: str) -> list[Any]:
+        """One page as ``[meta, rows]``; ``what`` names the request in error messages."""
+        response = self._get_with_retries(path, params, what)
+        self.digest.update(response.content)
+        self.pages_fetched += 1
+        try:
+            body: Any = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RemoteSourceError(
+                f"World Bank API, {what}: the answer is not valid JSON ({exc}; "
+                f"{_describe_body(response)})"
+            ) from None
+        if not isinstance(body, list):
+            raise RemoteSourceError(
+                f"World Bank API, {what}: expected a JSON array [meta, rows], "
+                f"got {type(body).__name__}"
+            )
+        if body and isinstance(body[0], dict) and "message" in body[0]:
+            raise RemoteSourceError(f"World Bank API, {what}: error {_format_messages(body[0])}")
+        if len(body) != 2 or not isinstance(body[0], dict):
+            raise RemoteSourceError(
+                f"World Bank API, {what}: expected a JSON array [meta, rows], "
+                f"got an array of {len(body)} element(s)"
+            )
+        return body
+
+    def _get_with_retries(
+        self, path: str, params: dict[str, str | int], what: str
+    ) -> httpx.Response:
+        retrying = Retrying(
+            retry=retry_if_exception(_is_retryable),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=_wait,
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    response = self.client.get(path, params=params)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _RetryableStatus(response, _retry_after_seconds(response))
+        except _RetryableStatus as exc:
+            raise RemoteSourceError(
+                f"World Bank API, {what}: HTTP {exc.response.status_code} after "
+                f"{self.max_attempts} attempt(s) ({_describe_body(exc.response)})"
+            ) from None
+        except httpx.TransportError as exc:
+            raise RemoteSourceError(
+                f"World Bank API, {what}: {type(exc).__name__} after {self.max_attempts} "
+                f"attempt(s): {exc or 'no detail'}"
+            ) from exc
+        if response.status_code != 200:
+            raise RemoteSourceError(
+                f"World Bank API, {what}: HTTP {response.status_code} "
+                f"({_describe_body(response)}); not retried"
+            )
+        return response
+
+
+def _format_messages(error: dict[str, Any]) -> str:
+    messages = error.get("message")
+    if not isinstance(messages, list) or not messages:
+        return repr(error)
+    parts = []
+    for message in messages:
+        if isinstance(message, dict):
+            parts.append(
+                f"id {message.get('id')!s} {message.get('key')!s}: {message.get('value')!s}"
+            )
+        else:
+            parts.append(repr(message))
+    return "; ".join(parts)
+
+
+def _page_count(meta: dict[str, Any], what: str) -> int:
+    # per_page and friends are strings on /country and integers on indicator calls.
+    try:
+        pages = int(meta["pages"])
+    except (KeyError, TypeError, ValueError):
+        raise RemoteSourceError(
+            f"World Bank API, {what}: page metadata has no usable 'pages' ({meta!r})"
+        ) from None
+    return max(pages, 1)
+
+
+def _rows(body: list[Any], what: str) -> list[Any]:
+    rows = body[1]
+    if rows is None:  # an empty result set comes back as [meta, null]
+        return []
+    if not isinstance(rows, list):
+        raise RemoteSourceError(
+            f"World Bank API, {what}: expected a list of rows, got {type(rows).__name__}"
+        )
+    return rows
+
+
+def fetch_worldbank(
+    client: httpx.Client,
+    indicators: Sequence[str],
+    *,
+    start_year: int,
+    end_year: int,
+    per_page: int = 1000,
+    known_iso3s: Collection[str] | None = None,
+    max_attempts: int = 4,
+    sleep: Callable[[float], None] = time.sleep,
+) -> LoadedPayload:
+    """Fetch yearly values of ``indicators`` for every economy (aggregates dropped).
+
+    ``client`` carries the base URL (``Settings.worldbank_base_url``) and the timeout. Codes not
+    in ``known_iso3s`` (the countries table) are skipped and listed in ``details``; ``None``
+    accepts every non-aggregate code.
+    """
+    if not indicators:
+        raise RemoteSourceError("World Bank API: no indicators to fetch (no wb.* variables)")
+    if end_year < start_year:
+        raise RemoteSourceError(
+            f"World Bank API: end year {end_year} is before start year {start_year}"
+        )
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    fetcher = _Fetcher(client, max_attempts, sleep)
+    aggregates = _aggregate_codes(fetcher)
+    known = frozenset(known_iso3s) if known_iso3s is not None else None
+
+    records: list[ObservationRecord] = []
+    seen: dict[tuple[str, str, int], float] = {}
+    rows_read = 0
+    skipped = {
+        "null_value": 0,
+        "aggregate": 0,
+        "no_iso3_code": 0,
+        "unknown_iso3": 0,
+        "identical_duplicate": 0,
+    }
+    unknown_codes: set[str] = set()
+    last_updated: dict[str, str] = {}
+    for indicator in indicators:
+        page = 1
+        pages = 1
+        while page <= pages:
+            what = f"indicator {indicator} page {page}"
+            body = fetcher.get_page(
+                f"/country/all/indicator/{indicator}",
+                {
+                    "format": "json",
+                    "date": f"{start_year}:{end_year}",
+                    "per_page": per_page,
+                    "page": page,
+                },
+                what,
+            )
+            meta = body[0]
+            pages = _page_count(meta, what)
+            if isinstance(meta.get("lastupdated"), str):
+                last_updated[indicator] = meta["lastupdated"]
+            for position, row in enumerate(_rows(body, what), start=1):
+                rows_read += 1
+                where = f"{what} row {position}"
+                if not isinstance(row, dict):
+                    raise RemoteSourceError(f"World Bank API, {where}: not an object")
+                iso3 = row.get("countryiso3code")
+                if not isinstance(iso3, str) or not iso3.strip():
+                    skipped["no_iso3_code"] += 1
+                    continue
+                iso3 = iso3.strip().upper()
+                if iso3 in aggregates:
+                    skipped["aggregate"] += 1
+                    continue
+                value = row.get("value")
+                if value is None:
+                    skipped["null_value"] += 1
+                    continue
+                if known is not None and iso3 not in known:
+                    skipped["unknown_iso3"] += 1
+                    unknown_codes.add(iso3)
+                    continue
+                record = _record(row, iso3, indicator, value, where)
+                key = (iso3, indicator, int(record.period))
+                if key in seen:
+                    # Paging over data that changes mid-fetch can repeat a row.
+                    if seen[key] != record.value:
+                        raise RemoteSourceError(
+                            f"World Bank API, {where}: {iso3} {indicator} {record.period} was "
+                            f"delivered twice with different values ({seen[key]!r} and "
+                            f"{record.value!r}); fetch again"
+                        )
+                    skipped["identical_duplicate"] += 1
+                    continue
+                seen[key] = record.value
+                records.append(record)
+            page += 1
+
+    details: dict[str, Any] = {
+        "indicators": list(indicators),
+        "years": [start_year, end_year],
+        "pages_fetched": fetcher.pages_fetched,
+        "skipped": {reason: count for reason, count in skipped.items() if count},
+        "aggregates_known": len(aggregates),
+    }
+    if unknown_codes:
+        details["unknown_iso3_codes"] = sorted(unknown_codes)
+    if last_updated:
+        details["lastupdated"] = last_updated
+    return LoadedPayload(
+        records=records,
+        content_digest=fetcher.digest.hexdigest(),
+        source_uri=redact_url(
+            f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
+            f"{';'.join(indicators)}?date={start_year}:{end_year}"
+        ),
+        rows_read=rows_read,
+        rows_skipped=sum(skipped.values()),
+        details=details,
+    )
+
+
+def _aggregate_codes(fetcher: _Fetcher) -> set[str]:
+    aggregates: set[str] = set()
+    page = 1
+    pages = 1
+    while page <= pages:
+        what = f"country list page {page}"
+        body = fetcher.get_page(
+            "/country",
+            {"format": "json", "per_page": COUNTRY_LIST_PER_PAGE, "page": page},
+            what,
+        )
+        pages = _page_count(body[0], what)
+        for entry in _rows(body, what):
+            if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+                raise RemoteSourceError(f"World Bank API, {what}: an entry has no 'id' ({entry!r})")
+            region = entry.get("region")
+            if isinstance(region, dict) and region.get("id") == "NA":
+                aggregates.add(entry["id"].strip().upper())
+        page += 1
+    return aggregates
+
+
+def _record(
+    row: dict[str, Any], iso3: str, indicator: str, value: Any, where: str
+) -> ObservationRecord:
+    row_indicator = row.get("indicator")
+    if isinstance(row_indicator, dict) and row_indicator.get("id") not in (None, indicator):
+        raise RemoteSourceError(
+            f"World Bank API, {where}: asked for {indicator}, got {row_indicator.get('id')!r}"
+        )
+    date_text = row.get("date")
+    if not isinstance(date_text, str) or not _YEAR.match(date_text):
+        raise RemoteSourceError(
+            f"World Bank API, {where}: date {date_text!r} is not a year; only yearly "
+            f"series are supported"
+        )
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RemoteSourceError(f"World Bank API, {where}: value {value!r} is not a number")
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise RemoteSourceError(f"World Bank API, {where}: value {value!r} is not finite")
+    return ObservationRecord.for_year(iso3, f"{VARIABLE_PREFIX}{indicator}", int(date_text), number)
