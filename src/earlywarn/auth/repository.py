@@ -33,3 +33,13 @@ def add(session: Session, key: ApiKey) -> ApiKey:
     session.add(key)
     session.flush()
     return key
+
+
+def list_active_for_focal_point(session: Session, focal_point_id: int) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.focal_point_id == focal_point_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+        )
+    )

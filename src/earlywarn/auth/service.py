@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from earlywarn.auth import repository
 from earlywarn.auth.models import ApiKey
 from earlywarn.db import utc_now
+from earlywarn.notify import repository as notify_repository
 from earlywarn.types import Role
 
 KEY_PREFIX = "ew_"
@@ -98,3 +99,78 @@ def ensure_bootstrap_admin(session: Session, raw_key: str | None) -> bool:
         return False
     create_key(session, name="bootstrap-admin", role=Role.ADMIN, raw_key=raw_key)
     return True
+
+
+# --- key management through the API ---------------------------------------------------------
+# The functions below enforce the rules an admin must follow when managing keys over HTTP;
+# ``create_key`` and ``revoke_key`` above stay unconditional for the CLI and for tests.
+
+
+class KeyRequestError(ValueError):
+    """A key request that cannot be honoured as asked; the message says why."""
+
+
+class InvalidKeyRequest(KeyRequestError):
+    """The request itself is inconsistent (e.g. a focal point key without a focal point)."""
+
+
+class KeyNotFound(KeyRequestError):
+    """No key has the given id."""
+
+
+class KeyConflict(KeyRequestError):
+    """The request conflicts with the current state (inactive focal point, last admin key)."""
+
+
+def issue_key(
+    session: Session, *, name: str, role: Role, focal_point_id: int | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key after checking that its focal point link fits its role.
+
+    A focal point key acts (acknowledges) on behalf of one focal point, so it must name an
+    existing, active focal point; analyst and admin keys act for no one and must not name one.
+    """
+    if role is Role.FOCAL_POINT:
+        if focal_point_id is None:
+            raise InvalidKeyRequest("a focal_point key needs focal_point_id")
+        focal_point = notify_repository.get_focal_point(session, focal_point_id)
+        if focal_point is None:
+            raise InvalidKeyRequest(f"focal point {focal_point_id} does not exist")
+        if not focal_point.active:
+            raise KeyConflict(
+                f"focal point {focal_point_id} is inactive; reactivate it before issuing keys"
+            )
+    elif focal_point_id is not None:
+        raise InvalidKeyRequest(
+            f"focal_point_id is only allowed for role 'focal_point', not '{role}'"
+        )
+    return create_key(session, name=name, role=role, focal_point_id=focal_point_id)
+
+
+def revoke_key_checked(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key (idempotent), refusing to revoke the last active admin key.
+
+    Without an admin key nobody could manage keys again over the API.
+    """
+    key = repository.get(session, key_id)
+    if key is None:
+        raise KeyNotFound(f"API key {key_id} does not exist")
+    if key.revoked_at is not None:
+        return key
+    if key.role is Role.ADMIN and repository.count_active_with_role(session, Role.ADMIN) <= 1:
+        raise KeyConflict(
+            f"API key {key_id} is the last active admin key; create another admin key first"
+        )
+    key.revoked_at = utc_now()
+    session.flush()
+    return key
+
+
+def revoke_keys_for_focal_point(session: Session, focal_point_id: int) -> list[ApiKey]:
+    """Revoke every active key of a focal point; returns the keys revoked."""
+    keys = repository.list_active_for_focal_point(session, focal_point_id)
+    revoked_at = utc_now()
+    for key in keys:
+        key.revoked_at = revoked_at
+    session.flush()
+    return keys

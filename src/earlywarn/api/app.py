@@ -1,0 +1,128 @@
+"""The FastAPI application: every stage's router, error handlers, health and start-up tasks."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from earlywarn import __version__
+from earlywarn.api import errors, health
+from earlywarn.auth import router as auth_router
+from earlywarn.auth import service as auth_service
+from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.framework.config import Configuration, load_configuration
+from earlywarn.notify import router as notify_router
+from earlywarn.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+**earlywarn** scores countries against the risk factors of the UN *Framework of Analysis for
+Atrocity Crimes*, raises alerts when a country's risk level rises, recommends actions from the
+*Framework for Action*, and notifies the focal points who subscribed to that country.
+
+Data flows one way: ingest → observations → scoring → forecasting → alerting → notify.
+
+### Authentication and roles
+
+Every route except `GET /healthz` needs an API key in the `X-API-Key` header.
+
+| role          | may                                                                 |
+|---------------|---------------------------------------------------------------------|
+| `analyst`     | read everything (scores, observations, alerts, configuration)       |
+| `focal_point` | read, and acknowledge alerts on behalf of its focal point           |
+| `admin`       | everything, including API keys, focal points, subscriptions, runs   |
+
+A missing or revoked key gets **401**; a key whose role lacks the permission gets **403**.
+Errors are JSON `{"detail": ...}` with a reason; request validation errors (**422**) list the
+location of each invalid field.
+"""
+
+OPENAPI_TAGS = [
+    {"name": "health", "description": "Liveness and database probe; no API key needed."},
+    {"name": "api keys", "description": "Issue, list and revoke API keys (admin)."},
+    {
+        "name": "notify",
+        "description": "Focal points, their subscriptions and the delivery outbox (admin).",
+    },
+]
+
+
+def _routers() -> list[APIRouter]:
+    """Every router the application serves, in the order they appear in the docs.
+
+    TODO(lead): add these stage routers as their modules land (each exposes
+    ``router: APIRouter``), importing them at the top of this module:
+      - earlywarn.countries.router
+      - earlywarn.framework.router
+      - earlywarn.ingest.router
+      - earlywarn.observations.router
+      - earlywarn.scoring.router
+      - earlywarn.alerting.router
+    tests/api/test_route_access.py checks every route added here for its access rules.
+    """
+    return [
+        health.router,
+        notify_router.router,
+        auth_router.router,
+    ]
+
+
+def create_app(
+    *,
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    configuration: Configuration | None = None,
+    start_scheduler: bool = False,
+) -> FastAPI:
+    """Build the application. Anything not given is built from ``settings`` (or the env)."""
+    settings = settings if settings is not None else get_settings()
+    owns_engine = engine is None
+    db_engine = engine if engine is not None else create_db_engine(settings.resolved_database_url())
+    # Loaded eagerly: a broken config file should stop the service at start, not at first use.
+    config = configuration if configuration is not None else load_configuration(settings.config_dir)
+    session_factory = make_session_factory(db_engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.bootstrap_admin_key is not None:
+            with session_scope(session_factory) as session:
+                created = auth_service.ensure_bootstrap_admin(
+                    session, settings.bootstrap_admin_key.get_secret_value()
+                )
+            if created:
+                logger.info("registered the bootstrap admin API key")
+        scheduler = None
+        if start_scheduler:
+            # Imported only when asked for, so the API runs (and tests) without a scheduler.
+            scheduler = importlib.import_module("earlywarn.scheduler")
+            scheduler.start(app)
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop(app)
+            if owns_engine:
+                db_engine.dispose()
+
+    app = FastAPI(
+        title="earlywarn",
+        summary="Atrocity-risk early warning: scores, alerts and recommended actions.",
+        description=DESCRIPTION,
+        version=__version__,
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = db_engine
+    app.state.session_factory = session_factory
+    app.state.configuration = config
+    errors.install_error_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    return app

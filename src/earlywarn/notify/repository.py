@@ -1,0 +1,179 @@
+"""Every query the notify stage makes: focal points, subscriptions and the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from earlywarn.alerting.models import AlertEvent
+from earlywarn.countries.models import Country
+from earlywarn.notify.models import (
+    Channel,
+    FocalPoint,
+    OutboxMessage,
+    OutboxStatus,
+    Subscription,
+)
+from earlywarn.types import RiskLevel
+
+# --- focal points ---------------------------------------------------------------------------
+
+
+def get_focal_point(session: Session, focal_point_id: int) -> FocalPoint | None:
+    return session.get(FocalPoint, focal_point_id)
+
+
+def list_focal_points(session: Session, *, active: bool | None = None) -> list[FocalPoint]:
+    query = select(FocalPoint).order_by(FocalPoint.id)
+    if active is not None:
+        query = query.where(FocalPoint.active.is_(active))
+    return list(session.scalars(query))
+
+
+def add_focal_point(session: Session, focal_point: FocalPoint) -> FocalPoint:
+    session.add(focal_point)
+    # Flushing here surfaces constraint errors inside the request, not at commit time.
+    session.flush()
+    return focal_point
+
+
+# --- subscriptions --------------------------------------------------------------------------
+
+
+def get_subscription(session: Session, subscription_id: int) -> Subscription | None:
+    return session.get(Subscription, subscription_id)
+
+
+def list_subscriptions(session: Session, focal_point_id: int) -> list[Subscription]:
+    return list(
+        session.scalars(
+            select(Subscription)
+            .where(Subscription.focal_point_id == focal_point_id)
+            .order_by(Subscription.id)
+        )
+    )
+
+
+def find_subscription(
+    session: Session, *, focal_point_id: int, country_iso3: str | None, channel: Channel
+) -> Subscription | None:
+    country_matches = (
+        Subscription.country_iso3.is_(None)
+        if country_iso3 is None
+        else Subscription.country_iso3 == country_iso3
+    )
+    return session.scalars(
+        select(Subscription).where(
+            Subscription.focal_point_id == focal_point_id,
+            Subscription.channel == channel,
+            country_matches,
+        )
+    ).first()
+
+
+def channels_in_use(session: Session, focal_point_id: int) -> set[Channel]:
+    return set(
+        session.scalars(
+            select(Subscription.channel)
+            .where(Subscription.focal_point_id == focal_point_id)
+            .distinct()
+        )
+    )
+
+
+def add_subscription(session: Session, subscription: Subscription) -> Subscription:
+    session.add(subscription)
+    session.flush()
+    return subscription
+
+
+def delete_subscription(session: Session, subscription: Subscription) -> None:
+    session.delete(subscription)
+    session.flush()
+
+
+def subscriptions_for_country(
+    session: Session, country_iso3: str
+) -> list[tuple[Subscription, FocalPoint]]:
+    """Subscriptions of active focal points that cover ``country_iso3`` (or every country)."""
+    rows = session.execute(
+        select(Subscription, FocalPoint)
+        .join(FocalPoint, FocalPoint.id == Subscription.focal_point_id)
+        .where(
+            FocalPoint.active.is_(True),
+            or_(
+                Subscription.country_iso3 == country_iso3,
+                Subscription.country_iso3.is_(None),
+            ),
+        )
+        .order_by(Subscription.id)
+    )
+    return [(subscription, focal_point) for subscription, focal_point in rows.tuples()]
+
+
+# --- countries and alerts (read only) -------------------------------------------------------
+
+
+def get_country(session: Session, iso3: str) -> Country | None:
+    return session.get(Country, iso3)
+
+
+def levels_recorded_for_alert(session: Session, alert_id: int) -> list[RiskLevel]:
+    """Every level an alert's events mention, in no particular order (duplicates possible)."""
+    levels: list[RiskLevel] = []
+    for from_level, to_level in session.execute(
+        select(AlertEvent.from_level, AlertEvent.to_level).where(AlertEvent.alert_id == alert_id)
+    ).tuples():
+        levels.extend(level for level in (from_level, to_level) if level is not None)
+    return levels
+
+
+# --- outbox ---------------------------------------------------------------------------------
+
+
+def outbox_dedup_keys(session: Session, alert_event_id: int) -> set[str]:
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedup_key).where(OutboxMessage.alert_event_id == alert_event_id)
+        )
+    )
+
+
+def add_outbox_messages(session: Session, messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
+    added = list(messages)
+    session.add_all(added)
+    session.flush()
+    return added
+
+
+def count_outbox_for_subscription(session: Session, subscription_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.subscription_id == subscription_id)
+        )
+        or 0
+    )
+
+
+def list_outbox(
+    session: Session,
+    *,
+    status: OutboxStatus | None = None,
+    alert_id: int | None = None,
+    focal_point_id: int | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[OutboxMessage]:
+    query = select(OutboxMessage)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    if alert_id is not None:
+        query = query.where(OutboxMessage.alert_id == alert_id)
+    if focal_point_id is not None:
+        query = query.where(OutboxMessage.focal_point_id == focal_point_id)
+    query = query.order_by(OutboxMessage.id).limit(limit).offset(offset)
+    return list(session.scalars(query))

@@ -1,0 +1,159 @@
+"""Request and response shapes for focal points, subscriptions and the delivery outbox.
+
+Contact targets are checked here, before anything reaches the database:
+
+* e-mail: a deliberately simple check (no extra dependency, no network look-up): exactly one
+  ``@``; a non-empty local part of at most 64 characters without spaces; a domain of at least
+  two dot-separated labels made of letters, digits and inner hyphens; 320 characters in all.
+  It rejects typos such as a missing ``@`` or domain, not every address RFC 5321 forbids.
+* webhook: an absolute ``http://`` or ``https://`` URL with a host, no spaces and no embedded
+  credentials (a secret in the URL would be shown to every admin who lists focal points).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from earlywarn.notify.models import Channel, OutboxStatus
+from earlywarn.types import RiskLevel
+
+EMAIL_MAX_CHARS = 320
+EMAIL_LOCAL_MAX_CHARS = 64
+WEBHOOK_URL_MAX_CHARS = 2048
+
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def check_email(value: str) -> str:
+    """Return ``value`` trimmed if it looks like a deliverable address, else raise ValueError."""
+    address = value.strip()
+    if len(address) > EMAIL_MAX_CHARS:
+        raise ValueError(f"e-mail address longer than {EMAIL_MAX_CHARS} characters")
+    if address.count("@") != 1:
+        raise ValueError("e-mail address must contain exactly one '@'")
+    local, domain = address.split("@")
+    if not local or len(local) > EMAIL_LOCAL_MAX_CHARS or any(c.isspace() for c in local):
+        raise ValueError(
+            f"e-mail local part (before '@') must be 1-{EMAIL_LOCAL_MAX_CHARS} characters "
+            "without spaces"
+        )
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ValueError(
+            "e-mail domain (after '@') must be a host name such as 'example.org': dot-separated "
+            "letters, digits and hyphens"
+        )
+    return address
+
+
+def check_webhook_url(value: str) -> str:
+    """Return ``value`` trimmed if it is an absolute http(s) URL with a host, else ValueError."""
+    url = value.strip()
+    if len(url) > WEBHOOK_URL_MAX_CHARS:
+        raise ValueError(f"webhook URL longer than {WEBHOOK_URL_MAX_CHARS} characters")
+    if any(c.isspace() for c in url):
+        raise ValueError("webhook URL must not contain spaces")
+    try:
+        parts = urlsplit(url)
+        # Reading .port validates it (a non-numeric or out-of-range port raises ValueError).
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError(f"webhook URL is malformed: {exc}") from exc
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise ValueError("webhook URL must start with http:// or https://")
+    if not parts.hostname:
+        raise ValueError("webhook URL must name a host, e.g. https://hooks.example.org/earlywarn")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("webhook URL must not embed credentials (user:password@host)")
+    return url
+
+
+Email = Annotated[str, AfterValidator(check_email)]
+WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Iso3 = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{3}$"),
+    AfterValidator(str.upper),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FocalPointCreate(_Request):
+    name: Name
+    organisation: Name | None = None
+    email: Email | None = None
+    webhook_url: WebhookUrl | None = None
+
+
+class FocalPointUpdate(_Request):
+    """Fields left out stay as they are; ``email``/``webhook_url`` set to null are removed."""
+
+    name: Name | None = None
+    organisation: Name | None = None
+    email: Email | None = None
+    webhook_url: WebhookUrl | None = None
+    active: bool | None = Field(
+        default=None, description="Reactivate (true) or deactivate (false) the focal point."
+    )
+
+
+class FocalPointRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    organisation: str | None
+    email: str | None
+    webhook_url: str | None
+    active: bool
+    created_at: datetime
+
+
+class SubscriptionCreate(_Request):
+    country_iso3: Iso3 | None = Field(
+        default=None, description="ISO 3166-1 alpha-3 code; null subscribes to every country."
+    )
+    min_level: RiskLevel = Field(
+        default=RiskLevel.WARNING, description="Lowest alert level that is delivered."
+    )
+    channel: Channel
+
+
+class SubscriptionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    focal_point_id: int
+    country_iso3: str | None
+    min_level: RiskLevel
+    channel: Channel
+    created_at: datetime
+
+
+class OutboxMessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    dedup_key: str
+    alert_id: int
+    alert_event_id: int
+    subscription_id: int
+    focal_point_id: int
+    channel: Channel
+    target: str
+    payload: dict[str, Any]
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
