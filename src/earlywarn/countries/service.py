@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from pathlib import Path
 from typing import Literal, TypeVar, get_args
 
 import pycountry
@@ -118,6 +119,7 @@ NAME_ALIASES: dict[str, str] = {
     "Zimbabwe (Rhodesia)": "ZWE",
     "Madagascar (Malagasy)": "MDG",
     "Bosnia-Herzegovina": "BIH",
+    "Macedonia, FYR": "MKD",
     "Vietnam (North Vietnam)": "VNM",
     "Kingdom of eSwatini (Swaziland)": "SWZ",
     "Surinam": "SUR",
@@ -178,7 +180,9 @@ class UnmappedCountryError(ValueError):
             hint = "add an alias in earlywarn/countries/service.py if it is a real state"
         else:
             hint = "add it in scripts/build_states_csv.py if it is a real state"
-        super().__init__(f"unknown {_SCHEME_LABELS[scheme]} {value!r} (no ISO3 mapping; {hint})")
+        super().__init__(
+            f"unknown country {_SCHEME_LABELS[scheme]} {value!r} (no ISO3 mapping; {hint})"
+        )
 
 
 _SCHEME_LABELS: dict[Scheme, str] = {
@@ -187,12 +191,14 @@ _SCHEME_LABELS: dict[Scheme, str] = {
     "m49": "M49 code",
     "cow": "COW code",
     "gw": "GW code",
-    "name": "country name",
+    "name": "name",
 }
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TRAILING_THE = re.compile(r",\s*the\s*$")
 _DIGITS = re.compile(r"\d{1,4}")
+_ISO3 = re.compile(r"[A-Z]{3}")
+_ISO2 = re.compile(r"[A-Z]{2}")
 
 
 def normalise_name(name: str) -> str:
@@ -210,8 +216,11 @@ def normalise_name(name: str) -> str:
     return " ".join(words)
 
 
-def _parse_code(code: int | str) -> int | None:
-    """A code given as an int or a string of digits ("4", "004", " 345 "); anything else None."""
+def _parse_code(code: object) -> int | None:
+    """A code given as an int or a string of digits ("4", "004", " 345 "); anything else None.
+
+    "4.0" is refused on purpose: a float-formatted code means a file was mangled on the way.
+    """
     if isinstance(code, bool):  # bool is an int subclass; True is not country 1
         return None
     if isinstance(code, int):
@@ -223,38 +232,47 @@ def _parse_code(code: int | str) -> int | None:
     return None
 
 
-def _optional_int(text: str, *, line: int, column: str) -> int | None:
+def _optional_int(row: dict[str, str], column: str, where: str) -> int | None:
+    text = row[column]
     if text == "":
         return None
     if not _DIGITS.fullmatch(text):
-        raise ValueError(f"states.csv line {line}: {column} {text!r} is not a number")
+        raise ValueError(f"{where}: {column} must be a whole number, got {text!r}")
     return int(text)
 
 
-def parse_reference(text: str) -> list[CountryRecord]:
-    """Parse the crosswalk CSV, rejecting anything malformed (it is packaged data, not input)."""
+def parse_reference(text: str, *, source: str = "states.csv") -> list[CountryRecord]:
+    """Parse crosswalk CSV text, rejecting anything malformed with the line that is wrong."""
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
-        raise ValueError(f"states.csv: header must be {','.join(CSV_COLUMNS)}")
+        raise ValueError(f"{source}: expected columns {', '.join(CSV_COLUMNS)}")
+    regions = ", ".join(region.value for region in Region)
     records: list[CountryRecord] = []
+    seen: set[str] = set()
     for line, row in enumerate(reader, start=2):
+        where = f"{source} line {line}"
         iso3 = row["iso3"]
-        if not re.fullmatch(r"[A-Z]{3}", iso3):
-            raise ValueError(f"states.csv line {line}: iso3 {iso3!r} is not three capitals")
+        if not _ISO3.fullmatch(iso3):
+            raise ValueError(f"{where}: iso3 must be three capital letters, got {iso3!r}")
+        if iso3 in seen:
+            raise ValueError(f"{where}: duplicate iso3 {iso3!r}")
+        seen.add(iso3)
         iso2 = row["iso2"] or None
-        if iso2 is not None and not re.fullmatch(r"[A-Z]{2}", iso2):
-            raise ValueError(f"states.csv line {line}: iso2 {iso2!r} is not two capitals")
+        if iso2 is not None and not _ISO2.fullmatch(iso2):
+            raise ValueError(f"{where}: iso2 must be two capital letters, got {iso2!r}")
+        if row["region"] and row["region"] not in Region._value2member_map_:
+            raise ValueError(f"{where}: region must be one of {regions} or empty")
         if row["is_historical"] not in ("true", "false"):
-            raise ValueError(f"states.csv line {line}: is_historical must be true or false")
-        if not row["name"]:
-            raise ValueError(f"states.csv line {line}: empty name")
+            raise ValueError(f"{where}: is_historical must be true or false")
+        if not row["name"].strip():
+            raise ValueError(f"{where}: name is empty")
         records.append(
             CountryRecord(
                 iso3=iso3,
                 iso2=iso2,
-                m49=_optional_int(row["m49"], line=line, column="m49"),
-                cow_code=_optional_int(row["cow_code"], line=line, column="cow_code"),
-                gw_code=_optional_int(row["gw_code"], line=line, column="gw_code"),
+                m49=_optional_int(row, "m49", where),
+                cow_code=_optional_int(row, "cow_code", where),
+                gw_code=_optional_int(row, "gw_code", where),
                 name=row["name"],
                 region=Region(row["region"]) if row["region"] else None,
                 is_historical=row["is_historical"] == "true",
@@ -263,10 +281,15 @@ def parse_reference(text: str) -> list[CountryRecord]:
     return records
 
 
+def read_reference(path: Path) -> list[CountryRecord]:
+    """Parse a crosswalk CSV file (the packaged one, or another in the same format)."""
+    return parse_reference(path.read_text(encoding="utf-8"), source=str(path))
+
+
 @functools.cache
 def _reference() -> tuple[CountryRecord, ...]:
-    text = resources.files("earlywarn.countries").joinpath("data", "states.csv").read_text("utf-8")
-    return tuple(parse_reference(text))
+    packaged = resources.files("earlywarn.countries").joinpath("data", "states.csv")
+    return tuple(parse_reference(packaged.read_text("utf-8")))
 
 
 def load_reference() -> list[CountryRecord]:
@@ -278,16 +301,27 @@ class CountryResolver:
     """Maps any source's country value to an ISO3 code of the crosswalk, or to ``None``.
 
     Built from reference records alone (no database), so connectors can resolve while parsing.
+    The alias and succession tables are empty unless given; ``default()`` passes this module's.
     Construction fails when two entries would map one value to different states: a conflict in
     the tables must be settled by a person, not by whichever entry came last.
     """
 
-    def __init__(self, records: Iterable[CountryRecord]) -> None:
+    def __init__(
+        self,
+        records: Iterable[CountryRecord],
+        *,
+        name_aliases: Mapping[str, str] | None = None,
+        iso3_aliases: Mapping[str, str] | None = None,
+        iso2_aliases: Mapping[str, str] | None = None,
+        cow_successions: Mapping[int, str] | None = None,
+        gw_successions: Mapping[int, str] | None = None,
+    ) -> None:
         self.records: dict[str, CountryRecord] = {}
         for record in records:
             if record.iso3 in self.records:
-                raise ValueError(f"ISO3 {record.iso3} appears twice in the reference")
+                raise ValueError(f"iso3 {record.iso3!r} appears twice in the reference")
             self.records[record.iso3] = record
+        self._iso3: dict[str, str] = {iso3: iso3 for iso3 in self.records}
         self._iso2: dict[str, str] = {}
         self._m49: dict[int, str] = {}
         self._cow: dict[int, str] = {}
@@ -303,38 +337,29 @@ class CountryResolver:
             if record.gw_code is not None:
                 self._claim(self._gw, record.gw_code, record.iso3, "GW code")
             self._claim(self._names, normalise_name(record.name), record.iso3, "name")
-        self._iso3_aliases = self._checked(ISO3_ALIASES)
-        for code in self._iso3_aliases:
-            if code in self.records:
-                raise ValueError(f"ISO3 alias {code} is also a code in the reference")
-        for code2, iso3 in self._checked(ISO2_ALIASES).items():
-            self._add_alias(self._iso2, code2, iso3, "ISO2 code")
-        for number, iso3 in self._checked(COW_SUCCESSIONS).items():
-            self._add_alias(self._cow, number, iso3, "COW code")
-        for number, iso3 in self._checked(GW_SUCCESSIONS).items():
-            self._add_alias(self._gw, number, iso3, "GW code")
         for name, iso3 in self._iso_names().items():
             self._claim(self._names, name, iso3, "ISO name")
-        for alias, iso3 in self._checked(NAME_ALIASES).items():
-            self._claim(self._names, normalise_name(alias), iso3, "name alias")
+        for code3, iso3 in (iso3_aliases or {}).items():
+            self._alias(self._iso3, code3.upper(), iso3, "ISO3 alias")
+        for code2, iso3 in (iso2_aliases or {}).items():
+            self._alias(self._iso2, code2.upper(), iso3, "ISO2 alias")
+        for number, iso3 in (cow_successions or {}).items():
+            self._alias(self._cow, number, iso3, "COW succession")
+        for number, iso3 in (gw_successions or {}).items():
+            self._alias(self._gw, number, iso3, "GW succession")
+        for alias, iso3 in (name_aliases or {}).items():
+            self._alias(self._names, normalise_name(alias), iso3, "name alias")
 
     @staticmethod
     def _claim(index: dict[K, str], key: K, iso3: str, label: str) -> None:
         current = index.setdefault(key, iso3)
         if current != iso3:
-            raise ValueError(f"{label} {key!r} maps to both {current} and {iso3}")
+            raise ValueError(f"{label} {key!r} would map to both {current} and {iso3}")
 
-    @classmethod
-    def _add_alias(cls, index: dict[K, str], key: K, iso3: str, label: str) -> None:
-        if key in index:
-            raise ValueError(f"{label} {key!r} is both in the reference and an alias")
-        cls._claim(index, key, iso3, label)
-
-    def _checked(self, table: Mapping[K, str]) -> Mapping[K, str]:
-        unknown = sorted({iso3 for iso3 in table.values() if iso3 not in self.records})
-        if unknown:
-            raise ValueError(f"aliases point at ISO3 codes not in the reference: {unknown}")
-        return table
+    def _alias(self, index: dict[K, str], key: K, iso3: str, label: str) -> None:
+        if iso3 not in self.records:
+            raise ValueError(f"{label} {key!r} points to unknown iso3 {iso3!r}")
+        self._claim(index, key, iso3, label)
 
     def _iso_names(self) -> dict[str, str]:
         """ISO 3166-1's own names (short, official, common) for the states in the reference.
@@ -355,17 +380,21 @@ class CountryResolver:
     @classmethod
     @functools.cache
     def default(cls) -> CountryResolver:
-        """The resolver over the packaged crosswalk, built once per process."""
-        return cls(_reference())
+        """The resolver over the packaged crosswalk and this module's tables, built once."""
+        return cls(
+            _reference(),
+            name_aliases=NAME_ALIASES,
+            iso3_aliases=ISO3_ALIASES,
+            iso2_aliases=ISO2_ALIASES,
+            cow_successions=COW_SUCCESSIONS,
+            gw_successions=GW_SUCCESSIONS,
+        )
 
     def from_iso3(self, code: str) -> str | None:
-        key = code.strip().upper()
-        if key in self.records:
-            return key
-        return self._iso3_aliases.get(key)
+        return self._iso3.get(code.strip().upper()) if isinstance(code, str) else None
 
     def from_iso2(self, code: str) -> str | None:
-        return self._iso2.get(code.strip().upper())
+        return self._iso2.get(code.strip().upper()) if isinstance(code, str) else None
 
     def from_m49(self, code: int | str) -> str | None:
         number = _parse_code(code)
@@ -380,23 +409,30 @@ class CountryResolver:
         return None if number is None else self._gw.get(number)
 
     def from_name(self, name: str) -> str | None:
+        if not isinstance(name, str):
+            return None
         key = normalise_name(name)
         return self._names.get(key) if key else None
 
     def resolve(self, value: int | str, scheme: Scheme) -> str | None:
-        """Dispatch on ``scheme``; codes given as the wrong type resolve to ``None``."""
-        if scheme in ("m49", "cow", "gw"):
-            lookup = {"m49": self.from_m49, "cow": self.from_cow, "gw": self.from_gw}[scheme]
-            return lookup(value)
+        """Dispatch on ``scheme``; a value of the wrong type for its scheme resolves to None."""
+        if scheme not in SCHEMES:
+            raise ValueError(
+                f"unknown country code scheme {scheme!r}; use one of {', '.join(SCHEMES)}"
+            )
+        if scheme == "m49":
+            return self.from_m49(value)
+        if scheme == "cow":
+            return self.from_cow(value)
+        if scheme == "gw":
+            return self.from_gw(value)
         if not isinstance(value, str):
             return None
         if scheme == "iso3":
             return self.from_iso3(value)
         if scheme == "iso2":
             return self.from_iso2(value)
-        if scheme == "name":
-            return self.from_name(value)
-        raise ValueError(f"unknown country scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
+        return self.from_name(value)
 
 
 def resolve_or_raise(value: int | str, scheme: Scheme) -> str:
