@@ -110,7 +110,7 @@ def subscriptions_for_country(
         )
         .order_by(Subscription.id)
     )
-    return [(subscription, focal_point) for subscription, focal_point in rows.tuples()]
+    return [(subscription, focal_point) for subscription, focal_point in rows]
 
 
 # --- countries and alerts (read only) -------------------------------------------------------
@@ -125,7 +125,7 @@ def levels_recorded_for_alert(session: Session, alert_id: int) -> list[RiskLevel
     levels: list[RiskLevel] = []
     for from_level, to_level in session.execute(
         select(AlertEvent.from_level, AlertEvent.to_level).where(AlertEvent.alert_id == alert_id)
-    ).tuples():
+    ):
         levels.extend(level for level in (from_level, to_level) if level is not None)
     return levels
 
