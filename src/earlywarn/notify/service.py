@@ -265,7 +265,9 @@ def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> li
     covers all countries), and its ``min_level`` is at most ``notification_level(...)``.
     Messages are keyed ``alert-event:{event}:sub:{subscription}``; keys already in the outbox are
     skipped, so calling this again for the same event adds nothing. Returns the new messages
-    only. Flushes, never commits.
+    only. Flushes, never commits. Two transactions enqueuing the same event at once cannot both
+    succeed: the unique ``dedup_key`` makes the later flush raise ``IntegrityError``, and its
+    owner rolls back.
     """
     if alert.id is None or event.id is None or event.at is None or alert.opened_at is None:
         # Ids and default timestamps exist only once the rows are flushed; the payload needs them.
