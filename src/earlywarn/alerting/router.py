@@ -8,7 +8,7 @@ from earlywarn.alerting import repository, service
 from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.alerting.schemas import AcknowledgeIn, AlertEventOut, AlertOut, AlertSummaryOut
 from earlywarn.api.deps import Acknowledger, Reader, SessionDep
-from earlywarn.types import RiskLevel
+from earlywarn.types import RiskLevel, Sphere
 
 router = APIRouter(tags=["alerts"])
 
@@ -18,7 +18,9 @@ def _full(session: SessionDep, alert: Alert) -> AlertOut:
     return AlertOut(
         **AlertSummaryOut.model_validate(alert).model_dump(),
         evidence=alert.evidence,
-        actions=alert.actions,
+        # JSON objects are unordered (PostgreSQL's JSONB re-sorts keys): restore the order of
+        # the spheres, from national to multilateral, for readers.
+        actions={sphere.value: alert.actions.get(sphere.value, []) for sphere in Sphere},
         events=events,
     )
 

@@ -11,12 +11,18 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from earlywarn import __version__
+from earlywarn.alerting import router as alerting_router
 from earlywarn.api import errors, health
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
+from earlywarn.countries import router as countries_router
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
+from earlywarn.ingest import router as ingest_router
 from earlywarn.notify import router as notify_router
+from earlywarn.observations import router as observations_router
+from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -56,18 +62,16 @@ OPENAPI_TAGS = [
 def _routers() -> list[APIRouter]:
     """Every router the application serves, in the order they appear in the docs.
 
-    TODO(lead): add these stage routers as their modules land (each exposes
-    ``router: APIRouter``), importing them at the top of this module:
-      - earlywarn.countries.router
-      - earlywarn.framework.router
-      - earlywarn.ingest.router
-      - earlywarn.observations.router
-      - earlywarn.scoring.router
-      - earlywarn.alerting.router
-    tests/api/test_route_access.py checks every route added here for its access rules.
+    tests/api/test_route_access.py checks every route listed here for its access rules.
     """
     return [
         health.router,
+        scoring_router.router,
+        alerting_router.router,
+        countries_router.router,
+        observations_router.router,
+        framework_router.router,
+        ingest_router.router,
         notify_router.router,
         auth_router.router,
     ]

@@ -38,7 +38,9 @@ def get_configuration(request: Request) -> Configuration:
     return config
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a failed commit is an
+# error response rather than a 200 for data that was never saved.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ConfigDep = Annotated[Configuration, Depends(get_configuration)]
 
 
@@ -67,6 +69,7 @@ def require(permission: str) -> Callable[..., Principal]:
             )
         return principal
 
+    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route audit
     return dependency
 
 

@@ -76,4 +76,4 @@ def country_history(
         .order_by(ScoreRun.id.desc())
         .limit(limit)
     )
-    return [(score, run) for score, run in rows.tuples()]
+    return [(score, run) for score, run in rows]
