@@ -111,7 +111,7 @@ def test_bad_input_names_line_column_and_value(text: str, expected: str) -> None
 
 
 def test_non_utf8_file_is_rejected_with_the_byte_offset() -> None:
-    content = "iso3,variable,year,value\nCOL,test.x,2023,1\n".encode() + b"\xe9"
+    content = b"iso3,variable,year,value\nCOL,test.x,2023,1\n" + b"\xe9"
     with pytest.raises(
         FileFormatError, match=r"not UTF-8 text \(invalid byte 0xe9 at byte offset 43\)"
     ):

@@ -48,7 +48,8 @@ def test_good_file_loads_and_records_the_run(
     assert run.status is RunStatus.SUCCEEDED, run.error
     assert (run.rows_read, run.rows_loaded, run.rows_unchanged, run.rows_skipped) == (6, 5, 0, 1)
     assert run.trigger == "test"
-    assert run.finished_at is not None and run.finished_at >= run.started_at
+    assert run.finished_at is not None
+    assert run.finished_at >= run.started_at
     assert run.source_uri == str(data_dir / "good.csv")
     assert run.details["skipped"] == {"empty_value": 1}
     assert len(run.content_digest or "") == 64
@@ -57,7 +58,8 @@ def test_good_file_loads_and_records_the_run(
     assert {r[4] for r in rows} == {run.id}
     with session_factory() as session:
         source = session.get(Source, "csv")
-        assert source is not None and source.kind == "file"
+        assert source is not None
+        assert source.kind == "file"
 
 
 def test_reimporting_the_same_file_is_unchanged_and_writes_nothing(
@@ -139,7 +141,8 @@ def test_bad_file_fails_the_run_and_leaves_earlier_observations_untouched(
     bad = import_file(session_factory, data_dir / bad_file, "csv")
 
     assert bad.status is RunStatus.FAILED
-    assert bad.error is not None and expected_error in bad.error
+    assert bad.error is not None
+    assert expected_error in bad.error
     assert str(data_dir / bad_file) in bad.error
     assert bad.finished_at is not None
     assert bad.rows_loaded == 0

@@ -129,10 +129,44 @@ def latest_values_by_key(
     return latest
 
 
+_OBSERVATION_COLUMNS = (
+    "country_iso3",
+    "variable",
+    "period",
+    "period_start",
+    "period_end",
+    "value",
+    "source_id",
+    "ingest_run_id",
+    "loaded_at",
+)
+
+
 def insert_observations(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    # executemany in chunks: one statement per chunk, bounded memory on the driver side.
+    """Insert new observation rows inside the session's transaction.
+
+    On PostgreSQL the rows go through COPY: psycopg's executemany sends one INSERT per row,
+    which takes minutes for an EWP file (~400k values) where COPY takes seconds. Elsewhere
+    (SQLite, where executemany is fast) Core executemany in chunks.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _copy_observations(connection.connection.driver_connection, rows)
+        return
     for start in range(0, len(rows), INSERT_CHUNK_ROWS):
         session.execute(insert(Observation), list(rows[start : start + INSERT_CHUNK_ROWS]))
+
+
+def _copy_observations(driver_connection: Any, rows: Sequence[dict[str, Any]]) -> None:
+    columns = ", ".join(_OBSERVATION_COLUMNS)
+    with (
+        driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY observations ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(tuple(row[column] for column in _OBSERVATION_COLUMNS))
 
 
 def count_observations_for_run(session: Session, run_id: int) -> int:
