@@ -1,0 +1,117 @@
+"""Reads of the observation store. Rows are vintages: for one (country, variable, period) the
+row of the highest ingest run is the current value, and earlier rows stay for reproducibility
+(``max_ingest_run_id`` replays what was known when a past score was computed)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from earlywarn.countries.models import Country
+from earlywarn.observations.models import Observation
+from earlywarn.observations.schemas import LatestValue
+
+_COLUMNS = (
+    Observation.country_iso3,
+    Observation.variable,
+    Observation.period,
+    Observation.period_start,
+    Observation.period_end,
+    Observation.value,
+    Observation.source_id,
+    Observation.ingest_run_id,
+)
+# Bound parameters per IN list, well below the SQLite and PostgreSQL limits.
+_IN_CHUNK = 500
+
+
+def _first_ranked(
+    conditions: Sequence[ColumnElement[bool]], partition: Sequence[Any], order: Sequence[Any]
+) -> Select[Any]:
+    """The first row by ``order`` within each ``partition`` of the rows matching ``conditions``
+    (a window function, so one query whatever the number of countries)."""
+    ranked = (
+        select(
+            *_COLUMNS, func.row_number().over(partition_by=partition, order_by=order).label("rank")
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    return select(*(ranked.c[c.key] for c in _COLUMNS)).where(ranked.c.rank == 1)
+
+
+def _to_latest(row: Row[Any]) -> LatestValue:
+    return LatestValue(
+        iso3=row.country_iso3,
+        variable=row.variable,
+        period=row.period,
+        period_start=row.period_start,
+        period_end=row.period_end,
+        value=row.value,
+        source_id=row.source_id,
+        ingest_run_id=row.ingest_run_id,
+    )
+
+
+def latest_values(
+    session: Session,
+    variables: Collection[str],
+    *,
+    as_of: date,
+    earliest_period_start: date,
+    max_ingest_run_id: int | None = None,
+) -> list[LatestValue]:
+    """For every (country, variable) among ``variables``: the newest period starting within
+    [``earliest_period_start``, ``as_of``], in its newest vintage (not above
+    ``max_ingest_run_id`` when given). One query per 500 variables."""
+    results: list[LatestValue] = []
+    ordered = sorted(set(variables))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        conditions = [
+            Observation.variable.in_(ordered[start : start + _IN_CHUNK]),
+            Observation.period_start >= earliest_period_start,
+            Observation.period_start <= as_of,
+        ]
+        if max_ingest_run_id is not None:
+            conditions.append(Observation.ingest_run_id <= max_ingest_run_id)
+        newest = _first_ranked(
+            conditions,
+            partition=(Observation.country_iso3, Observation.variable),
+            # Newest period first; a longer period wins a tie on the start (a year over its
+            # January); within the period, the newest vintage.
+            order=(
+                Observation.period_start.desc(),
+                Observation.period_end.desc(),
+                Observation.ingest_run_id.desc(),
+                Observation.id.desc(),
+            ),
+        )
+        results.extend(_to_latest(row) for row in session.execute(newest))
+    results.sort(key=lambda v: (v.variable, v.iso3))
+    return results
+
+
+def observation_history(
+    session: Session, iso3: str, variable: str | None = None
+) -> list[LatestValue]:
+    """Every period of one country's variable (or of all its variables), current vintage only,
+    ordered by variable and period."""
+    conditions = [Observation.country_iso3 == iso3]
+    if variable is not None:
+        conditions.append(Observation.variable == variable)
+    current = _first_ranked(
+        conditions,
+        partition=(Observation.variable, Observation.period),
+        order=(Observation.ingest_run_id.desc(), Observation.id.desc()),
+    )
+    rows = [_to_latest(row) for row in session.execute(current)]
+    rows.sort(key=lambda v: (v.variable, v.period_start, v.period_end))
+    return rows
+
+
+def get_country(session: Session, iso3: str) -> Country | None:
+    return session.get(Country, iso3)
