@@ -262,3 +262,12 @@ def test_ingest_error_message_is_kept_verbatim(
 
     run = run_ingest(session_factory, "csv", fetch)
     assert (run.status, run.error) == (RunStatus.FAILED, "upstream said no")
+
+
+def test_overlong_trigger_is_refused_before_anything_is_written(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with pytest.raises(ValueError, match="trigger must be 1 to 16 characters"):
+        run_ingest(session_factory, "csv", lambda: payload(), trigger="x" * 17)
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(IngestRun)) == 0

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 SOURCES_FILE = "sources.yaml"
 DEFAULT_WORLDBANK_YEARS_BACK = 8
 MAX_ERROR_CHARS = 4_000
+MAX_TRIGGER_CHARS = 16  # ingest_runs.trigger is VARCHAR(16)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ def run_ingest(
         raise UnknownSourceError(
             f"unknown source {source_id!r}; known sources: {', '.join(sorted(KNOWN_SOURCES))}"
         )
+    if not 1 <= len(trigger) <= MAX_TRIGGER_CHARS:
+        raise ValueError(f"trigger must be 1 to {MAX_TRIGGER_CHARS} characters, got {trigger!r}")
     run_id = _start_run(session_factory, source_id, definition, trigger)
     try:
         payload = fetch()
