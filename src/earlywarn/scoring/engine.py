@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -128,25 +128,25 @@ def _usable_values(
     rejected: dict[str, IndicatorScore] = {}
     for obs in values:
         age_days = max(0, (as_of - obs.period_end).days)
-        common = {
-            "indicator_id": indicator.id,
-            "name": indicator.name,
-            "variable": indicator.variable,
-            "weight": 0.0,
-            "value": obs.value,
-            "period": obs.period,
-            "age_days": age_days,
-            "source_id": obs.source_id,
-            "ingest_run_id": obs.ingest_run_id,
-        }
+        observed = IndicatorScore(
+            indicator_id=indicator.id,
+            name=indicator.name,
+            variable=indicator.variable,
+            weight=0.0,  # set by the caller, which knows the weight set
+            value=obs.value,
+            period=obs.period,
+            age_days=age_days,
+            source_id=obs.source_id,
+            ingest_run_id=obs.ingest_run_id,
+        )
         if age_days > indicator.max_age_days:
             reason = f"stale: {age_days} days old, limit {indicator.max_age_days}"
-            rejected[obs.iso3] = IndicatorScore(**common, missing_reason=reason)
+            rejected[obs.iso3] = replace(observed, missing_reason=reason)
             continue
         transformed = transform_value(indicator.transform, obs.value)
         if transformed is None or not math.isfinite(transformed):
             reason = f"value {obs.value} outside the domain of {indicator.transform.value}"
-            rejected[obs.iso3] = IndicatorScore(**common, missing_reason=reason)
+            rejected[obs.iso3] = replace(observed, missing_reason=reason)
             continue
         usable[obs.iso3] = (obs, transformed)
     return usable, rejected
@@ -195,7 +195,7 @@ def score_countries(
                 contribution=round(contribution, 6),
             )
         for iso3, rejected_score in rejected.items():
-            scores[iso3] = IndicatorScore(**{**asdict(rejected_score), "weight": weight})
+            scores[iso3] = replace(rejected_score, weight=weight)
         per_indicator[indicator.id] = scores
 
     return [

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from earlywarn.countries.models import Country
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.types import RiskLevel
 
@@ -77,3 +78,11 @@ def country_history(
         .limit(limit)
     )
     return [(score, run) for score, run in rows]
+
+
+def country_names(session: Session, iso3s: Sequence[str]) -> dict[str, str]:
+    """Names for many countries in one query (a ranked list must not query per row)."""
+    if not iso3s:
+        return {}
+    query = select(Country.iso3, Country.name).where(Country.iso3.in_(set(iso3s)))
+    return {row.iso3: row.name for row in session.execute(query)}

@@ -23,11 +23,6 @@ router = APIRouter(tags=["scores"])
 _NO_RUN = "no scoring run has succeeded yet: load data and run `earlywarn run-once`"
 
 
-def _name(session: Session, iso3: str) -> str:
-    country = session.get(Country, iso3)
-    return country.name if country else iso3
-
-
 def _summary(score: CountryScore) -> list[FactorSummary]:
     return [
         FactorSummary(number=f["number"], name=f["name"], score=f["score"], coverage=f["coverage"])
@@ -35,11 +30,11 @@ def _summary(score: CountryScore) -> list[FactorSummary]:
     ]
 
 
-def _out(session: Session, score: CountryScore, run: ScoreRun, rank: int | None) -> CountryScoreOut:
+def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> CountryScoreOut:
     return CountryScoreOut(
         rank=rank,
         iso3=score.country_iso3,
-        name=_name(session, score.country_iso3),
+        name=name,
         composite=score.composite,
         level=score.level,
         coverage=score.coverage,
@@ -53,7 +48,8 @@ def _out(session: Session, score: CountryScore, run: ScoreRun, rank: int | None)
 
 
 def _detail(session: Session, score: CountryScore, run: ScoreRun) -> CountryScoreDetail:
-    base = _out(session, score, run, rank=None)
+    names = repository.country_names(session, [score.country_iso3])
+    base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
     return CountryScoreDetail(**base.model_dump(), breakdown=score.factors)
 
 
@@ -72,8 +68,9 @@ def latest_scores(
     scores = repository.scores_for_run(
         session, run.id, level=level, min_coverage=min_coverage, limit=limit
     )
+    names = repository.country_names(session, [s.country_iso3 for s in scores])
     ranked = [
-        _out(session, s, run, rank=i + 1 if s.composite is not None else None)
+        _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
         for i, s in enumerate(scores)
     ]
     return RankedScores(run=ScoreRunOut.model_validate(run), count=len(ranked), scores=ranked)
@@ -105,8 +102,9 @@ def country_score_history(
     code = iso3.upper()
     if session.get(Country, code) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
+    name = repository.country_names(session, [code]).get(code, code)
     return [
-        _out(session, score, run, rank=None)
+        _out(score, run, None, name)
         for score, run in repository.country_history(session, code, limit=limit)
     ]
 
