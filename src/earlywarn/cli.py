@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -27,8 +29,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)  # error messages stay whole for grep and logs
 
 
 class ImportFormat(StrEnum):
@@ -49,11 +51,16 @@ def _config(settings: Settings) -> Configuration:
         raise _fail(f"invalid configuration: {exc}") from exc
 
 
-def _database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
-    """The engine, migrated to the latest schema (creating the SQLite file on first use)."""
+@contextmanager
+def _database(settings: Settings) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
+    """The engine, migrated to the latest schema (creating the SQLite file on first use),
+    closed when the command ends."""
     engine = create_db_engine(settings.resolved_database_url())
-    upgrade_to_head(engine)
-    return engine, make_session_factory(engine)
+    try:
+        upgrade_to_head(engine)
+        yield engine, make_session_factory(engine)
+    finally:
+        engine.dispose()
 
 
 def _print_run(run: IngestRun) -> None:
@@ -74,12 +81,12 @@ def init_db() -> None:
 
     settings = get_settings()
     config = _config(settings)
-    engine, factory = _database(settings)
-    weight_set_id = prepare_database(factory, config)
-    console.print(
-        f"database ready at {engine.url.render_as_string(hide_password=True)} "
-        f"(weight set {weight_set_id})"
-    )
+    with _database(settings) as (engine, factory):
+        weight_set_id = prepare_database(factory, config)
+        console.print(
+            f"database ready at {engine.url.render_as_string(hide_password=True)} "
+            f"(weight set {weight_set_id})"
+        )
 
 
 @app.command("import")
@@ -95,17 +102,17 @@ def import_file(
 
     settings = get_settings()
     config = _config(settings)
-    _, factory = _database(settings)
-    prepare_database(factory, config)
-    chosen = fmt
-    if chosen is ImportFormat.AUTO:
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
-        chosen = ImportFormat.EWP if "ewp_name" in header else ImportFormat.CSV
-    run = ingest_service.import_file(factory, path, chosen.value)  # type: ignore[arg-type]
-    _print_run(run)
-    if run.status is RunStatus.FAILED:
-        raise typer.Exit(code=1)
+    with _database(settings) as (_, factory):
+        prepare_database(factory, config)
+        chosen = fmt
+        if chosen is ImportFormat.AUTO:
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                header = handle.readline()
+            chosen = ImportFormat.EWP if "ewp_name" in header else ImportFormat.CSV
+        run = ingest_service.import_file(factory, path, chosen.value)  # type: ignore[arg-type]
+        _print_run(run)
+        if run.status is RunStatus.FAILED:
+            raise typer.Exit(code=1)
 
 
 @app.command()
@@ -120,18 +127,20 @@ def ingest(
 
     settings = get_settings()
     config = _config(settings)
-    _, factory = _database(settings)
-    prepare_database(factory, config)
-    if source == "all":
-        runs = ingest_service.ingest_configured_sources(factory, settings, config, trigger="cli")
-    elif source == "worldbank":
-        runs = [ingest_service.ingest_worldbank(factory, settings, config, trigger="cli")]
-    else:
-        raise _fail(f"unknown source '{source}' (known: all, worldbank)")
-    for run in runs:
-        _print_run(run)
-    if any(r.status is RunStatus.FAILED for r in runs):
-        raise typer.Exit(code=1)
+    with _database(settings) as (_, factory):
+        prepare_database(factory, config)
+        if source == "all":
+            runs = ingest_service.ingest_configured_sources(
+                factory, settings, config, trigger="cli"
+            )
+        elif source == "worldbank":
+            runs = [ingest_service.ingest_worldbank(factory, settings, config, trigger="cli")]
+        else:
+            raise _fail(f"unknown source '{source}' (known: all, worldbank)")
+        for run in runs:
+            _print_run(run)
+        if any(r.status is RunStatus.FAILED for r in runs):
+            raise typer.Exit(code=1)
 
 
 def _print_summary(settings: Settings, factory: sessionmaker[Session], score_run_id: int) -> None:
@@ -166,15 +175,15 @@ def score(
 
     settings = get_settings()
     config = _config(settings)
-    _, factory = _database(settings)
-    summary = score_and_alert(factory, config, as_of=_parse_date(as_of))
-    console.print(
-        f"score run {summary.score_run_id}: {summary.countries_rated} countries rated "
-        f"({summary.countries_with_data} with data); alerts opened {summary.alerts_opened}, "
-        f"escalated {summary.alerts_escalated}, resolved {summary.alerts_resolved}; "
-        f"outbox messages {summary.outbox_messages}"
-    )
-    _print_summary(settings, factory, summary.score_run_id)
+    with _database(settings) as (_, factory):
+        summary = score_and_alert(factory, config, as_of=_parse_date(as_of))
+        console.print(
+            f"score run {summary.score_run_id}: {summary.countries_rated} countries rated "
+            f"({summary.countries_with_data} with data); alerts opened {summary.alerts_opened}, "
+            f"escalated {summary.alerts_escalated}, resolved {summary.alerts_resolved}; "
+            f"outbox messages {summary.outbox_messages}"
+        )
+        _print_summary(settings, factory, summary.score_run_id)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -198,31 +207,31 @@ def run_once(
 
     settings = get_settings()
     config = _config(settings)
-    _, factory = _database(settings)
-    as_of_date = _parse_date(as_of)
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-    ) as progress:
-        task = progress.add_task("starting", total=None)
-        result = run_pipeline(
-            factory,
-            settings,
-            config,
-            ingest=not skip_ingest,
-            as_of=as_of_date,
-            progress=lambda step: progress.update(task, description=step),
+    with _database(settings) as (_, factory):
+        as_of_date = _parse_date(as_of)
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+        ) as progress:
+            task = progress.add_task("starting", total=None)
+            result = run_pipeline(
+                factory,
+                settings,
+                config,
+                ingest=not skip_ingest,
+                as_of=as_of_date,
+                progress=lambda step: progress.update(task, description=step),
+            )
+        for run in result.ingest_runs:
+            _print_run(run)
+        assert result.scoring is not None
+        s = result.scoring
+        console.print(
+            f"score run {s.score_run_id} as of {s.as_of}: {s.countries_rated} countries rated; "
+            f"alerts opened {s.alerts_opened}, escalated {s.alerts_escalated}, "
+            f"de-escalated {s.alerts_deescalated}, resolved {s.alerts_resolved}; "
+            f"outbox messages {s.outbox_messages}"
         )
-    for run in result.ingest_runs:
-        _print_run(run)
-    assert result.scoring is not None
-    s = result.scoring
-    console.print(
-        f"score run {s.score_run_id} as of {s.as_of}: {s.countries_rated} countries rated; "
-        f"alerts opened {s.alerts_opened}, escalated {s.alerts_escalated}, "
-        f"de-escalated {s.alerts_deescalated}, resolved {s.alerts_resolved}; "
-        f"outbox messages {s.outbox_messages}"
-    )
-    _print_summary(settings, factory, s.score_run_id)
+        _print_summary(settings, factory, s.score_run_id)
 
 
 @app.command("create-key")
@@ -235,13 +244,13 @@ def create_key(
     from earlywarn.auth import service as auth_service
 
     settings = get_settings()
-    _, factory = _database(settings)
-    with session_scope(factory) as session:
-        key, raw = auth_service.create_key(
-            session, name=name, role=role, focal_point_id=focal_point_id
-        )
-        console.print(f"created key {key.id} ({role.value}) for '{name}':")
-    console.print(raw)
+    with _database(settings) as (_, factory):
+        with session_scope(factory) as session:
+            key, raw = auth_service.create_key(
+                session, name=name, role=role, focal_point_id=focal_point_id
+            )
+            console.print(f"created key {key.id} ({role.value}) for '{name}':")
+        console.print(raw)
 
 
 @app.command()
@@ -261,24 +270,24 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     config = _config(settings)
-    engine, factory = _database(settings)
-    prepare_database(factory, config)
-    with session_scope(factory) as session:
-        if settings.bootstrap_admin_key is None and (
-            auth_repository.count_active_with_role(session, Role.ADMIN) == 0
-        ):
-            _, raw = auth_service.create_key(session, name="first-admin", role=Role.ADMIN)
-            err.print(
-                "[bold yellow]No admin API key existed, so one was created. "
-                "It is shown only now:[/]\n" + raw
-            )
-    api = create_app(
-        settings=settings,
-        engine=engine,
-        configuration=config,
-        start_scheduler=settings.scheduler_enabled and not no_scheduler,
-    )
-    uvicorn.run(api, host=host or settings.host, port=port or settings.port, workers=1)
+    with _database(settings) as (engine, factory):
+        prepare_database(factory, config)
+        with session_scope(factory) as session:
+            if settings.bootstrap_admin_key is None and (
+                auth_repository.count_active_with_role(session, Role.ADMIN) == 0
+            ):
+                _, raw = auth_service.create_key(session, name="first-admin", role=Role.ADMIN)
+                err.print(
+                    "[bold yellow]No admin API key existed, so one was created. "
+                    "It is shown only now:[/]\n" + raw
+                )
+        api = create_app(
+            settings=settings,
+            engine=engine,
+            configuration=config,
+            start_scheduler=settings.scheduler_enabled and not no_scheduler,
+        )
+        uvicorn.run(api, host=host or settings.host, port=port or settings.port, workers=1)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -139,6 +140,7 @@ def run_pipeline(
     as_of: date | None = None,
     trigger: str = "cli",
     progress: Progress | None = None,
+    client: httpx.Client | None = None,
 ) -> PipelineResult:
     """One full cycle. A failed source is recorded on its run and does not stop scoring."""
     report = progress or (lambda _step: None)
@@ -147,7 +149,9 @@ def run_pipeline(
     prepare_database(factory, config)
     if ingest:
         report("ingesting configured sources")
-        result.ingest_runs = ingest_configured_sources(factory, settings, config, trigger=trigger)
+        result.ingest_runs = ingest_configured_sources(
+            factory, settings, config, trigger=trigger, client=client
+        )
     report("scoring countries and evaluating alerts")
     result.scoring = score_and_alert(factory, config, as_of=as_of)
     report("done")
