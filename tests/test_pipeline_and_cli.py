@@ -151,7 +151,10 @@ def cli_env(
 ) -> Iterator[dict[str, str]]:
     config_dir = tmp_path / "config"
     shutil.copytree(REPO / "config", config_dir)
-    (config_dir / "sources.yaml").write_text("worldbank:\n  enabled: false\n  years_back: 8\nfiles: {}\n")
+    # No live sources: the CLI test must not reach the network.
+    (config_dir / "sources.yaml").write_text(
+        "worldbank:\n  enabled: false\n  years_back: 8\nfiles: {}\n"
+    )
     env = {
         "EARLYWARN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "EARLYWARN_CONFIG_DIR": str(config_dir),
