@@ -11,26 +11,19 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.service import Principal
+from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="earlywarn API key")
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    factory: sessionmaker[Session] = request.app.state.session_factory
-    session = factory()
-    try:
+    with session_scope(request.app.state.session_factory) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_configuration(request: Request) -> Configuration:
