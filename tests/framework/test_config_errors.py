@@ -81,7 +81,7 @@ def _duplicate_heading(d: Any) -> None:
         ("framework.yaml", _set_number_to_text, ["risk_factors[0].number", "integer"]),
         ("framework.yaml", _drop_factor_14, ["risk_factors", "1..14"]),
         ("framework.yaml", _specific_factor_without_crime, ["risk_factors[9]", "crime"]),
-        ("action_map.yaml", _unknown_code_in_by_factor, ["by_factor.9", "unknown action 1.15"]),
+        ("action_map.yaml", _unknown_code_in_by_factor, ["by_factor[9]", "unknown action 1.15"]),
         ("action_map.yaml", _unknown_code_in_by_level, ["by_level.warning", "unknown action 3.9"]),
         ("action_map.yaml", _malformed_code, ["by_factor[2][0]", "pattern"]),
         ("action_map.yaml", _unknown_level, ["imminent_rows_from_level", "emergency"]),

@@ -52,10 +52,16 @@ class Configuration:
     alerting: AlertingConfig
 
     def risk_factor(self, number: int) -> RiskFactorConfig:
-        return next(f for f in self.framework.risk_factors if f.number == number)
+        for factor in self.framework.risk_factors:
+            if factor.number == number:
+                return factor
+        raise KeyError(f"no risk factor {number}")
 
     def heading(self, code: str) -> ActionHeadingConfig:
-        return next(h for h in self.actions.headings if h.code == code)
+        for heading in self.actions.headings:
+            if heading.code == code:
+                return heading
+        raise KeyError(f"no action heading {code}")
 
     def indicators_for(self, factor_number: int) -> list[IndicatorConfig]:
         return [i for i in self.indicators.indicators if i.risk_factor == factor_number]
@@ -106,8 +112,8 @@ def _check_cross_references(config: Configuration, paths: dict[str, Path]) -> No
     problems: list[str] = []
     for factor, mapped in config.action_map.by_factor.items():
         if not 1 <= factor <= 14:
-            problems.append(f"by_factor.{factor}: no such risk factor")
-        problems += [f"by_factor.{factor}: unknown action {c}" for c in mapped if c not in codes]
+            problems.append(f"by_factor[{factor}]: no such risk factor")
+        problems += [f"by_factor[{factor}]: unknown action {c}" for c in mapped if c not in codes]
     for level, mapped in config.action_map.by_level.items():
         problems += [f"by_level.{level}: unknown action {c}" for c in mapped if c not in codes]
     if problems:
