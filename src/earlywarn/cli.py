@@ -109,7 +109,9 @@ def import_file(
             with path.open(encoding="utf-8", errors="replace") as handle:
                 header = handle.readline()
             chosen = ImportFormat.EWP if "ewp_name" in header else ImportFormat.CSV
-        run = ingest_service.import_file(factory, path, chosen.value)  # type: ignore[arg-type]
+        run = ingest_service.import_file(
+            factory, path, "ewp" if chosen is ImportFormat.EWP else "csv"
+        )
         _print_run(run)
         if run.status is RunStatus.FAILED:
             raise typer.Exit(code=1)
