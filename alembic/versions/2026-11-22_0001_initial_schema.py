@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:45:45.690369
+Create Date: 2026-11-22 08:12:55.831772
 """
 
 from collections.abc import Sequence
@@ -318,6 +318,7 @@ def upgrade() -> None:
         ),
         sa.Column("coverage", sa.Float(), nullable=False),
         sa.Column("factors", JSON_TYPE, nullable=False),
+        sa.Column("factor_summary", JSON_TYPE, nullable=False),
         sa.Column("weight_set_id", sa.Integer(), nullable=False),
         sa.Column("methodology_version", sa.String(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),

@@ -47,6 +47,7 @@ def score_run(session: Session) -> ScoreRun:
                 level=RiskLevel.WARNING,
                 coverage=0.9,
                 factors={},
+                factor_summary={},
                 weight_set_id=weights.id,
                 methodology_version="test",
             )

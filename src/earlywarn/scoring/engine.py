@@ -63,6 +63,16 @@ class CountryResult:
     factors_with_data: int
     factors: list[FactorScore]
 
+    def summary(self) -> dict[str, Any]:
+        """The per-factor scores without the indicators, for ranked lists."""
+        return {
+            "factors_with_data": self.factors_with_data,
+            "factors": [
+                {"number": f.number, "name": f.name, "score": f.score, "coverage": f.coverage}
+                for f in self.factors
+            ],
+        }
+
     def breakdown(self) -> dict[str, Any]:
         """The JSON stored with the score: every factor with every indicator."""
         return {

@@ -46,7 +46,10 @@ class CountryScore(Base):
     composite: Mapped[float | None] = mapped_column(Float)
     level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "level"))
     coverage: Mapped[float] = mapped_column(Float)
+    # The full breakdown (every factor, every indicator value), read for one country at a time.
     factors: Mapped[dict[str, Any]] = mapped_column()
+    # Factor scores only: what ranked lists show, small enough to read for every country.
+    factor_summary: Mapped[dict[str, Any]] = mapped_column()
     weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"))
     methodology_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

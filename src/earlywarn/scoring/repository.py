@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from earlywarn.countries.models import Country
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
@@ -46,8 +46,11 @@ def scores_for_run(
     limit: int | None = None,
 ) -> list[CountryScore]:
     """A run's scores ranked: highest composite first, unrated countries last."""
-    query = select(CountryScore).where(
-        CountryScore.score_run_id == run_id, CountryScore.coverage >= min_coverage
+    # The full breakdown is large; ranked lists need only the factor summary.
+    query = (
+        select(CountryScore)
+        .options(defer(CountryScore.factors))
+        .where(CountryScore.score_run_id == run_id, CountryScore.coverage >= min_coverage)
     )
     if level is not None:
         query = query.where(CountryScore.level == level)
@@ -72,6 +75,7 @@ def country_history(
 ) -> list[tuple[CountryScore, ScoreRun]]:
     rows = session.execute(
         select(CountryScore, ScoreRun)
+        .options(defer(CountryScore.factors))
         .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
         .where(CountryScore.country_iso3 == iso3, ScoreRun.status == ScoreRunStatus.SUCCEEDED)
         .order_by(ScoreRun.id.desc())

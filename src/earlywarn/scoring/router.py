@@ -26,7 +26,7 @@ _NO_RUN = "no scoring run has succeeded yet: load data and run `earlywarn run-on
 def _summary(score: CountryScore) -> list[FactorSummary]:
     return [
         FactorSummary(number=f["number"], name=f["name"], score=f["score"], coverage=f["coverage"])
-        for f in score.factors["factors"]
+        for f in score.factor_summary["factors"]
     ]
 
 
@@ -38,7 +38,7 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
         composite=score.composite,
         level=score.level,
         coverage=score.coverage,
-        factors_with_data=score.factors["factors_with_data"],
+        factors_with_data=score.factor_summary["factors_with_data"],
         factors=_summary(score),
         score_run_id=run.id,
         as_of=run.as_of,

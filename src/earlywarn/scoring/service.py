@@ -77,6 +77,7 @@ def run_scoring(
                 "level": r.level,
                 "coverage": r.coverage,
                 "factors": r.breakdown(),
+                "factor_summary": r.summary(),
                 "weight_set_id": weight_set.id,
                 "methodology_version": config.scoring.methodology_version,
                 "created_at": utc_now(),
