@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, status
 from earlywarn.alerting import repository, service
 from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.alerting.schemas import AcknowledgeIn, AlertEventOut, AlertOut, AlertSummaryOut
-from earlywarn.api.deps import Acknowledger, Reader, SessionDep
+from earlywarn.api.deps import Acknowledger, IdPath, Reader, SessionDep
 from earlywarn.types import RiskLevel, Sphere
 
 router = APIRouter(tags=["alerts"])
@@ -49,7 +49,7 @@ def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
-def get_alert(session: SessionDep, _: Reader, alert_id: int) -> AlertOut:
+def get_alert(session: SessionDep, _: Reader, alert_id: IdPath) -> AlertOut:
     alert = repository.get(session, alert_id)
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
@@ -60,7 +60,7 @@ def get_alert(session: SessionDep, _: Reader, alert_id: int) -> AlertOut:
 def acknowledge_alert(
     session: SessionDep,
     principal: Acknowledger,
-    alert_id: int,
+    alert_id: IdPath,
     body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> AlertOut:
     """Record that a focal point has seen the alert and taken ownership of the response."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
 from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,12 @@ def get_configuration(request: Request) -> Configuration:
 
 # scope="function": the commit runs before the response is sent, so a failed commit is an
 # error response rather than a 200 for data that was never saved.
+# Ids are 32-bit on PostgreSQL (SERIAL): a larger number cannot name a row, and must be refused
+# as bad input (422) before it reaches a database driver that would overflow on it.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ConfigDep = Annotated[Configuration, Depends(get_configuration)]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from earlywarn.api.deps import Admin, SessionDep
+from earlywarn.api.deps import Admin, IdPath, SessionDep
 from earlywarn.auth import repository, service
 from earlywarn.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
@@ -44,7 +44,7 @@ def list_api_keys(session: SessionDep, principal: Admin) -> list[ApiKeyRead]:
     description="Revoking is immediate and permanent; revoking a revoked key changes nothing. "
     "The last active admin key cannot be revoked.",
 )
-def revoke_api_key(key_id: int, session: SessionDep, principal: Admin) -> ApiKeyRead:
+def revoke_api_key(key_id: IdPath, session: SessionDep, principal: Admin) -> ApiKeyRead:
     try:
         key = service.revoke_key_checked(session, key_id)
     except service.KeyNotFound as exc:

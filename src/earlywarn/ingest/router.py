@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import Reader, SessionDep
+from earlywarn.api.deps import IdPath, Reader, SessionDep
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
 from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.schemas import IngestRunRead, SourceStatusRead
 
 router = APIRouter(tags=["ingest"])
-
-# ingest_runs.id is a 32-bit integer; larger ids would reach PostgreSQL as an out-of-range error.
-MAX_RUN_ID = 2**31 - 1
 
 
 def _run_view(run: IngestRun | None) -> IngestRunRead | None:
@@ -58,9 +55,7 @@ def list_ingest_runs(
 
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunRead)
-def get_ingest_run(
-    run_id: Annotated[int, Path(ge=1, le=MAX_RUN_ID)], session: SessionDep, principal: Reader
-) -> IngestRunRead:
+def get_ingest_run(run_id: IdPath, session: SessionDep, principal: Reader) -> IngestRunRead:
     run = service.get_run(session, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"ingest run {run_id} not found")

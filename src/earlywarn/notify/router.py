@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import Admin, SessionDep
+from earlywarn.api.deps import MAX_ID, Admin, IdPath, OptionalIdQuery, SessionDep
 from earlywarn.notify import service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
@@ -69,7 +69,9 @@ def list_focal_points(
 @router.get(
     "/focal-points/{focal_point_id}", response_model=FocalPointRead, summary="Get a focal point"
 )
-def get_focal_point(focal_point_id: int, session: SessionDep, principal: Admin) -> FocalPointRead:
+def get_focal_point(
+    focal_point_id: IdPath, session: SessionDep, principal: Admin
+) -> FocalPointRead:
     with _service_errors():
         return FocalPointRead.model_validate(service.get_focal_point(session, focal_point_id))
 
@@ -82,7 +84,7 @@ def get_focal_point(focal_point_id: int, session: SessionDep, principal: Admin) 
     "(refused while a subscription delivers to it). `active: false` deactivates.",
 )
 def update_focal_point(
-    focal_point_id: int, body: FocalPointUpdate, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, body: FocalPointUpdate, session: SessionDep, principal: Admin
 ) -> FocalPointRead:
     with _service_errors():
         return FocalPointRead.model_validate(
@@ -99,7 +101,7 @@ def update_focal_point(
     "deliveries (issue new keys).",
 )
 def deactivate_focal_point(
-    focal_point_id: int, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, session: SessionDep, principal: Admin
 ) -> FocalPointRead:
     with _service_errors():
         return FocalPointRead.model_validate(
@@ -116,7 +118,7 @@ def deactivate_focal_point(
     "focal point (email or webhook_url).",
 )
 def create_subscription(
-    focal_point_id: int, body: SubscriptionCreate, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, body: SubscriptionCreate, session: SessionDep, principal: Admin
 ) -> SubscriptionRead:
     with _service_errors():
         return SubscriptionRead.model_validate(
@@ -130,7 +132,7 @@ def create_subscription(
     summary="List a focal point's subscriptions",
 )
 def list_subscriptions(
-    focal_point_id: int, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, session: SessionDep, principal: Admin
 ) -> list[SubscriptionRead]:
     with _service_errors():
         return [
@@ -145,7 +147,7 @@ def list_subscriptions(
     summary="Delete a subscription",
     description="Only a subscription that has not produced outbox messages can be deleted.",
 )
-def delete_subscription(subscription_id: int, session: SessionDep, principal: Admin) -> None:
+def delete_subscription(subscription_id: IdPath, session: SessionDep, principal: Admin) -> None:
     with _service_errors():
         service.delete_subscription(session, subscription_id)
 
@@ -159,10 +161,10 @@ def list_outbox(
     session: SessionDep,
     principal: Admin,
     status_filter: Annotated[OutboxStatus | None, Query(alias="status")] = None,
-    alert_id: int | None = None,
-    focal_point_id: int | None = None,
+    alert_id: OptionalIdQuery = None,
+    focal_point_id: OptionalIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[OutboxMessageRead]:
     return [
         OutboxMessageRead.model_validate(m)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import Reader, SessionDep
+from earlywarn.api.deps import IdPath, Reader, SessionDep
 from earlywarn.countries.models import Country
 from earlywarn.scoring import repository
 from earlywarn.scoring.models import CountryScore, ScoreRun
@@ -84,7 +84,7 @@ def score_runs(
 
 
 @router.get("/score-runs/{run_id}", response_model=ScoreRunOut)
-def score_run(session: SessionDep, _: Reader, run_id: int) -> ScoreRun:
+def score_run(session: SessionDep, _: Reader, run_id: IdPath) -> ScoreRun:
     run = repository.get_run(session, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no scoring run {run_id}")
