@@ -178,6 +178,59 @@ def evaluate_alerts(
     return EvaluationOutcome(events=events, outbox_messages=messages)
 
 
+@dataclass(frozen=True)
+class _Content:
+    """What an alert says at its current level: evidence, recommended actions, summary."""
+
+    evidence: dict[str, Any]
+    actions: dict[str, Any]
+    summary: str
+
+
+def _content(
+    session: Session,
+    config: Configuration,
+    rule: AlertRule,
+    run: ScoreRun,
+    score: CountryScore,
+    previous: RiskLevel | None,
+    baseline: RiskLevel | None,
+) -> _Content:
+    assert score.level is not None
+    evidence = _evidence(config, run, score, previous, rule, baseline)
+    factors = evidence["triggering_factors"]
+    country = session.get(Country, score.country_iso3)
+    name = country.name if country else score.country_iso3
+    return _Content(
+        evidence=evidence,
+        actions=recommend_actions(config, [f["number"] for f in factors], score.level),
+        summary=_summary(name, score.level, score, factors),
+    )
+
+
+def _record(
+    session: Session,
+    alert: Alert,
+    kind: AlertEventKind,
+    from_level: RiskLevel | None,
+    run: ScoreRun,
+    score: CountryScore,
+    now: datetime,
+) -> AlertEvent:
+    return repository.add_event(
+        session,
+        AlertEvent(
+            alert_id=alert.id,
+            kind=kind,
+            at=now,
+            from_level=from_level,
+            to_level=score.level,
+            score_run_id=run.id,
+            details={"composite": score.composite},
+        ),
+    )
+
+
 def _open(
     session: Session,
     config: Configuration,
@@ -189,9 +242,7 @@ def _open(
 ) -> tuple[Alert, AlertEvent]:
     assert score.level is not None
     baseline = previous if isinstance(rule, LevelRiseRule) else None
-    evidence = _evidence(config, run, score, previous, rule, baseline)
-    factors = evidence["triggering_factors"]
-    country = session.get(Country, score.country_iso3)
+    content = _content(session, config, rule, run, score, previous, baseline)
     alert = repository.add_alert(
         session,
         Alert(
@@ -200,30 +251,16 @@ def _open(
             dedup_key=dedup_key(rule.id, score.country_iso3),
             state=AlertState.FIRING,
             level=score.level,
-            summary=_summary(
-                country.name if country else score.country_iso3, score.level, score, factors
-            ),
-            evidence=evidence,
-            actions=recommend_actions(config, [f["number"] for f in factors], score.level),
+            summary=content.summary,
+            evidence=content.evidence,
+            actions=content.actions,
             opened_at=now,
             updated_at=now,
             opened_score_run_id=run.id,
             latest_score_id=score.id,
         ),
     )
-    event = repository.add_event(
-        session,
-        AlertEvent(
-            alert_id=alert.id,
-            kind=AlertEventKind.OPENED,
-            at=now,
-            from_level=previous,
-            to_level=score.level,
-            score_run_id=run.id,
-            details={"composite": score.composite},
-        ),
-    )
-    return alert, event
+    return alert, _record(session, alert, AlertEventKind.OPENED, previous, run, score, now)
 
 
 def _transition(
@@ -239,41 +276,25 @@ def _transition(
 ) -> tuple[Alert, AlertEvent]:
     assert score.level is not None
     from_level = alert.level
-    baseline_raw = alert.evidence.get("baseline_level")
-    baseline = RiskLevel(baseline_raw) if baseline_raw else None
     alert.latest_score_id = score.id
     alert.updated_at = now
     if kind is AlertEventKind.RESOLVED:
         alert.state = AlertState.RESOLVED
         alert.resolved_at = now
     else:
-        evidence = _evidence(config, run, score, previous, rule, baseline)
-        factors = evidence["triggering_factors"]
-        country = session.get(Country, alert.country_iso3)
+        baseline_raw = alert.evidence.get("baseline_level")
+        baseline = RiskLevel(baseline_raw) if baseline_raw else None
+        content = _content(session, config, rule, run, score, previous, baseline)
         alert.level = score.level
-        alert.evidence = evidence
-        alert.actions = recommend_actions(config, [f["number"] for f in factors], score.level)
-        alert.summary = _summary(
-            country.name if country else alert.country_iso3, score.level, score, factors
-        )
+        alert.evidence = content.evidence
+        alert.actions = content.actions
+        alert.summary = content.summary
         if kind is AlertEventKind.ESCALATED and alert.state is AlertState.ACKNOWLEDGED:
             # A higher level is new information: the acknowledgement covered the old one.
             alert.state = AlertState.FIRING
             alert.acknowledged_at = None
             alert.acknowledged_by = None
-    event = repository.add_event(
-        session,
-        AlertEvent(
-            alert_id=alert.id,
-            kind=kind,
-            at=now,
-            from_level=from_level,
-            to_level=score.level,
-            score_run_id=run.id,
-            details={"composite": score.composite},
-        ),
-    )
-    return alert, event
+    return alert, _record(session, alert, kind, from_level, run, score, now)
 
 
 def acknowledge(session: Session, alert_id: int, *, actor: str, note: str | None) -> Alert:
