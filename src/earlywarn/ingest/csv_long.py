@@ -13,9 +13,13 @@ import io
 import math
 from collections.abc import Collection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord
+
+if TYPE_CHECKING:
+    from _csv import Reader  # the type csv.reader returns (line_num included)
 
 REQUIRED_COLUMNS = ("iso3", "variable", "year", "value")
 OPTIONAL_COLUMNS = ("source",)
@@ -34,6 +38,19 @@ def decode_utf8(content: bytes, name: str) -> str:
         ) from exc
 
 
+def read_csv_header(content: bytes, label: str) -> tuple[Reader, list[str]]:
+    """A strict CSV reader over UTF-8 ``content`` and its stripped header cells; a missing,
+    blank or unreadable header is a ``FileFormatError`` prefixed with ``label``."""
+    reader = csv.reader(io.StringIO(decode_utf8(content, label), newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise FileFormatError(f"{label}: line 1: unreadable CSV header ({exc})") from exc
+    if header is None or not any(cell.strip() for cell in header):
+        raise FileFormatError(f"{label}: empty file; the first line must be the header")
+    return reader, [cell.strip() for cell in header]
+
+
 def parse_float(text: str, *, where: str) -> float:
     """A finite number, or ``FileFormatError`` naming ``where`` (file, line and column)."""
     try:
@@ -48,15 +65,8 @@ def parse_float(text: str, *, where: str) -> float:
 def parse_long_csv(content: bytes, *, name: str, known_iso3s: Collection[str]) -> LoadedPayload:
     """Parse a long-format CSV held in memory; ``name`` is used in messages and as source URI."""
     label = f"long-format CSV {name}"
-    text = decode_utf8(content, label)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise FileFormatError(f"{label}: line 1: unreadable CSV header ({exc})") from exc
-    if header is None or not any(cell.strip() for cell in header):
-        raise FileFormatError(f"{label}: empty file; the first line must be the header")
-    columns = [cell.strip().lower() for cell in header]
+    reader, header = read_csv_header(content, label)
+    columns = [cell.lower() for cell in header]
     _check_header(columns, label)
     index = {column: position for position, column in enumerate(columns)}
     known = frozenset(known_iso3s)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 from pathlib import Path
 from typing import Protocol
 
-from earlywarn.ingest.csv_long import decode_utf8, parse_float
+from earlywarn.ingest.csv_long import parse_float, read_csv_header
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord
 
@@ -34,14 +33,7 @@ class CountryCodeResolver(Protocol):
 def parse_ewp(content: bytes, *, name: str, resolver: CountryCodeResolver) -> LoadedPayload:
     """Parse an EWP country-year CSV held in memory; ``name`` is used in messages and as URI."""
     label = f"EWP file {name}"
-    reader = csv.reader(io.StringIO(decode_utf8(content, label), newline=""), strict=True)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise FileFormatError(f"{label}: line 1: unreadable CSV header ({exc})") from exc
-    if header is None or not any(cell.strip() for cell in header):
-        raise FileFormatError(f"{label}: empty file; the first line must be the header")
-    columns = [cell.strip() for cell in header]
+    reader, columns = read_csv_header(content, label)
     missing = [c for c in IDENTITY_COLUMNS if c not in columns]
     if missing:
         names = ", ".join(f"'{c}'" for c in missing)
