@@ -84,13 +84,16 @@ def score_and_alert(
     *,
     as_of: date | None = None,
     max_ingest_run_id: int | None = None,
+    weight_set_id: int | None = None,
 ) -> ScoringSummary:
     """Score every country, evaluate alerts and fill the outbox, in one transaction.
 
-    On failure nothing of it is kept except a failed ``ScoreRun`` naming the error.
+    On failure nothing of it is kept except a failed ``ScoreRun`` naming the error. A caller
+    that has just run ``prepare_database`` passes the weight set it returned.
     """
     as_of = as_of or datetime.now(UTC).date()
-    weight_set_id = prepare_database(factory, config)
+    if weight_set_id is None:
+        weight_set_id = prepare_database(factory, config)
     try:
         with session_scope(factory) as session:
             _take_scoring_lock(session)
@@ -146,13 +149,13 @@ def run_pipeline(
     report = progress or (lambda _step: None)
     result = PipelineResult()
     report("preparing database")
-    prepare_database(factory, config)
+    weight_set_id = prepare_database(factory, config)
     if ingest:
         report("ingesting configured sources")
         result.ingest_runs = ingest_configured_sources(
             factory, settings, config, trigger=trigger, client=client
         )
     report("scoring countries and evaluating alerts")
-    result.scoring = score_and_alert(factory, config, as_of=as_of)
+    result.scoring = score_and_alert(factory, config, as_of=as_of, weight_set_id=weight_set_id)
     report("done")
     return result
