@@ -131,10 +131,11 @@ def level_for(composite: float, thresholds: LevelThresholds) -> RiskLevel:
 
 
 def _usable_values(
-    indicator: IndicatorConfig, values: Iterable[LatestValue], as_of: date
-) -> tuple[dict[str, tuple[LatestValue, float]], dict[str, IndicatorScore]]:
-    """Transformed values per country, and the reason for each country left out."""
-    usable: dict[str, tuple[LatestValue, float]] = {}
+    indicator: IndicatorConfig, values: Iterable[LatestValue], as_of: date, weight: float
+) -> tuple[dict[str, tuple[IndicatorScore, float]], dict[str, IndicatorScore]]:
+    """Per country, the observation (without its contribution yet) and its transformed value;
+    and, for each country left out, the observation with the reason."""
+    usable: dict[str, tuple[IndicatorScore, float]] = {}
     rejected: dict[str, IndicatorScore] = {}
     for obs in values:
         age_days = max(0, (as_of - obs.period_end).days)
@@ -142,7 +143,7 @@ def _usable_values(
             indicator_id=indicator.id,
             name=indicator.name,
             variable=indicator.variable,
-            weight=0.0,  # set by the caller, which knows the weight set
+            weight=weight,
             value=obs.value,
             period=obs.period,
             age_days=age_days,
@@ -158,7 +159,7 @@ def _usable_values(
             reason = f"value {obs.value} outside the domain of {indicator.transform.value}"
             rejected[obs.iso3] = replace(observed, missing_reason=reason)
             continue
-        usable[obs.iso3] = (obs, transformed)
+        usable[obs.iso3] = (observed, transformed)
     return usable, rejected
 
 
@@ -180,32 +181,21 @@ def score_countries(
     countries: set[str] = set()
     for indicator in config.indicators.indicators:
         weight = indicator_weights.get(indicator.id, indicator.weight)
-        usable, rejected = _usable_values(indicator, by_variable.get(indicator.variable, []), as_of)
+        usable, rejected = _usable_values(
+            indicator, by_variable.get(indicator.variable, []), as_of, weight
+        )
         countries.update(usable, rejected)
         if isinstance(indicator.normalisation, BoundsNormalisation):
             norm = indicator.normalisation
             raw = {iso3: bounds_contribution(norm, t) for iso3, (_, t) in usable.items()}
         else:
             raw = percentile_ranks({iso3: t for iso3, (_, t) in usable.items()})
-        scores: dict[str, IndicatorScore] = {}
-        for iso3, (obs, _) in usable.items():
+        scores = dict(rejected)
+        for iso3, (observed, _) in usable.items():
             contribution = raw[iso3]
             if indicator.direction is Direction.DECREASES_RISK:
                 contribution = 1.0 - contribution
-            scores[iso3] = IndicatorScore(
-                indicator_id=indicator.id,
-                name=indicator.name,
-                variable=indicator.variable,
-                weight=weight,
-                value=obs.value,
-                period=obs.period,
-                age_days=max(0, (as_of - obs.period_end).days),
-                source_id=obs.source_id,
-                ingest_run_id=obs.ingest_run_id,
-                contribution=round(contribution, 6),
-            )
-        for iso3, rejected_score in rejected.items():
-            scores[iso3] = replace(rejected_score, weight=weight)
+            scores[iso3] = replace(observed, contribution=round(contribution, 6))
         per_indicator[indicator.id] = scores
 
     return [
