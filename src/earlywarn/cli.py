@@ -145,7 +145,7 @@ def ingest(
             raise typer.Exit(code=1)
 
 
-def _print_summary(settings: Settings, factory: sessionmaker[Session], score_run_id: int) -> None:
+def _print_summary(factory: sessionmaker[Session], score_run_id: int) -> None:
     from earlywarn.scoring import repository as scoring_repository
 
     with session_scope(factory) as session:
@@ -185,7 +185,7 @@ def score(
             f"escalated {summary.alerts_escalated}, resolved {summary.alerts_resolved}; "
             f"outbox messages {summary.outbox_messages}"
         )
-        _print_summary(settings, factory, summary.score_run_id)
+        _print_summary(factory, summary.score_run_id)
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -233,7 +233,7 @@ def run_once(
             f"de-escalated {s.alerts_deescalated}, resolved {s.alerts_resolved}; "
             f"outbox messages {s.outbox_messages}"
         )
-        _print_summary(settings, factory, s.score_run_id)
+        _print_summary(factory, s.score_run_id)
 
 
 @app.command("create-key")
