@@ -13,8 +13,6 @@ from earlywarn.ingest.models import IngestRun, RunStatus, Source
 from earlywarn.observations.models import Observation
 
 INSERT_CHUNK_ROWS = 5_000
-# Bound parameters per IN list; SQLite's default limit is 32,766 and PostgreSQL's 65,535.
-_IN_CHUNK = 500
 
 
 def get_source(session: Session, source_id: str) -> Source | None:
@@ -88,45 +86,6 @@ def runs_by_id(session: Session, run_ids: Iterable[int]) -> dict[int, IngestRun]
 
 def country_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Country.iso3)))
-
-
-def latest_values_by_key(
-    session: Session, variables: Collection[str]
-) -> dict[tuple[str, str, str], float]:
-    """The current value of every (country, variable, period) of ``variables``: the newest
-    vintage (highest ingest run) of each, from any source."""
-    latest: dict[tuple[str, str, str], float] = {}
-    ordered = sorted(set(variables))
-    for start in range(0, len(ordered), _IN_CHUNK):
-        chunk = ordered[start : start + _IN_CHUNK]
-        newest = (
-            select(
-                Observation.country_iso3,
-                Observation.variable,
-                Observation.period,
-                Observation.value,
-                func.row_number()
-                .over(
-                    partition_by=(
-                        Observation.country_iso3,
-                        Observation.variable,
-                        Observation.period,
-                    ),
-                    order_by=(Observation.ingest_run_id.desc(), Observation.id.desc()),
-                )
-                .label("vintage_rank"),
-            )
-            .where(Observation.variable.in_(chunk))
-            .subquery()
-        )
-        rows = session.execute(
-            select(newest.c.country_iso3, newest.c.variable, newest.c.period, newest.c.value).where(
-                newest.c.vintage_rank == 1
-            )
-        )
-        for iso3, variable, period, value in rows:
-            latest[(iso3, variable, period)] = value
-    return latest
 
 
 _OBSERVATION_COLUMNS = (

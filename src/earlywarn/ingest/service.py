@@ -32,6 +32,7 @@ from earlywarn.ingest.schemas import (
     SourcesConfig,
 )
 from earlywarn.ingest.worldbank import fetch_worldbank, worldbank_indicators
+from earlywarn.observations import repository as observations_repository
 from earlywarn.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -236,7 +237,7 @@ def _new_vintage_rows(
             continue
         by_key[key] = record.value
 
-    current = repository.latest_values_by_key(session, {r.variable for r in payload.records})
+    current = observations_repository.current_values(session, {r.variable for r in payload.records})
     loaded_at = utc_now()
     rows: list[dict[str, Any]] = []
     unchanged = 0

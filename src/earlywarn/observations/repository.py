@@ -95,6 +95,24 @@ def latest_values(
     return results
 
 
+def current_values(
+    session: Session, variables: Collection[str]
+) -> dict[tuple[str, str, str], float]:
+    """The value readers see for every (country, variable, period) of ``variables``: the
+    newest vintage of each, from any source. Ingest compares new payloads against it."""
+    current: dict[tuple[str, str, str], float] = {}
+    ordered = sorted(set(variables))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        newest = _first_ranked(
+            [Observation.variable.in_(ordered[start : start + _IN_CHUNK])],
+            partition=(Observation.country_iso3, Observation.variable, Observation.period),
+            order=(Observation.ingest_run_id.desc(), Observation.id.desc()),
+        )
+        for row in session.execute(newest):
+            current[(row.country_iso3, row.variable, row.period)] = row.value
+    return current
+
+
 def observation_history(
     session: Session, iso3: str, variable: str | None = None
 ) -> list[LatestValue]:
