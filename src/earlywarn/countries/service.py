@@ -153,6 +153,14 @@ NAME_ALIASES: dict[str, str] = {
     "Republic of Korea": "KOR",
     "State of Palestine": "PSE",
     "Palestinian Territories": "PSE",
+    # Palestine (PSE) has no COW or GW code and none of the sources gives it one (UCDP codes
+    # events there to Israel 666, see ``event_country``). PTS rates "Israel in Occupied
+    # Territories" separately from "Israel": the violations it scores happen in the occupied
+    # Palestinian territory, and ISR already has its own PTS row, so it is PSE.
+    "Occupied Palestinian Territory": "PSE",  # UN OCHA and ReliefWeb
+    "Occupied Palestinian Territories": "PSE",
+    "Israel in Occupied Territories": "PSE",  # Political Terror Scale
+    "Israel in pre-1967 borders": "ISR",  # Political Terror Scale, earlier releases
     "Kosova": "XKX",
     # Former states and their successors
     "West Germany": "DEU",
@@ -170,13 +178,91 @@ NAME_ALIASES: dict[str, str] = {
 }
 
 
+# Names sources use for regions, aggregates, seas and placeholders. They resolve to nothing, and
+# the error says why, so that nobody "fixes" one by adding an alias to a state. Building the
+# resolver fails if an alias or a state name would make one of them resolve.
+NOT_COUNTRY_NAMES: frozenset[str] = frozenset(
+    {
+        # world and continents
+        "World",
+        "Global",
+        "Africa",
+        "Americas",
+        "Asia",
+        "Europe",
+        "Oceania",
+        "North America",
+        "South America",
+        "Latin America",
+        "Latin America and the Caribbean",
+        "Latin America & Caribbean",
+        "Caribbean",
+        "Central America",
+        # UN M49, World Bank and UCDP/ACLED regions
+        "Middle East",
+        "Middle East and North Africa",
+        "MENA",
+        "Near East",
+        "Sub-Saharan Africa",
+        "Northern Africa",
+        "Western Africa",
+        "Eastern Africa",
+        "Middle Africa",
+        "Southern Africa",
+        "East Africa",
+        "West Africa",
+        "Central Africa",
+        "Horn of Africa",
+        "Sahel",
+        "South Asia",
+        "Southern Asia",
+        "South-Eastern Asia",
+        "Southeast Asia",
+        "Eastern Asia",
+        "Central Asia",
+        "Western Asia",
+        "Caucasus and Central Asia",
+        "East Asia & Pacific",
+        "Europe & Central Asia",
+        "Arab World",
+        "Euro area",
+        "European Union",
+        "EU",
+        "OECD members",
+        "Least developed countries",
+        "High income",
+        "Low income",
+        # seas ACLED codes maritime events to when maritime_pairs is off
+        "Red Sea",
+        "Gulf of Aden",
+        "Mediterranean Sea",
+        "Black Sea",
+        "Caspian Sea",
+        "Persian Gulf",
+        "Arabian Sea",
+        "Indian Ocean",
+        "Atlantic Ocean",
+        "Pacific Ocean",
+        "International Waters",
+        # placeholders
+        "Unknown",
+        "Various",
+        "Multiple countries",
+        "Stateless",
+        "Not specified",
+    }
+)
+
+
 class UnmappedCountryError(ValueError):
     """A country value with no ISO3 mapping; carries the value and the scheme it was read as."""
 
     def __init__(self, value: object, scheme: Scheme) -> None:
         self.value = value
         self.scheme = scheme
-        if scheme == "name":
+        if scheme == "name" and is_not_country_name(value):
+            hint = "it is a region, aggregate, sea or placeholder, not a country"
+        elif scheme == "name":
             hint = "add an alias in earlywarn/countries/service.py if it is a real state"
         else:
             hint = "add it in scripts/build_states_csv.py if it is a real state"
@@ -214,6 +300,33 @@ def normalise_name(name: str) -> str:
     if len(words) > 1 and words[0] == "the":
         words = words[1:]
     return " ".join(words)
+
+
+_NOT_COUNTRY_KEYS = frozenset(normalise_name(name) for name in NOT_COUNTRY_NAMES)
+
+
+def is_not_country_name(value: object) -> bool:
+    """True for the region, aggregate, sea and placeholder names in ``NOT_COUNTRY_NAMES``."""
+    return isinstance(value, str) and normalise_name(value) in _NOT_COUNTRY_KEYS
+
+
+# First-level units that UCDP (and older ACLED releases) place under Israel but that lie in the
+# occupied Palestinian territory. Keys are normalised names.
+_PALESTINIAN_ADMIN1 = frozenset({"gaza strip", "gaza", "west bank"})
+
+
+def event_country(iso3: str, admin1: str | None) -> str:
+    """The country an event belongs to, given the state a source coded it to and its admin-1.
+
+    UCDP codes events in the Gaza Strip and the West Bank to Israel (GW 666), because the
+    Gleditsch-Ward list has no Palestine; earlywarn counts them for PSE, where they happen, as
+    ACLED ("Palestine") and the World Bank ("West Bank and Gaza") do. East Jerusalem cannot be
+    told apart from UCDP's "Jerusalem district" and stays with Israel. Every other event keeps
+    the state it was coded to.
+    """
+    if iso3 == "ISR" and admin1 is not None and normalise_name(admin1) in _PALESTINIAN_ADMIN1:
+        return "PSE"
+    return iso3
 
 
 def _parse_code(code: object) -> int | None:
@@ -349,6 +462,12 @@ class CountryResolver:
             self._alias(self._gw, number, iso3, "GW succession")
         for alias, iso3 in (name_aliases or {}).items():
             self._alias(self._names, normalise_name(alias), iso3, "name alias")
+        resolving = sorted(key for key in _NOT_COUNTRY_KEYS if key in self._names)
+        if resolving:
+            raise ValueError(
+                f"region or aggregate name(s) {resolving} would resolve to a state; "
+                "they must stay unmapped"
+            )
 
     @staticmethod
     def _claim(index: dict[K, str], key: K, iso3: str, label: str) -> None:
