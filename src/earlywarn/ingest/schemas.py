@@ -33,6 +33,19 @@ class ObservationRecord:
         return cls(iso3, variable, f"{year:04d}", date(year, 1, 1), date(year, 12, 31), value)
 
 
+@dataclass(frozen=True, slots=True)
+class RawPayload:
+    """One body exactly as a source delivered it, kept for the provenance archive.
+
+    ``url`` is already redacted (no credentials); ``retrieved_at`` is when it arrived (UTC).
+    """
+
+    url: str | None
+    content: bytes
+    content_type: str
+    retrieved_at: datetime
+
+
 @dataclass(frozen=True)
 class LoadedPayload:
     """What an importer hands to ``run_ingest``: every accepted value plus the bookkeeping.
@@ -40,6 +53,8 @@ class LoadedPayload:
     ``content_digest`` is the SHA-256 of the raw bytes as received, so an identical re-delivery
     is recognised before any row is compared. ``source_uri`` never carries credentials.
     ``details`` explains ``rows_skipped`` (reason -> count, and examples where useful).
+    ``raw`` holds the bodies as received (archived by ``run_ingest``); file importers that
+    leave it empty get their file archived from ``source_uri`` when it is a local path.
     """
 
     records: list[ObservationRecord]
@@ -48,6 +63,7 @@ class LoadedPayload:
     rows_read: int
     rows_skipped: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    raw: list[RawPayload] = field(default_factory=list)
 
 
 # --- API views -------------------------------------------------------------------------------

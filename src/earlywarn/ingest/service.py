@@ -9,12 +9,14 @@ failure is recorded in a transaction of its own after the load's has been rolled
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,16 +24,18 @@ from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config import Configuration, load_file
 from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest import repository
+from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.ewp import load_ewp
 from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     VARIABLE_PATTERN,
     LoadedPayload,
     SourcesConfig,
+    WorldBankSourceConfig,
 )
-from earlywarn.ingest.worldbank import fetch_worldbank, worldbank_indicators
 from earlywarn.observations import repository as observations_repository
 from earlywarn.settings import Settings
 
@@ -43,15 +47,7 @@ MAX_ERROR_CHARS = 4_000
 MAX_TRIGGER_CHARS = 16  # ingest_runs.trigger is VARCHAR(16)
 
 
-@dataclass(frozen=True)
-class SourceDefinition:
-    name: str
-    kind: Literal["file", "api"]
-    url: str | None
-    licence: str | None
-
-
-KNOWN_SOURCES: dict[str, SourceDefinition] = {
+FILE_SOURCES: dict[str, SourceDefinition] = {
     "csv": SourceDefinition(
         name="Long-format CSV (docs/long-format-csv.md)",
         kind="file",
@@ -64,12 +60,10 @@ KNOWN_SOURCES: dict[str, SourceDefinition] = {
         url="https://github.com/EarlyWarningProject/2025-Statistical-Risk-Assessment",
         licence="no licence published; use for evaluation only, do not redistribute",
     ),
-    "worldbank": SourceDefinition(
-        name="World Bank Indicators API v2 (WDI, WGI)",
-        kind="api",
-        url="https://api.worldbank.org/v2",
-        licence="CC BY 4.0 for most series (see each indicator's sourceOrganization)",
-    ),
+}
+KNOWN_SOURCES: dict[str, SourceDefinition] = {
+    **FILE_SOURCES,
+    **{source_id: c.definition for source_id, c in CONNECTORS.items()},
 }
 
 
@@ -345,6 +339,60 @@ def import_file(
     return run_ingest(session_factory, fmt, fetch, trigger=trigger)
 
 
+class SourceNotConfiguredError(IngestError):
+    """A source needs credentials that are not set; it is reported, never skipped silently."""
+
+
+def ingest_source(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration | IndicatorsConfig,
+    source_id: str,
+    *,
+    source_config: BaseModel | None = None,
+    client: httpx.Client | None = None,
+    trigger: str = "cli",
+    sleep: Callable[[float], None] = time.sleep,
+    progress: Callable[[str], None] | None = None,
+) -> IngestRun:
+    """Load one registered API source through its connector, as one ingest run.
+
+    Raises ``SourceNotConfiguredError`` (before any run is written) when the source's
+    credentials are missing, and ``UnknownSourceError`` for an id no connector has.
+    ``client`` replaces the connector's own client (tests pass one on a mock transport).
+    """
+    connector = CONNECTORS.get(source_id)
+    if connector is None:
+        raise UnknownSourceError(
+            f"unknown API source {source_id!r}; known: {', '.join(sorted(CONNECTORS))}"
+        )
+    missing = connector.missing_settings(settings)
+    if missing:
+        raise SourceNotConfiguredError(
+            f"source {source_id!r} is not configured: set {', '.join(missing)}"
+        )
+    indicators = config.indicators if isinstance(config, Configuration) else config
+
+    def fetch() -> LoadedPayload:
+        with session_factory() as session:
+            known = frozenset(repository.country_codes(session))
+        context = ConnectorContext(
+            settings=settings,
+            indicators=indicators,
+            now=utc_now(),
+            known_iso3s=known,
+            source_config=source_config,
+            sleep=sleep,
+            progress=progress,
+        )
+        if client is not None:
+            return connector.fetch(context, client)
+        with connector.open_client(settings) as own_client:
+            return connector.fetch(context, own_client)
+
+    return run_ingest(session_factory, source_id, fetch, trigger=trigger)
+
+
 def ingest_worldbank(
     session_factory: sessionmaker[Session],
     settings: Settings,
@@ -354,47 +402,21 @@ def ingest_worldbank(
     trigger: str = "cli",
     start_year: int | None = None,
     end_year: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> IngestRun:
     """Load the configured ``wb.*`` indicators. Years default to the last
     ``DEFAULT_WORLDBANK_YEARS_BACK`` years up to the current one."""
-    current_year = utc_now().year
-    last = end_year if end_year is not None else current_year
+    last = end_year if end_year is not None else utc_now().year
     first = start_year if start_year is not None else last - DEFAULT_WORLDBANK_YEARS_BACK
-    indicators = worldbank_indicators(config)
-
-    def fetch() -> LoadedPayload:
-        with session_factory() as session:
-            known = repository.country_codes(session)
-        if not known:
-            raise IngestError("the countries table is empty; seed it before loading World Bank")
-        if client is not None:
-            return _fetch_worldbank_with(client, settings, indicators, first, last, known)
-        with httpx.Client(
-            base_url=settings.worldbank_base_url,
-            timeout=settings.http_timeout_seconds,
-            headers={"User-Agent": "earlywarn (atrocity-risk early warning)"},
-            follow_redirects=True,
-        ) as own_client:
-            return _fetch_worldbank_with(own_client, settings, indicators, first, last, known)
-
-    return run_ingest(session_factory, "worldbank", fetch, trigger=trigger)
-
-
-def _fetch_worldbank_with(
-    client: httpx.Client,
-    settings: Settings,
-    indicators: list[str],
-    start_year: int,
-    end_year: int,
-    known: set[str],
-) -> LoadedPayload:
-    return fetch_worldbank(
-        client,
-        indicators,
-        start_year=start_year,
-        end_year=end_year,
-        known_iso3s=known,
-        max_attempts=settings.http_max_attempts,
+    return ingest_source(
+        session_factory,
+        settings,
+        config,
+        "worldbank",
+        source_config=WorldBankSourceConfig(start_year=first, end_year=last),
+        client=client,
+        trigger=trigger,
+        sleep=sleep,
     )
 
 

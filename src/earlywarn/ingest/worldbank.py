@@ -7,37 +7,26 @@ recognised through the ``/country`` list (``region.id == "NA"``), never by guess
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import IndicatorsConfig
-from earlywarn.ingest.errors import RemoteSourceError
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
+from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
+from earlywarn.ingest.errors import IngestError, RemoteSourceError
+from earlywarn.ingest.http import SourceHttp, make_client, redact_url
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, WorldBankSourceConfig
+from earlywarn.settings import Settings
 
+LABEL = "World Bank API"
 VARIABLE_PREFIX = "wb."
 COUNTRY_LIST_PER_PAGE = 400
-# A server asking us to wait longer than this is treated as down rather than slept on.
-MAX_RETRY_AFTER_SECONDS = 300.0
-BACKOFF_MAX_SECONDS = 60.0
+DEFAULT_YEARS_BACK = 8
 _YEAR = re.compile(r"^\d{4}$")
-_BODY_EXCERPT_CHARS = 120
 
 
 def worldbank_indicators(config: Configuration | IndicatorsConfig) -> list[str]:
@@ -52,129 +41,31 @@ def worldbank_indicators(config: Configuration | IndicatorsConfig) -> list[str]:
     return ids
 
 
-class _RetryableStatus(Exception):
-    """A 5xx or 429 answer: worth another attempt, possibly after the server's Retry-After."""
+class _Pages:
+    """World Bank pages through the shared retrying client: ``[meta, rows]`` or an error."""
 
-    def __init__(self, response: httpx.Response, retry_after_seconds: float | None) -> None:
-        self.response = response
-        self.retry_after_seconds = retry_after_seconds
-        super().__init__(f"HTTP {response.status_code}")
+    def __init__(self, http: SourceHttp) -> None:
+        self.http = http
 
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    header = response.headers.get("Retry-After")
-    if header is None:
-        return None
-    header = header.strip()
-    try:
-        seconds = float(header)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds)
-
-
-def _is_retryable(exc: BaseException) -> bool:
-    return isinstance(exc, _RetryableStatus | httpx.TransportError)
-
-
-def _wait(retry_state: RetryCallState) -> float:
-    outcome = retry_state.outcome
-    exc = outcome.exception() if outcome is not None else None
-    if isinstance(exc, _RetryableStatus) and exc.retry_after_seconds is not None:
-        return min(exc.retry_after_seconds, MAX_RETRY_AFTER_SECONDS)
-    backoff: float = wait_random_exponential(multiplier=1, max=BACKOFF_MAX_SECONDS)(retry_state)
-    return backoff
-
-
-def _describe_body(response: httpx.Response) -> str:
-    content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
-    excerpt = " ".join(response.text[:_BODY_EXCERPT_CHARS].split())
-    return f"{content_type} body starting {excerpt!r}" if excerpt else f"empty {content_type} body"
-
-
-def redact_url(url: str) -> str:
-    """The URL without user info, so credentials never reach ``ingest_runs.source_uri``."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-class _Fetcher:
-    def __init__(
-        self, client: httpx.Client, max_attempts: int, sleep: Callable[[float], None]
-    ) -> None:
-        self.client = client
-        self.max_attempts = max_attempts
-        self.sleep = sleep
-        self.digest = hashlib.sha256()
-        self.pages_fetched = 0
+    @property
+    def pages_fetched(self) -> int:
+        return self.http.pages_fetched
 
     def get_page(self, path: str, params: dict[str, str | int], what: str) -> list[Any]:
         """One page as ``[meta, rows]``; ``what`` names the request in error messages."""
-        response = self._get_with_retries(path, params, what)
-        self.digest.update(response.content)
-        self.pages_fetched += 1
-        try:
-            body: Any = json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RemoteSourceError(
-                f"World Bank API, {what}: the answer is not valid JSON ({exc}; "
-                f"{_describe_body(response)})"
-            ) from None
+        body = self.http.get_json(path, what, params=params)
         if not isinstance(body, list):
             raise RemoteSourceError(
-                f"World Bank API, {what}: expected a JSON array [meta, rows], "
-                f"got {type(body).__name__}"
+                f"{LABEL}, {what}: expected a JSON array [meta, rows], got {type(body).__name__}"
             )
         if body and isinstance(body[0], dict) and "message" in body[0]:
-            raise RemoteSourceError(f"World Bank API, {what}: error {_format_messages(body[0])}")
+            raise RemoteSourceError(f"{LABEL}, {what}: error {_format_messages(body[0])}")
         if len(body) != 2 or not isinstance(body[0], dict):
             raise RemoteSourceError(
-                f"World Bank API, {what}: expected a JSON array [meta, rows], "
+                f"{LABEL}, {what}: expected a JSON array [meta, rows], "
                 f"got an array of {len(body)} element(s)"
             )
         return body
-
-    def _get_with_retries(
-        self, path: str, params: dict[str, str | int], what: str
-    ) -> httpx.Response:
-        retrying = Retrying(
-            retry=retry_if_exception(_is_retryable),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_wait,
-            sleep=self.sleep,
-            reraise=True,
-        )
-        try:
-            for attempt in retrying:
-                with attempt:
-                    response = self.client.get(path, params=params)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _RetryableStatus(response, _retry_after_seconds(response))
-        except _RetryableStatus as exc:
-            raise RemoteSourceError(
-                f"World Bank API, {what}: HTTP {exc.response.status_code} after "
-                f"{self.max_attempts} attempt(s) ({_describe_body(exc.response)})"
-            ) from None
-        except httpx.TransportError as exc:
-            raise RemoteSourceError(
-                f"World Bank API, {what}: {type(exc).__name__} after {self.max_attempts} "
-                f"attempt(s): {exc or 'no detail'}"
-            ) from exc
-        if response.status_code != 200:
-            raise RemoteSourceError(
-                f"World Bank API, {what}: HTTP {response.status_code} "
-                f"({_describe_body(response)}); not retried"
-            )
-        return response
 
 
 def _format_messages(error: dict[str, Any]) -> str:
@@ -239,7 +130,8 @@ def fetch_worldbank(
         )
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    fetcher = _Fetcher(client, max_attempts, sleep)
+    http = SourceHttp(client, LABEL, max_attempts=max_attempts, sleep=sleep)
+    fetcher = _Pages(http)
     aggregates = _aggregate_codes(fetcher)
     known = frozenset(known_iso3s) if known_iso3s is not None else None
 
@@ -278,7 +170,7 @@ def fetch_worldbank(
                 rows_read += 1
                 where = f"{what} row {position}"
                 if not isinstance(row, dict):
-                    raise RemoteSourceError(f"World Bank API, {where}: not an object")
+                    raise RemoteSourceError(f"{LABEL}, {where}: not an object")
                 iso3 = row.get("countryiso3code")
                 if not isinstance(iso3, str) or not iso3.strip():
                     skipped["no_iso3_code"] += 1
@@ -324,7 +216,7 @@ def fetch_worldbank(
         details["lastupdated"] = last_updated
     return LoadedPayload(
         records=records,
-        content_digest=fetcher.digest.hexdigest(),
+        content_digest=http.hexdigest(),
         source_uri=redact_url(
             f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
             f"{';'.join(indicators)}?date={start_year}:{end_year}"
@@ -332,10 +224,11 @@ def fetch_worldbank(
         rows_read=rows_read,
         rows_skipped=sum(skipped.values()),
         details=details,
+        raw=list(http.bodies),
     )
 
 
-def _aggregate_codes(fetcher: _Fetcher) -> set[str]:
+def _aggregate_codes(fetcher: _Pages) -> set[str]:
     aggregates: set[str] = set()
     page = 1
     pages = 1
@@ -349,7 +242,7 @@ def _aggregate_codes(fetcher: _Fetcher) -> set[str]:
         pages = _page_count(body[0], what)
         for entry in _rows(body, what):
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-                raise RemoteSourceError(f"World Bank API, {what}: an entry has no 'id' ({entry!r})")
+                raise RemoteSourceError(f"{LABEL}, {what}: an entry has no 'id' ({entry!r})")
             region = entry.get("region")
             if isinstance(region, dict) and region.get("id") == "NA":
                 aggregates.add(entry["id"].strip().upper())
@@ -372,8 +265,45 @@ def _record(
             f"series are supported"
         )
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RemoteSourceError(f"World Bank API, {where}: value {value!r} is not a number")
+        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not a number")
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
-        raise RemoteSourceError(f"World Bank API, {where}: value {value!r} is not finite")
+        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not finite")
     return ObservationRecord.for_year(iso3, f"{VARIABLE_PREFIX}{indicator}", int(date_text), number)
+
+
+class WorldBankConnector:
+    """Every ``wb.*`` variable of ``indicators.yaml``, over the window of ``sources.yaml``."""
+
+    source_id = "worldbank"
+    definition = SourceDefinition(
+        name="World Bank Indicators API v2 (WDI, WGI)",
+        kind="api",
+        url="https://api.worldbank.org/v2",
+        licence="CC BY 4.0 for most series (see each indicator's sourceOrganization)",
+    )
+
+    def missing_settings(self, settings: Settings) -> list[str]:
+        return []  # no key needed
+
+    def open_client(self, settings: Settings) -> httpx.Client:
+        return make_client(settings.worldbank_base_url, settings.http_timeout_seconds)
+
+    def fetch(self, context: ConnectorContext, client: httpx.Client) -> LoadedPayload:
+        config = context.source_config
+        if isinstance(config, WorldBankSourceConfig):
+            first, last = config.year_range(context.now.year)
+        else:
+            last = context.now.year
+            first = last - DEFAULT_YEARS_BACK
+        if not context.known_iso3s:
+            raise IngestError("the countries table is empty; seed it before loading World Bank")
+        return fetch_worldbank(
+            client,
+            worldbank_indicators(context.indicators),
+            start_year=first,
+            end_year=last,
+            known_iso3s=context.known_iso3s,
+            max_attempts=context.settings.http_max_attempts,
+            sleep=context.sleep,
+        )
