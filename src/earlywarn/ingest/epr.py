@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections import defaultdict
 from pathlib import Path
 from typing import Protocol
 
