@@ -111,8 +111,7 @@ def test_real_release_subset(shared_dir: Path) -> None:
             HEADER
             + "999,Atlantis,2019,2019,A,1,99901,,0.1,POWERLESS,\n"
             + "6661,Palestine,2019,2019,A,1,666101,,0.1,POWERLESS,\n",
-            "2 Gleditsch-Ward code(s) with no ISO3 mapping: 999 ('Atlantis'), "
-            "6661 ('Palestine')",
+            "2 Gleditsch-Ward code(s) with no ISO3 mapping: 999 ('Atlantis'), 6661 ('Palestine')",
         ),
     ],
 )
