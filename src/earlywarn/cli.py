@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
 from earlywarn.ingest.models import IngestRun, RunStatus
+from earlywarn.ingest.schemas import FileFormat
 from earlywarn.migrations import upgrade_to_head
 from earlywarn.settings import Settings, get_settings
 from earlywarn.types import Role
@@ -37,6 +38,27 @@ class ImportFormat(StrEnum):
     AUTO = "auto"
     CSV = "csv"
     EWP = "ewp"
+    VDEM = "vdem"
+    PTS = "pts"
+    EPR = "epr"
+
+
+# A header column only that format has, for --format auto; anything else is the long format.
+_FORMAT_MARKERS = (
+    ("ewp_name", ImportFormat.EWP),
+    ("country_text_id", ImportFormat.VDEM),
+    ("PTS_A", ImportFormat.PTS),
+    ("gwgroupid", ImportFormat.EPR),
+)
+
+
+def _detect_format(path: Path) -> ImportFormat:
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = {cell.strip().strip('"') for cell in handle.readline().split(",")}
+    for column, fmt in _FORMAT_MARKERS:
+        if column in header:
+            return fmt
+    return ImportFormat.CSV
 
 
 def _fail(message: str) -> typer.Exit:
@@ -93,10 +115,14 @@ def init_db() -> None:
 def import_file(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     fmt: Annotated[
-        ImportFormat, typer.Option("--format", "-f", help="csv (long format), ewp, or auto")
+        ImportFormat,
+        typer.Option(
+            "--format", "-f", help="csv (long format), ewp, vdem, pts, epr, or auto (by header)"
+        ),
     ] = ImportFormat.AUTO,
 ) -> None:
-    """Import a file: the long-format CSV (iso3,variable,year,value[,source]) or the EWP file."""
+    """Import a file: the long-format CSV (iso3,variable,year,value[,source]), the EWP file, a
+    V-Dem country-year CSV, a Political Terror Scale file or an EPR Core file."""
     from earlywarn.ingest import service as ingest_service
     from earlywarn.pipeline import prepare_database
 
@@ -104,14 +130,15 @@ def import_file(
     config = _config(settings)
     with _database(settings) as (_, factory):
         prepare_database(factory, config)
-        chosen = fmt
-        if chosen is ImportFormat.AUTO:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                header = handle.readline()
-            chosen = ImportFormat.EWP if "ewp_name" in header else ImportFormat.CSV
-        run = ingest_service.import_file(
-            factory, path, "ewp" if chosen is ImportFormat.EWP else "csv"
-        )
+        chosen = _detect_format(path) if fmt is ImportFormat.AUTO else fmt
+        formats: dict[ImportFormat, FileFormat] = {
+            ImportFormat.CSV: "csv",
+            ImportFormat.EWP: "ewp",
+            ImportFormat.VDEM: "vdem",
+            ImportFormat.PTS: "pts",
+            ImportFormat.EPR: "epr",
+        }
+        run = ingest_service.import_file(factory, path, formats[chosen])
         _print_run(run)
         if run.status is RunStatus.FAILED:
             raise typer.Exit(code=1)

@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     worldbank_base_url: str = "https://api.worldbank.org/v2"
+    unhcr_base_url: str = "https://api.unhcr.org/population/v1"
+    reliefweb_base_url: str = "https://api.reliefweb.int/v2"
+    reliefweb_appname: str | None = Field(
+        default=None,
+        description="The appname ReliefWeb pre-approved for this installation (required since "
+        "1 Nov 2025); without it the reliefweb source is reported as not configured.",
+    )
     http_timeout_seconds: float = 30.0
     http_max_attempts: int = 4
 

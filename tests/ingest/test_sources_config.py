@@ -48,7 +48,7 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
         ),
         (
             "files:\n  x:\n    path: a.csv\n    format: xlsx\n",
-            "files.x.format: Input should be 'csv' or 'ewp'",
+            "files.x.format: Input should be 'csv', 'ewp', 'vdem', 'pts' or 'epr'",
         ),
         ("files:\n  x:\n    format: csv\n", "files.x.path: Field required"),
         ("acled: {}\n", "acled: Extra inputs are not permitted"),

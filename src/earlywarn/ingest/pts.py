@@ -47,7 +47,8 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 class PtsCountryResolver(Protocol):
     """The part of ``earlywarn.countries.service.CountryResolver`` this importer needs."""
 
-    records: Mapping[str, Any]
+    @property
+    def records(self) -> Mapping[str, Any]: ...
 
     def from_cow(self, code: int | str) -> str | None: ...
 

@@ -138,15 +138,48 @@ class WorldBankSourceConfig(_StrictConfig):
         return self.start_year, self.end_year if self.end_year is not None else current_year
 
 
+FileFormat = Literal["csv", "ewp", "vdem", "pts", "epr"]
+
+
 class FileSourceConfig(_StrictConfig):
     """A file loaded on every run. A relative ``path`` is resolved against the directory of
-    ``sources.yaml``, so the configuration does not depend on the working directory."""
+    ``sources.yaml``, so the configuration does not depend on the working directory.
+
+    ``variables`` (V-Dem only) replaces the default list of V-Dem columns read; ``start_year``
+    (V-Dem and EPR) leaves out earlier years."""
 
     enabled: bool = True
     path: Path
-    format: Literal["csv", "ewp"]
+    format: FileFormat
+    variables: list[str] | None = Field(default=None, min_length=1)
+    start_year: int | None = Field(default=None, ge=1800, le=2200)
+
+    @model_validator(mode="after")
+    def _options_fit_the_format(self) -> FileSourceConfig:
+        if self.variables is not None and self.format != "vdem":
+            raise ValueError("variables can only be given for format vdem")
+        if self.start_year is not None and self.format not in ("vdem", "epr"):
+            raise ValueError("start_year can only be given for formats vdem and epr")
+        return self
+
+
+class UnhcrSourceConfig(WorldBankSourceConfig):
+    """The UNHCR population API over a window of years (same rules as the World Bank's)."""
+
+
+ReliefWebContent = Literal["disasters", "reports"]
+
+
+class ReliefWebSourceConfig(WorldBankSourceConfig):
+    """ReliefWeb counts over a window of years (same rules as the World Bank's); ``content``
+    lists what is counted: ``disasters`` (by event date) and/or ``reports`` (by original
+    publication date; many requests, mind the 1,000 calls a day per appname)."""
+
+    content: tuple[ReliefWebContent, ...] = Field(default=("disasters",), min_length=1)
 
 
 class SourcesConfig(_StrictConfig):
     worldbank: WorldBankSourceConfig | None = None
+    unhcr: UnhcrSourceConfig | None = None
+    reliefweb: ReliefWebSourceConfig | None = None
     files: dict[str, FileSourceConfig] = Field(default_factory=dict)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from pydantic import BaseModel
@@ -26,16 +26,22 @@ from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest import repository
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.csv_long import load_long_csv
+from earlywarn.ingest.epr import load_epr
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.ewp import load_ewp
 from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.ingest.pts import load_pts
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     VARIABLE_PATTERN,
+    FileFormat,
     LoadedPayload,
     SourcesConfig,
     WorldBankSourceConfig,
 )
+from earlywarn.ingest.vdem import DEFAULT_START_YEAR as DEFAULT_VDEM_START_YEAR
+from earlywarn.ingest.vdem import DEFAULT_VARIABLES as DEFAULT_VDEM_VARIABLES
+from earlywarn.ingest.vdem import load_vdem
 from earlywarn.observations import repository as observations_repository
 from earlywarn.settings import Settings
 
@@ -59,6 +65,24 @@ FILE_SOURCES: dict[str, SourceDefinition] = {
         kind="file",
         url="https://github.com/EarlyWarningProject/2025-Statistical-Risk-Assessment",
         licence="no licence published; use for evaluation only, do not redistribute",
+    ),
+    "vdem": SourceDefinition(
+        name="V-Dem country-year data (Varieties of Democracy), selected variables",
+        kind="file",
+        url="https://v-dem.net/data/the-v-dem-dataset/",
+        licence="CC BY-SA 4.0 (cite Coppedge et al. and Pemstein et al.)",
+    ),
+    "pts": SourceDefinition(
+        name="Political Terror Scale (Amnesty, Human Rights Watch, State Department scores)",
+        kind="file",
+        url="https://www.politicalterrorscale.org/Data/Download.html",
+        licence="free to use with citation (Gibney et al.); no formal open licence",
+    ),
+    "epr": SourceDefinition(
+        name="Ethnic Power Relations Core (ETH Zurich), country-year population shares",
+        kind="file",
+        url="https://icr.ethz.ch/data/epr/core/",
+        licence="academic use with citation (Vogt et al. 2015); not an open licence",
     ),
 }
 KNOWN_SOURCES: dict[str, SourceDefinition] = {
@@ -315,11 +339,18 @@ def _detached_run(session_factory: sessionmaker[Session], run_id: int) -> Ingest
 def import_file(
     session_factory: sessionmaker[Session],
     path: Path,
-    fmt: Literal["csv", "ewp"],
+    fmt: FileFormat,
     *,
     trigger: str = "cli",
+    variables: list[str] | None = None,
+    start_year: int | None = None,
 ) -> IngestRun:
-    """Load a long-format CSV (source ``csv``) or an EWP country-year file (source ``ewp``)."""
+    """Load a file as one run of the source named like its format: a long-format CSV (``csv``),
+    an EWP country-year file (``ewp``), a V-Dem country-year CSV (``vdem``; ``variables`` and
+    ``start_year`` override the defaults), a Political Terror Scale file (``pts``) or an Ethnic
+    Power Relations Core file (``epr``; ``start_year`` leaves out earlier years)."""
+    from earlywarn.countries.service import CountryResolver
+
     if fmt == "csv":
 
         def fetch() -> LoadedPayload:
@@ -330,12 +361,32 @@ def import_file(
     elif fmt == "ewp":
 
         def fetch() -> LoadedPayload:
-            from earlywarn.countries.service import CountryResolver
-
             return load_ewp(path, resolver=CountryResolver.default())
 
+    elif fmt == "vdem":
+
+        def fetch() -> LoadedPayload:
+            return load_vdem(
+                path,
+                resolver=CountryResolver.default(),
+                variables=variables or DEFAULT_VDEM_VARIABLES,
+                start_year=start_year if start_year is not None else DEFAULT_VDEM_START_YEAR,
+            )
+
+    elif fmt == "pts":
+
+        def fetch() -> LoadedPayload:
+            return load_pts(path, resolver=CountryResolver.default())
+
+    elif fmt == "epr":
+
+        def fetch() -> LoadedPayload:
+            return load_epr(path, resolver=CountryResolver.default(), start_year=start_year)
+
     else:
-        raise UnknownSourceError(f"unknown file format {fmt!r}; expected 'csv' or 'ewp'")
+        raise UnknownSourceError(
+            f"unknown file format {fmt!r}; expected one of {', '.join(FILE_SOURCES)}"
+        )
     return run_ingest(session_factory, fmt, fetch, trigger=trigger)
 
 
@@ -460,7 +511,16 @@ def ingest_configured_sources(
         )
     for entry in sources.files.values():
         if entry.enabled:
-            runs.append(import_file(session_factory, entry.path, entry.format, trigger=trigger))
+            runs.append(
+                import_file(
+                    session_factory,
+                    entry.path,
+                    entry.format,
+                    trigger=trigger,
+                    variables=entry.variables,
+                    start_year=entry.start_year,
+                )
+            )
     return runs
 
 

@@ -77,7 +77,8 @@ SKIPPED_UNITS: dict[str, str] = {
 class VdemCountryResolver(Protocol):
     """The part of ``earlywarn.countries.service.CountryResolver`` this importer needs."""
 
-    records: Mapping[str, Any]
+    @property
+    def records(self) -> Mapping[str, Any]: ...
 
     def from_iso3(self, code: str) -> str | None: ...
 
