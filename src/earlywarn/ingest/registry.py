@@ -7,11 +7,12 @@ instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it u
 from __future__ import annotations
 
 from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.unhcr import UnhcrConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
 
 def _build() -> dict[str, Connector]:
-    connectors: list[Connector] = [WorldBankConnector()]
+    connectors: list[Connector] = [WorldBankConnector(), UnhcrConnector()]
     return {connector.source_id: connector for connector in connectors}
 
 
