@@ -7,12 +7,17 @@ instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it u
 from __future__ import annotations
 
 from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.reliefweb import ReliefWebConnector
 from earlywarn.ingest.unhcr import UnhcrConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
 
 def _build() -> dict[str, Connector]:
-    connectors: list[Connector] = [WorldBankConnector(), UnhcrConnector()]
+    connectors: list[Connector] = [
+        WorldBankConnector(),
+        UnhcrConnector(),
+        ReliefWebConnector(),
+    ]
     return {connector.source_id: connector for connector in connectors}
 
 
