@@ -164,8 +164,25 @@ def ingest(
             )
         elif source == "worldbank":
             runs = [ingest_service.ingest_worldbank(factory, settings, config, trigger="cli")]
+        elif source in ("unhcr", "reliefweb"):
+            sources = ingest_service.load_sources_config(
+                settings.config_dir / ingest_service.SOURCES_FILE
+            )
+            try:
+                runs = [
+                    ingest_service.ingest_source(
+                        factory,
+                        settings,
+                        config,
+                        source,
+                        source_config=getattr(sources, source),
+                        trigger="cli",
+                    )
+                ]
+            except ingest_service.SourceNotConfiguredError as exc:
+                raise _fail(str(exc)) from None
         else:
-            raise _fail(f"unknown source '{source}' (known: all, worldbank)")
+            raise _fail(f"unknown source '{source}' (known: all, worldbank, unhcr, reliefweb)")
         for run in runs:
             _print_run(run)
         if any(r.status is RunStatus.FAILED for r in runs):

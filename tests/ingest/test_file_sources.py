@@ -198,3 +198,9 @@ def test_cli_import_detects_each_format(
     with session_factory() as session:
         sources = set(session.scalars(select(IngestRun.source_id)))
     assert sources == {"vdem", "pts", "epr"}
+
+
+def test_cli_ingest_reports_an_unconfigured_source(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(cli_app, ["ingest", "--source", "reliefweb"])
+    assert result.exit_code == 1
+    assert "EARLYWARN_RELIEFWEB_APPNAME" in result.output

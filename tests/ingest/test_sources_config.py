@@ -17,10 +17,14 @@ from earlywarn.settings import Settings
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def test_shipped_sources_config_enables_worldbank_only() -> None:
+def test_shipped_sources_config_enables_the_keyless_apis_only() -> None:
     config = load_sources_config(REPO_CONFIG / "sources.yaml")
     assert config.worldbank is not None
     assert config.worldbank.enabled
+    assert config.unhcr is not None
+    assert config.unhcr.enabled
+    assert config.reliefweb is not None
+    assert not config.reliefweb.enabled  # needs an approved appname
     assert config.worldbank.year_range(2026) == (2018, 2026)
     assert not [entry for entry in config.files.values() if entry.enabled]
 

@@ -206,3 +206,33 @@ def test_ingest_source_runs_unhcr_and_an_unchanged_rerun_adds_nothing(
     )
     assert again.status is RunStatus.UNCHANGED
     assert again.rows_loaded == 0
+
+
+def test_configured_api_sources_run_and_a_missing_appname_is_a_failed_run(
+    session_factory: sessionmaker[Session], configuration: Configuration, tmp_path: Path
+) -> None:
+    from earlywarn.ingest.service import ingest_configured_sources
+
+    with session_scope(session_factory) as session:
+        seed_countries(session)
+    (tmp_path / "sources.yaml").write_text(
+        "worldbank:\n  enabled: false\n  years_back: 1\n"
+        "unhcr:\n  start_year: 2022\n  end_year: 2023\n"
+        "reliefweb:\n  years_back: 1\n"
+    )
+    pages = [{"page": 1, "maxPages": 1, "items": [_row()]}]
+    settings = Settings(config_dir=tmp_path, reliefweb_appname=None)
+    runs = ingest_configured_sources(
+        session_factory,
+        settings,
+        configuration,
+        trigger="schedule",
+        clients={"unhcr": _client(_paged_handler(pages, []))},
+    )
+    assert [(run.source_id, run.status) for run in runs] == [
+        ("unhcr", RunStatus.SUCCEEDED),
+        ("reliefweb", RunStatus.FAILED),
+    ]
+    assert runs[1].error == (
+        "source 'reliefweb' is not configured: set EARLYWARN_RELIEFWEB_APPNAME"
+    )

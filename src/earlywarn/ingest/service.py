@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -491,9 +491,11 @@ def ingest_configured_sources(
     *,
     trigger: str,
     client: httpx.Client | None = None,
+    clients: Mapping[str, httpx.Client] | None = None,
 ) -> list[IngestRun]:
     """Run every enabled source of ``sources.yaml``; a failed source does not stop the others
-    (its failure is on its run). Raises ``ConfigError`` when ``sources.yaml`` is invalid."""
+    (its failure is on its run). Raises ``ConfigError`` when ``sources.yaml`` is invalid.
+    ``client`` replaces the World Bank's client, ``clients`` the others' by source id (tests)."""
     sources = load_sources_config(settings.config_dir / SOURCES_FILE)
     runs: list[IngestRun] = []
     if sources.worldbank is not None and sources.worldbank.enabled:
@@ -509,6 +511,23 @@ def ingest_configured_sources(
                 end_year=last,
             )
         )
+    api_entries: list[tuple[str, BaseModel]] = [
+        (source_id, entry)
+        for source_id, entry in (("unhcr", sources.unhcr), ("reliefweb", sources.reliefweb))
+        if entry is not None and entry.enabled
+    ]
+    for source_id, entry in api_entries:
+        runs.append(
+            _configured_api_run(
+                session_factory,
+                settings,
+                config,
+                source_id,
+                entry,
+                client=(clients or {}).get(source_id),
+                trigger=trigger,
+            )
+        )
     for entry in sources.files.values():
         if entry.enabled:
             runs.append(
@@ -522,6 +541,37 @@ def ingest_configured_sources(
                 )
             )
     return runs
+
+
+def _configured_api_run(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration | IndicatorsConfig,
+    source_id: str,
+    source_config: BaseModel,
+    *,
+    client: httpx.Client | None,
+    trigger: str,
+) -> IngestRun:
+    """One enabled API source; one that lacks its credentials becomes a failed run saying so,
+    so that a configured-but-unusable source is visible in /sources, never skipped."""
+    try:
+        return ingest_source(
+            session_factory,
+            settings,
+            config,
+            source_id,
+            source_config=source_config,
+            client=client,
+            trigger=trigger,
+        )
+    except SourceNotConfiguredError as exc:
+        reason = exc
+
+        def fetch() -> LoadedPayload:
+            raise reason
+
+        return run_ingest(session_factory, source_id, fetch, trigger=trigger)
 
 
 # --- read side for the API ---------------------------------------------------------------------
