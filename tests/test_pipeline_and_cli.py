@@ -90,7 +90,12 @@ def test_a_failing_source_is_recorded_and_scoring_still_runs(
     ingest_service.import_file(session_factory, _csv(tmp_path / "a.csv", _high("SDN")), "csv")
     error_body = [{"message": [{"id": "120", "key": "Invalid value", "value": "not valid"}]}]
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=error_body))
-    settings = Settings(config_dir=REPO / "config", scheduler_enabled=False)
+    # Only the World Bank: the other sources enabled in the shipped sources.yaml (UNHCR) would
+    # otherwise try the network.
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO / "config", config_dir)
+    (config_dir / "sources.yaml").write_text("worldbank:\n  years_back: 8\n")
+    settings = Settings(config_dir=config_dir, scheduler_enabled=False)
     with httpx.Client(transport=transport, base_url=settings.worldbank_base_url) as client:
         result = pipeline.run_pipeline(
             session_factory, settings, configuration, as_of=AS_OF, client=client
