@@ -51,7 +51,7 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
             "files.x.format: Input should be 'csv' or 'ewp'",
         ),
         ("files:\n  x:\n    format: csv\n", "files.x.path: Field required"),
-        ("acled: {}\n", "acled: Extra inputs are not permitted"),
+        ("acledd: {}\n", "acledd: Extra inputs are not permitted"),
     ],
 )
 def test_invalid_sources_config_names_file_and_key(

@@ -6,12 +6,14 @@ instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it u
 
 from __future__ import annotations
 
+from earlywarn.ingest.acled import AcledConnector
 from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
 
 def _build() -> dict[str, Connector]:
-    connectors: list[Connector] = [WorldBankConnector()]
+    connectors: list[Connector] = [WorldBankConnector(), UcdpConnector(), AcledConnector()]
     return {connector.source_id: connector for connector in connectors}
 
 
