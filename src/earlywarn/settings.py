@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     )
     http_timeout_seconds: float = 30.0
     http_max_attempts: int = 4
+    # Source credentials: a source whose credentials are unset is reported "not configured".
+    ucdp_base_url: str = "https://ucdpapi.pcr.uu.se/api"
+    ucdp_token: SecretStr | None = Field(
+        default=None, description="UCDP API access token (header x-ucdp-access-token)."
+    )
+    acled_base_url: str = "https://acleddata.com"
+    acled_username: str | None = Field(default=None, description="myACLED account e-mail.")
+    acled_password: SecretStr | None = None
+    gdelt_base_url: str = "https://api.gdeltproject.org/api/v2"
 
     @field_validator("schedule_cron")
     @classmethod

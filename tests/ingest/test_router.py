@@ -13,13 +13,20 @@ from earlywarn.db import session_scope
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.router import router
 from earlywarn.ingest.service import import_file
+from earlywarn.settings import Settings
 from earlywarn.types import Role
 
 
 @pytest.fixture
-def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
+def client(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[TestClient]:
     app = FastAPI()
     app.state.session_factory = session_factory
+    (tmp_path / "sources.yaml").write_text(
+        "files:\n  a:\n    path: a.csv\n    format: csv\n    max_age_days: 10\n"
+        "ucdp:\n  years_back: 2\n",
+        encoding="utf-8",
+    )
+    app.state.settings = Settings(config_dir=tmp_path, ucdp_token=None)
     app.include_router(router)
     with session_scope(session_factory) as session:
         _, raw_key = auth_service.create_key(session, name="reader", role=Role.ANALYST)
@@ -46,8 +53,15 @@ def test_sources_show_last_run_success_and_failure(
     response = client.get("/sources")
 
     assert response.status_code == 200, response.text
-    [source] = response.json()
+    source, ucdp = response.json()
+    assert (ucdp["id"], ucdp["state"], ucdp["kind"]) == ("ucdp", "not_configured", "api")
+    assert ucdp["missing_settings"] == ["EARLYWARN_UCDP_TOKEN"]
     assert (source["id"], source["kind"]) == ("csv", "file")
+    # The last success (unchanged) is newer than the failure: fresh again.
+    assert (source["state"], source["max_age_days"]) == ("healthy", 10)
+    assert source["vintage_run_id"] == succeeded.id
+    assert source["rows"] == 5
+    assert source["observations"] == 5
     assert source["last_run"]["id"] == unchanged.id
     assert source["last_run"]["status"] == "unchanged"
     assert source["last_success"]["id"] == unchanged.id
@@ -57,8 +71,19 @@ def test_sources_show_last_run_success_and_failure(
     assert succeeded.id < failed.id < unchanged.id
 
 
-def test_sources_empty_before_any_run(client: TestClient) -> None:
-    assert client.get("/sources").json() == []
+def test_sources_before_any_run_are_never_run_or_not_configured(client: TestClient) -> None:
+    states = {s["id"]: (s["state"], s["last_run"]) for s in client.get("/sources").json()}
+    assert states == {"csv": ("never_run", None), "ucdp": ("not_configured", None)}
+
+
+def test_run_payloads_show_provenance(client: TestClient, runs: list[IngestRun]) -> None:
+    first = client.get(f"/ingest-runs/{runs[0].id}/payloads").json()
+    again = client.get(f"/ingest-runs/{runs[2].id}/payloads").json()
+    assert [p["sha256"] for p in first] == [runs[0].content_digest]
+    assert first[0]["compressed_bytes"] > 0
+    assert first[0]["stored_in_id"] is None
+    assert again[0]["stored_in_id"] == first[0]["id"]  # the same bytes are not stored twice
+    assert client.get("/ingest-runs/999999/payloads").status_code == 404
 
 
 def test_runs_are_listed_newest_first_with_filters(
@@ -84,7 +109,10 @@ def test_one_run_by_id(client: TestClient, runs: list[IngestRun]) -> None:
     succeeded = runs[0]
     body = client.get(f"/ingest-runs/{succeeded.id}").json()
     assert (body["status"], body["rows_loaded"], body["rows_skipped"]) == ("succeeded", 5, 1)
-    assert body["details"] == {"format": "csv", "skipped": {"empty_value": 1}}
+    assert body["details"]["format"] == "csv"
+    assert body["details"]["skipped"] == {"empty_value": 1}
+    assert body["details"]["raw_payloads"] == 1
+    assert body["details"]["raw_bytes_archived"] > 0
     assert body["content_digest"] == succeeded.content_digest
 
 

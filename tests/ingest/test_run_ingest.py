@@ -248,8 +248,8 @@ def test_failed_run_does_not_count_as_the_last_success(
 def test_unknown_source_is_refused_before_anything_is_written(
     session_factory: sessionmaker[Session],
 ) -> None:
-    with pytest.raises(UnknownSourceError, match="unknown source 'acled'; known sources: csv"):
-        run_ingest(session_factory, "acled", lambda: payload())
+    with pytest.raises(UnknownSourceError, match="unknown source 'nosuch'; known sources: acled"):
+        run_ingest(session_factory, "nosuch", lambda: payload())
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(IngestRun)) == 0
 

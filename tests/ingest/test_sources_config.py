@@ -17,14 +17,14 @@ from earlywarn.settings import Settings
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def test_shipped_sources_config_enables_the_keyless_apis_only() -> None:
+def test_shipped_sources_config() -> None:
     config = load_sources_config(REPO_CONFIG / "sources.yaml")
     assert config.worldbank is not None
     assert config.worldbank.enabled
     assert config.unhcr is not None
     assert config.unhcr.enabled
     assert config.reliefweb is not None
-    assert not config.reliefweb.enabled  # needs an approved appname
+    assert config.reliefweb.content == ("disasters",)
     assert config.worldbank.year_range(2026) == (2018, 2026)
     assert not [entry for entry in config.files.values() if entry.enabled]
 
@@ -55,7 +55,7 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
             "files.x.format: Input should be 'csv', 'ewp', 'vdem', 'pts' or 'epr'",
         ),
         ("files:\n  x:\n    format: csv\n", "files.x.path: Field required"),
-        ("acled: {}\n", "acled: Extra inputs are not permitted"),
+        ("acledd: {}\n", "acledd: Extra inputs are not permitted"),
     ],
 )
 def test_invalid_sources_config_names_file_and_key(

@@ -172,8 +172,13 @@ class SourceHttp:
                 with attempt:
                     self._respect_interval()
                     self.requests_made += 1
+                    # params=None keeps a query already in ``path`` (a NextPageUrl) intact.
                     response = self.client.request(
-                        method, path, params=dict(params or {}), headers=headers, data=data
+                        method,
+                        path,
+                        params=dict(params) if params else None,
+                        headers=headers,
+                        data=data,
                     )
                     if response.status_code == 429 or response.status_code >= 500:
                         raise RetryableStatus(response, retry_after_seconds(response))

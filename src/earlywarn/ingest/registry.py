@@ -6,8 +6,10 @@ instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it u
 
 from __future__ import annotations
 
+from earlywarn.ingest.acled import AcledConnector
 from earlywarn.ingest.connectors import Connector
 from earlywarn.ingest.reliefweb import ReliefWebConnector
+from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.unhcr import UnhcrConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
@@ -15,6 +17,8 @@ from earlywarn.ingest.worldbank import WorldBankConnector
 def _build() -> dict[str, Connector]:
     connectors: list[Connector] = [
         WorldBankConnector(),
+        UcdpConnector(),
+        AcledConnector(),
         UnhcrConnector(),
         ReliefWebConnector(),
     ]

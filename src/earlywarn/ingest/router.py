@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from earlywarn.api.deps import IdPath, Reader, SessionDep
+from earlywarn.db import utc_now
+from earlywarn.framework.config import ConfigError
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
 from earlywarn.ingest.models import IngestRun, RunStatus
-from earlywarn.ingest.schemas import IngestRunRead, SourceStatusRead
+from earlywarn.ingest.schemas import (
+    ArchivedPayloadRead,
+    IngestRunRead,
+    SourcesConfig,
+    SourceStatusRead,
+)
+from earlywarn.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["ingest"])
 
 
@@ -19,21 +29,53 @@ def _run_view(run: IngestRun | None) -> IngestRunRead | None:
     return IngestRunRead.model_validate(run) if run is not None else None
 
 
+def _settings(request: Request) -> Settings:
+    settings: Settings | None = getattr(request.app.state, "settings", None)
+    return settings if settings is not None else get_settings()
+
+
 @router.get("/sources", response_model=list[SourceStatusRead])
-def list_sources(session: SessionDep, principal: Reader) -> list[SourceStatusRead]:
+def list_sources(
+    request: Request, session: SessionDep, principal: Reader
+) -> list[SourceStatusRead]:
+    """Every source in ``sources.yaml`` or with runs, with its freshness state."""
+    settings = _settings(request)
+    try:
+        sources = service.load_sources_config(settings.config_dir / service.SOURCES_FILE)
+    except ConfigError as exc:
+        # The service started with this file valid; if it has since been broken, the sources
+        # with runs are still shown (as "disabled"), and the log says why.
+        logger.warning("sources.yaml unreadable, showing runs only: %s", exc)
+        sources = SourcesConfig()
+    known = {source.id: source for source in service.list_sources(session)}
     views = []
-    for entry in service.source_statuses(session):
+    for health in service.source_health(session, sources, utc_now(), settings=settings):
+        stored = known.get(health.source_id)
+        definition = service.KNOWN_SOURCES.get(health.source_id)
         views.append(
             SourceStatusRead(
-                id=entry.source.id,
-                name=entry.source.name,
-                kind=entry.source.kind,
-                url=entry.source.url,
-                licence=entry.source.licence,
-                last_run=_run_view(entry.last_run),
-                last_success=_run_view(entry.last_success),
-                last_failure=_run_view(entry.last_failure),
-                last_error=entry.last_failure.error if entry.last_failure is not None else None,
+                id=health.source_id,
+                name=health.name,
+                kind=stored.kind if stored else (definition.kind if definition else None),
+                url=stored.url if stored else (definition.url if definition else None),
+                licence=stored.licence if stored else (definition.licence if definition else None),
+                state=health.state.value,
+                reason=health.reason,
+                enabled=health.enabled,
+                schedule=health.schedule,
+                max_age_days=health.max_age_days,
+                age_days=health.age_days,
+                last_success_at=health.last_success_at,
+                last_failure_at=health.last_failure_at,
+                rows=health.rows,
+                observations=health.observations,
+                vintage_run_id=health.vintage_run_id,
+                vintage_at=health.vintage_at,
+                missing_settings=list(health.missing_settings),
+                last_run=_run_view(health.last_run),
+                last_success=_run_view(health.last_success),
+                last_failure=_run_view(health.last_failure),
+                last_error=health.last_error,
             )
         )
     return views
@@ -52,6 +94,18 @@ def list_ingest_runs(
     except UnknownSourceError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
     return [IngestRunRead.model_validate(run) for run in runs]
+
+
+@router.get("/ingest-runs/{run_id}/payloads", response_model=list[ArchivedPayloadRead])
+def list_run_payloads(
+    run_id: IdPath, session: SessionDep, principal: Reader
+) -> list[ArchivedPayloadRead]:
+    """Provenance of the raw bodies the run received, in order of receipt."""
+    if service.get_run(session, run_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"ingest run {run_id} not found")
+    return [
+        ArchivedPayloadRead.model_validate(p) for p in service.archived_payloads(session, run_id)
+    ]
 
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunRead)

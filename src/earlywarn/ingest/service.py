@@ -8,10 +8,13 @@ failure is recorded in a transaction of its own after the load's has been rolled
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +32,14 @@ from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.epr import load_epr
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.ewp import load_ewp
-from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
 from earlywarn.ingest.pts import load_pts
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     VARIABLE_PATTERN,
     FileFormat,
     LoadedPayload,
+    RawPayload,
     SourcesConfig,
     WorldBankSourceConfig,
 )
@@ -203,6 +207,14 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
     run.rows_skipped = payload.rows_skipped
     run.details = dict(payload.details)
 
+    archived_bytes = repository.archive_payloads(session, run_id, payload.raw)
+    if payload.raw:
+        run.details = {
+            **run.details,
+            "raw_payloads": len(payload.raw),
+            "raw_bytes_archived": archived_bytes,
+        }
+
     previous = repository.last_run_with_status(
         session, source_id, (RunStatus.SUCCEEDED,), before_run_id=run_id
     )
@@ -306,6 +318,9 @@ def _finish_failed(
             run.source_uri = payload.source_uri
             run.rows_read = payload.rows_read
             run.rows_skipped = payload.rows_skipped
+            run.details = {**dict(payload.details), "raw_payloads": len(payload.raw)}
+            # The rejected bodies are kept: they are the evidence of what the source sent.
+            repository.archive_payloads(session, run_id, payload.raw)
 
 
 def _describe(exc: BaseException, stage: str) -> str:
@@ -387,7 +402,21 @@ def import_file(
         raise UnknownSourceError(
             f"unknown file format {fmt!r}; expected one of {', '.join(FILE_SOURCES)}"
         )
-    return run_ingest(session_factory, fmt, fetch, trigger=trigger)
+
+    def fetch_and_keep() -> LoadedPayload:
+        payload = fetch()
+        content = path.read_bytes()
+        if hashlib.sha256(content).hexdigest() != payload.content_digest:
+            raise IngestError(f"{path} changed while it was being read; load it again")
+        raw = RawPayload(
+            url=str(path.resolve()),
+            content=content,
+            content_type="text/csv",
+            retrieved_at=utc_now(),
+        )
+        return replace(payload, raw=[raw])
+
+    return run_ingest(session_factory, fmt, fetch_and_keep, trigger=trigger)
 
 
 class SourceNotConfiguredError(IngestError):
@@ -491,45 +520,40 @@ def ingest_configured_sources(
     *,
     trigger: str,
     client: httpx.Client | None = None,
-    clients: Mapping[str, httpx.Client] | None = None,
+    only: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> list[IngestRun]:
-    """Run every enabled source of ``sources.yaml``; a failed source does not stop the others
-    (its failure is on its run). Raises ``ConfigError`` when ``sources.yaml`` is invalid.
-    ``client`` replaces the World Bank's client, ``clients`` the others' by source id (tests)."""
+    """Run every enabled source of ``sources.yaml`` (or only ``only``); a failed source does not
+    stop the others (its failure is on its run). An enabled API source whose credentials are
+    missing is logged as not configured and shows as such in ``/sources``; it gets no run.
+    ``client`` (tests) replaces every connector's own client. Raises ``ConfigError`` when
+    ``sources.yaml`` is invalid."""
     sources = load_sources_config(settings.config_dir / SOURCES_FILE)
     runs: list[IngestRun] = []
-    if sources.worldbank is not None and sources.worldbank.enabled:
-        first, last = sources.worldbank.year_range(utc_now().year)
+    for source_id, entry in sources.api_sources().items():
+        if not entry.enabled or (only is not None and source_id != only):
+            continue
+        connector = CONNECTORS.get(source_id)
+        if connector is None:  # a config section without a connector: a programming error
+            raise UnknownSourceError(f"sources.yaml names {source_id!r}, which has no connector")
+        missing = connector.missing_settings(settings)
+        if missing:
+            logger.warning("source %s is not configured: set %s", source_id, ", ".join(missing))
+            continue
         runs.append(
-            ingest_worldbank(
-                session_factory,
-                settings,
-                config,
-                client=client,
-                trigger=trigger,
-                start_year=first,
-                end_year=last,
-            )
-        )
-    api_entries: list[tuple[str, BaseModel]] = [
-        (source_id, entry)
-        for source_id, entry in (("unhcr", sources.unhcr), ("reliefweb", sources.reliefweb))
-        if entry is not None and entry.enabled
-    ]
-    for source_id, entry in api_entries:
-        runs.append(
-            _configured_api_run(
+            ingest_source(
                 session_factory,
                 settings,
                 config,
                 source_id,
-                entry,
-                client=(clients or {}).get(source_id),
+                source_config=entry,
+                client=client,
                 trigger=trigger,
+                sleep=sleep,
             )
         )
     for entry in sources.files.values():
-        if entry.enabled:
+        if entry.enabled and (only is None or only == entry.format):
             runs.append(
                 import_file(
                     session_factory,
@@ -543,35 +567,16 @@ def ingest_configured_sources(
     return runs
 
 
-def _configured_api_run(
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    config: Configuration | IndicatorsConfig,
-    source_id: str,
-    source_config: BaseModel,
-    *,
-    client: httpx.Client | None,
-    trigger: str,
-) -> IngestRun:
-    """One enabled API source; one that lacks its credentials becomes a failed run saying so,
-    so that a configured-but-unusable source is visible in /sources, never skipped."""
-    try:
-        return ingest_source(
-            session_factory,
-            settings,
-            config,
-            source_id,
-            source_config=source_config,
-            client=client,
-            trigger=trigger,
-        )
-    except SourceNotConfiguredError as exc:
-        reason = exc
-
-        def fetch() -> LoadedPayload:
-            raise reason
-
-        return run_ingest(session_factory, source_id, fetch, trigger=trigger)
+def unconfigured_sources(settings: Settings, sources: SourcesConfig) -> dict[str, list[str]]:
+    """Enabled API sources whose credentials are missing: source id -> unset variables."""
+    found: dict[str, list[str]] = {}
+    for source_id, entry in sources.api_sources().items():
+        connector = CONNECTORS.get(source_id)
+        if entry.enabled and connector is not None:
+            missing = connector.missing_settings(settings)
+            if missing:
+                found[source_id] = missing
+    return found
 
 
 # --- read side for the API ---------------------------------------------------------------------
@@ -621,3 +626,151 @@ def list_runs(
 
 def get_run(session: Session, run_id: int) -> IngestRun | None:
     return repository.get_run(session, run_id)
+
+
+def list_sources(session: Session) -> list[Source]:
+    return repository.list_sources(session)
+
+
+def archived_payloads(session: Session, run_id: int) -> list[ArchivedPayload]:
+    return repository.archived_payloads(session, run_id)
+
+
+# --- freshness and health ----------------------------------------------------------------------
+
+
+class HealthState(StrEnum):
+    HEALTHY = "healthy"
+    STALE = "stale"  # the last success is older than max_age_days
+    FAILING = "failing"  # the most recent finished run failed
+    NEVER_RUN = "never_run"
+    NOT_CONFIGURED = "not_configured"  # enabled, but credentials are missing
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """One source's freshness, as ``/sources`` shows it and the operational alert reads it.
+
+    ``vintage_run_id`` is the run whose load is the newest data (the last ``succeeded`` run);
+    ``rows`` counts the values that run's payload held (loaded + unchanged); ``observations``
+    counts every stored vintage row of the source.
+    """
+
+    source_id: str
+    name: str
+    state: HealthState
+    reason: str
+    enabled: bool
+    schedule: str | None
+    max_age_days: int | None
+    last_run: IngestRun | None
+    last_success: IngestRun | None
+    last_failure: IngestRun | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+    age_days: float | None
+    rows: int
+    observations: int
+    vintage_run_id: int | None
+    vintage_at: datetime | None
+    missing_settings: tuple[str, ...] = ()
+
+
+def source_health(
+    session: Session,
+    sources_config: SourcesConfig,
+    now: datetime,
+    *,
+    settings: Settings | None = None,
+) -> list[SourceHealth]:
+    """Health of every source named in ``sources.yaml`` or present in the database, by id.
+
+    Pure: reads the database, never writes. ``settings``, when given, lets a source whose
+    credentials are missing show as ``not_configured``; without it that state is not judged.
+    The order of precedence is not_configured, disabled, never_run, failing, stale, healthy:
+    a failing source is reported as failing even when it is also stale, because the failure
+    is the cause to fix.
+    """
+    configured = sources_config.scheduled_sources()
+    statuses = {status.source.id: status for status in source_statuses(session)}
+    vintage_ids = {
+        source_id: run_id
+        for (source_id, status), run_id in repository.latest_run_ids(session).items()
+        if status == RunStatus.SUCCEEDED
+    }
+    vintages = repository.runs_by_id(session, vintage_ids.values())
+    counts = repository.observation_counts_by_source(session)
+    result: list[SourceHealth] = []
+    for source_id in sorted(set(configured) | set(statuses)):
+        entry = configured.get(source_id)
+        status = statuses.get(source_id)
+        definition = KNOWN_SOURCES.get(source_id)
+        name = (
+            status.source.name
+            if status is not None
+            else (definition.name if definition is not None else source_id)
+        )
+        last_success = status.last_success if status is not None else None
+        last_failure = status.last_failure if status is not None else None
+        last_run = status.last_run if status is not None else None
+        success_at = _finished(last_success)
+        failure_at = _finished(last_failure)
+        age_days = (now - success_at).total_seconds() / 86_400 if success_at else None
+        connector = CONNECTORS.get(source_id)
+        missing = (
+            tuple(connector.missing_settings(settings))
+            if settings is not None and connector is not None
+            else ()
+        )
+        enabled = entry.enabled if entry is not None else False
+        max_age = entry.max_age_days if entry is not None else None
+        if missing and enabled:
+            state, reason = HealthState.NOT_CONFIGURED, f"set {', '.join(missing)}"
+        elif entry is None or not enabled:
+            state = HealthState.DISABLED
+            reason = "not in sources.yaml" if entry is None else "enabled: false in sources.yaml"
+        elif last_success is None and last_failure is None:
+            state, reason = HealthState.NEVER_RUN, "no finished run yet"
+        elif failure_at is not None and (success_at is None or failure_at >= success_at):
+            state = HealthState.FAILING
+            reason = f"last run failed: {last_failure.error if last_failure else ''}"
+        elif age_days is not None and max_age is not None and age_days > max_age:
+            state = HealthState.STALE
+            reason = f"last success {age_days:.1f} days ago, more than max_age_days {max_age}"
+        else:
+            state, reason = HealthState.HEALTHY, "last run succeeded within max_age_days"
+        vintage = vintages.get(vintage_ids[source_id]) if source_id in vintage_ids else None
+        result.append(
+            SourceHealth(
+                source_id=source_id,
+                name=name,
+                state=state,
+                reason=reason[:MAX_ERROR_CHARS],
+                enabled=enabled,
+                schedule=entry.schedule if entry is not None else None,
+                max_age_days=max_age,
+                last_run=last_run,
+                last_success=last_success,
+                last_failure=last_failure,
+                last_success_at=success_at,
+                last_failure_at=failure_at,
+                last_error=last_failure.error if last_failure is not None else None,
+                age_days=age_days,
+                rows=(last_success.rows_loaded + last_success.rows_unchanged)
+                if last_success is not None
+                else 0,
+                observations=counts.get(source_id, 0),
+                vintage_run_id=vintage.id if vintage is not None else None,
+                vintage_at=_finished(vintage),
+                missing_settings=missing,
+            )
+        )
+    return result
+
+
+def _finished(run: IngestRun | None) -> datetime | None:
+    if run is None:
+        return None
+    return run.finished_at or run.started_at
