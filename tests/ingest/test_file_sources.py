@@ -204,3 +204,115 @@ def test_cli_ingest_reports_an_unconfigured_source(cli_env: dict[str, str]) -> N
     result = CliRunner().invoke(cli_app, ["ingest", "--source", "reliefweb"])
     assert result.exit_code == 1
     assert "EARLYWARN_RELIEFWEB_APPNAME" in result.output
+
+
+# --- zipped files and downloads ---------------------------------------------------------------
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return path
+
+
+def test_a_zipped_release_is_read_through_its_country_year_csv(
+    seeded: sessionmaker[Session], data_dir: Path, tmp_path: Path
+) -> None:
+    release = _zip(
+        tmp_path / "V-Dem-CY-FullOthers-v15_csv.zip",
+        {
+            "V-Dem-CY-FullOthers-v15_csv/codebook.csv": b"variable,meaning\n",
+            "V-Dem-CY-FullOthers-v15_csv/V-Dem-CY-Full+Others-v15.csv": (
+                data_dir / "vdem_small.csv"
+            ).read_bytes(),
+        },
+    )
+    run = import_file(seeded, release, "vdem", variables=["v2x_clphy", "v2clkill"])
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    assert run.rows_loaded == 10
+    again = import_file(seeded, release, "vdem", variables=["v2x_clphy", "v2clkill"])
+    assert again.status is RunStatus.UNCHANGED
+
+
+@pytest.mark.parametrize(
+    ("members", "message"),
+    [
+        ({"a.csv": b"x\n", "b.csv": b"y\n"}, "exactly one country-year CSV; it holds a.csv, b.csv"),
+        ({"readme.txt": b"x"}, "it holds readme.txt"),
+    ],
+)
+def test_a_zip_without_one_csv_fails(
+    seeded: sessionmaker[Session], tmp_path: Path, members: dict[str, bytes], message: str
+) -> None:
+    run = import_file(seeded, _zip(tmp_path / "pts.zip", members), "pts")
+    assert run.status is RunStatus.FAILED
+    assert run.error is not None
+    assert message in run.error
+
+
+def test_a_corrupt_zip_fails(seeded: sessionmaker[Session], tmp_path: Path) -> None:
+    broken = tmp_path / "epr.zip"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    run = import_file(seeded, broken, "epr")
+    assert run.status is RunStatus.FAILED
+    assert run.error is not None
+    assert "not a readable zip file" in run.error
+
+
+def test_a_file_source_can_be_downloaded(
+    seeded: sessionmaker[Session], data_dir: Path, tmp_path: Path
+) -> None:
+    import httpx
+
+    from earlywarn.ingest.service import import_url
+    from earlywarn.settings import Settings
+
+    body = (data_dir / "pts_small.csv").read_bytes()
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(str(request.url))
+        if request.url.path.endswith("missing.csv"):
+            return httpx.Response(404, text="Not Found")
+        return httpx.Response(200, content=body, headers={"Content-Type": "text/csv"})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    settings = Settings(http_max_attempts=1)
+    url = "https://data.test/PTS-2024.csv"
+    run = import_url(seeded, settings, url, "pts", client=client)
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    assert run.rows_loaded == 11
+    assert run.source_uri == url
+    again = import_url(seeded, settings, url, "pts", client=client)
+    assert again.status is RunStatus.UNCHANGED
+    failed = import_url(seeded, settings, "https://data.test/missing.csv", "pts", client=client)
+    assert failed.status is RunStatus.FAILED
+    assert failed.error is not None
+    assert "HTTP 404" in failed.error
+    assert calls == [url, url, "https://data.test/missing.csv"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("files:\n  x:\n    format: pts\n", "give either path or url"),
+        (
+            "files:\n  x:\n    format: pts\n    path: a.csv\n    url: https://a.test/b.csv\n",
+            "give either path or url",
+        ),
+        (
+            "files:\n  x:\n    format: csv\n    url: https://a.test/b.csv\n",
+            "url can only be given for formats vdem, pts and epr",
+        ),
+        ("files:\n  x:\n    format: pts\n    url: ftp://a.test/b.csv\n", "files.x.url"),
+    ],
+)
+def test_path_or_url(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "sources.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_sources_config(path)
+    assert expected in str(info.value)

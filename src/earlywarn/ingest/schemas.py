@@ -261,10 +261,12 @@ class FileSourceConfig(ScheduledSourceConfig):
     """A file loaded on every run. A relative ``path`` is resolved against the directory of
     ``sources.yaml``, so the configuration does not depend on the working directory.
 
-    ``variables`` (V-Dem only) replaces the default list of V-Dem columns read; ``start_year``
-    (V-Dem and EPR) leaves out earlier years."""
+    ``url`` (V-Dem, PTS, EPR) downloads the file on every run instead; a zip holding one
+    country-year CSV is read as that CSV. ``variables`` (V-Dem only) replaces the default list
+    of V-Dem columns read; ``start_year`` (V-Dem and EPR) leaves out earlier years."""
 
-    path: Path
+    path: Path | None = None
+    url: str | None = Field(default=None, pattern=r"^https?://")
     format: FileFormat
     max_age_days: int = Field(default=400, ge=1, le=3660)
     variables: list[str] | None = Field(default=None, min_length=1)
@@ -272,6 +274,10 @@ class FileSourceConfig(ScheduledSourceConfig):
 
     @model_validator(mode="after")
     def _options_fit_the_format(self) -> FileSourceConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("give either path or url")
+        if self.url is not None and self.format not in ("vdem", "pts", "epr"):
+            raise ValueError("url can only be given for formats vdem, pts and epr")
         if self.variables is not None and self.format != "vdem":
             raise ValueError("variables can only be given for format vdem")
         if self.start_year is not None and self.format not in ("vdem", "epr"):

@@ -32,6 +32,8 @@ from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.epr import load_epr
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.ewp import load_ewp
+from earlywarn.ingest.files import TableFormat, fetch_table, is_zip, parse_table_bytes
+from earlywarn.ingest.http import SourceHttp, make_client
 from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
 from earlywarn.ingest.pts import load_pts
 from earlywarn.ingest.registry import CONNECTORS
@@ -378,6 +380,17 @@ def import_file(
         def fetch() -> LoadedPayload:
             return load_ewp(path, resolver=CountryResolver.default())
 
+    elif fmt in ("vdem", "pts", "epr") and _starts_like_a_zip(path):
+
+        def fetch() -> LoadedPayload:
+            return parse_table_bytes(
+                fmt,
+                _read_file(path, fmt),
+                name=str(path),
+                variables=variables,
+                start_year=start_year,
+            )
+
     elif fmt == "vdem":
 
         def fetch() -> LoadedPayload:
@@ -417,6 +430,49 @@ def import_file(
         return replace(payload, raw=[raw])
 
     return run_ingest(session_factory, fmt, fetch_and_keep, trigger=trigger)
+
+
+def import_url(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    url: str,
+    fmt: TableFormat,
+    *,
+    trigger: str = "cli",
+    variables: list[str] | None = None,
+    start_year: int | None = None,
+    client: httpx.Client | None = None,
+) -> IngestRun:
+    """Download a V-Dem, PTS or EPR file (plain CSV or a zip holding one) and load it as a run
+    of the source named like its format; the download is retried like any API call and its
+    body archived. ``client`` replaces the default client (tests)."""
+
+    def fetch_with(own: httpx.Client) -> LoadedPayload:
+        http = SourceHttp(own, f"{fmt} download", max_attempts=settings.http_max_attempts)
+        return fetch_table(http, url, fmt, variables=variables, start_year=start_year)
+
+    def fetch() -> LoadedPayload:
+        if client is not None:
+            return fetch_with(client)
+        with make_client("", settings.http_timeout_seconds) as own:
+            return fetch_with(own)
+
+    return run_ingest(session_factory, fmt, fetch, trigger=trigger)
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return is_zip(handle.read(4))
+    except OSError:
+        return False  # the format's own loader reports the unreadable file
+
+
+def _read_file(path: Path, fmt: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"{fmt} file {path}: cannot read ({exc.strerror})") from exc
 
 
 class SourceNotConfiguredError(IngestError):
@@ -506,7 +562,11 @@ def load_sources_config(path: Path) -> SourcesConfig:
     base = path.parent
     files = {
         label: entry.model_copy(
-            update={"path": entry.path if entry.path.is_absolute() else base / entry.path}
+            update={
+                "path": entry.path
+                if entry.path is None or entry.path.is_absolute()
+                else base / entry.path
+            }
         )
         for label, entry in config.files.items()
     }
@@ -554,16 +614,30 @@ def ingest_configured_sources(
         )
     for entry in sources.files.values():
         if entry.enabled and (only is None or only == entry.format):
-            runs.append(
-                import_file(
-                    session_factory,
-                    entry.path,
-                    entry.format,
-                    trigger=trigger,
-                    variables=entry.variables,
-                    start_year=entry.start_year,
+            if entry.url is not None and entry.format in ("vdem", "pts", "epr"):
+                runs.append(
+                    import_url(
+                        session_factory,
+                        settings,
+                        entry.url,
+                        entry.format,
+                        trigger=trigger,
+                        variables=entry.variables,
+                        start_year=entry.start_year,
+                        client=client,
+                    )
                 )
-            )
+            elif entry.path is not None:
+                runs.append(
+                    import_file(
+                        session_factory,
+                        entry.path,
+                        entry.format,
+                        trigger=trigger,
+                        variables=entry.variables,
+                        start_year=entry.start_year,
+                    )
+                )
     return runs
 
 
