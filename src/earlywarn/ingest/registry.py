@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from earlywarn.ingest.acled import AcledConnector
 from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.gdelt import GdeltConnector
 from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
 
 def _build() -> dict[str, Connector]:
-    connectors: list[Connector] = [WorldBankConnector(), UcdpConnector(), AcledConnector()]
+    connectors: list[Connector] = [
+        WorldBankConnector(),
+        UcdpConnector(),
+        AcledConnector(),
+        GdeltConnector(),
+    ]
     return {connector.source_id: connector for connector in connectors}
 
 
