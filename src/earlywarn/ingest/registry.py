@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from earlywarn.ingest.acled import AcledConnector
 from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.gdelt import GdeltConnector
 from earlywarn.ingest.reliefweb import ReliefWebConnector
 from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.unhcr import UnhcrConnector
@@ -21,6 +22,7 @@ def _build() -> dict[str, Connector]:
         AcledConnector(),
         UnhcrConnector(),
         ReliefWebConnector(),
+        GdeltConnector(),
     ]
     return {connector.source_id: connector for connector in connectors}
 

@@ -9,6 +9,7 @@ failure is recorded in a transaction of its own after the load's has been rolled
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -124,7 +125,9 @@ def run_ingest(
     try:
         payload = fetch()
     except Exception as exc:
-        _finish_failed(session_factory, run_id, _describe(exc, "fetching"))
+        _finish_failed(
+            session_factory, run_id, _describe(exc, "fetching"), payload=_payload_of(exc)
+        )
         return _detached_run(session_factory, run_id)
     except BaseException as exc:
         _finish_failed(session_factory, run_id, _describe(exc, "fetching"))
@@ -325,6 +328,11 @@ def _finish_failed(
             repository.archive_payloads(session, run_id, payload.raw)
 
 
+def _payload_of(exc: BaseException) -> LoadedPayload | None:
+    payload = getattr(exc, "payload", None)
+    return payload if isinstance(payload, LoadedPayload) else None
+
+
 def _describe(exc: BaseException, stage: str) -> str:
     if isinstance(exc, IngestError):
         return str(exc)
@@ -475,6 +483,14 @@ def _read_file(path: Path, fmt: str) -> bytes:
         raise IngestError(f"{fmt} file {path}: cannot read ({exc.strerror})") from exc
 
 
+class EmptyPayloadError(IngestError):
+    """An API source answered without a single usable value."""
+
+    def __init__(self, message: str, payload: LoadedPayload) -> None:
+        super().__init__(message)
+        self.payload = payload
+
+
 class SourceNotConfiguredError(IngestError):
     """A source needs credentials that are not set; it is reported, never skipped silently."""
 
@@ -522,9 +538,20 @@ def ingest_source(
             progress=progress,
         )
         if client is not None:
-            return connector.fetch(context, client)
-        with connector.open_client(settings) as own_client:
-            return connector.fetch(context, own_client)
+            payload = connector.fetch(context, client)
+        else:
+            with connector.open_client(settings) as own_client:
+                payload = connector.fetch(context, own_client)
+        if not payload.records:
+            # The failure mode users of other monitors describe: a source answering 200 with
+            # nothing for weeks. An API run that yields no value at all is a failure.
+            raise EmptyPayloadError(
+                f"{source_id}: the source answered but yielded no usable value "
+                f"({payload.rows_read} row(s) read, {payload.rows_skipped} skipped; "
+                f"details: {json.dumps(payload.details, default=str)[:1500]})",
+                payload,
+            )
+        return payload
 
     return run_ingest(session_factory, source_id, fetch, trigger=trigger)
 

@@ -20,6 +20,7 @@ from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, WorldBankSourceConfig
+from earlywarn.ingest.values import require_fields
 from earlywarn.settings import Settings
 
 LABEL = "World Bank API"
@@ -27,6 +28,9 @@ VARIABLE_PREFIX = "wb."
 COUNTRY_LIST_PER_PAGE = 400
 DEFAULT_YEARS_BACK = 8
 _YEAR = re.compile(r"^\d{4}$")
+ROW_FIELDS = ("countryiso3code", "date", "value")
+# No World Bank series comes near this (world GDP is ~1e14 US$); a larger value is corruption.
+MAX_ABS_VALUE = 1e15
 
 
 def worldbank_indicators(config: Configuration | IndicatorsConfig) -> list[str]:
@@ -171,6 +175,8 @@ def fetch_worldbank(
                 where = f"{what} row {position}"
                 if not isinstance(row, dict):
                     raise RemoteSourceError(f"{LABEL}, {where}: not an object")
+                # A renamed or dropped field must fail, not read as "no code"/"no value".
+                require_fields(row, ROW_FIELDS, f"{LABEL}, {where}")
                 iso3 = row.get("countryiso3code")
                 if not isinstance(iso3, str) or not iso3.strip():
                     skipped["no_iso3_code"] += 1
@@ -269,6 +275,10 @@ def _record(
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not finite")
+    if abs(number) > MAX_ABS_VALUE:
+        raise RemoteSourceError(
+            f"{LABEL}, {where}: value {value!r} is beyond the plausible {MAX_ABS_VALUE:g}"
+        )
     return ObservationRecord.for_year(iso3, f"{VARIABLE_PREFIX}{indicator}", int(date_text), number)
 
 
