@@ -115,8 +115,13 @@ def population_records(
         if iso3 not in known:
             unknown.setdefault(code, []).append(str(row.get("coo_name", "")))
             continue
+        absent = [name for name in VARIABLES if name not in row]
+        if absent:
+            raise RemoteSourceError(
+                f"{where}: missing field(s) {', '.join(absent)} (renamed by the API?)"
+            )
         for field_name, variable in VARIABLES.items():
-            value = _people(row.get(field_name, None), f"{where}: '{field_name}'")
+            value = _people(row[field_name], f"{where}: '{field_name}'")
             if value is None:
                 reason = "not_applicable" if row.get(field_name) == NOT_APPLICABLE else "null"
                 skipped[reason] += 1
