@@ -37,6 +37,7 @@ from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     VARIABLE_PATTERN,
     LoadedPayload,
+    ObservationRecord,
     RawPayload,
     SourcesConfig,
     WorldBankSourceConfig,
@@ -219,58 +220,58 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
 
 def _new_vintage_rows(
     session: Session, run_id: int, source_id: str, payload: LoadedPayload
-) -> tuple[list[dict[str, Any]], int, int]:
-    """Rows for values that are new or differ from the current vintage; (rows, unchanged,
-    identical duplicates). Raises ``IngestError`` on anything the database would reject."""
+) -> tuple[list[tuple[Any, ...]], int, int]:
+    """Rows (in ``repository.OBSERVATION_COLUMNS`` order) for values that are new or differ
+    from the current vintage; (rows, unchanged, identical duplicates). Raises ``IngestError``
+    on anything the database would reject. Runs once per value of a large load: kept lean."""
     known_countries = repository.country_codes(session)
-    unknown = sorted({r.iso3 for r in payload.records} - known_countries)
+    by_key: dict[tuple[str, str, str], ObservationRecord] = {}
+    duplicates = 0
+    variables: set[str] = set()
+    for record in payload.records:
+        key = (record.iso3, record.variable, record.period)
+        earlier = by_key.get(key)
+        if earlier is not None:
+            if earlier.value != record.value:
+                raise IngestError(
+                    f"the payload gives two values for {' '.join(key)}: "
+                    f"{earlier.value!r} and {record.value!r}"
+                )
+            duplicates += 1
+            continue
+        by_key[key] = record
+        variables.add(record.variable)
+    unknown = sorted({key[0] for key in by_key} - known_countries)
     if unknown:
         shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
         raise IngestError(
             f"{len(unknown)} country code(s) not in the countries table: {shown} "
             "(seed the countries table first)"
         )
-    by_key: dict[tuple[str, str, str], float] = {}
-    duplicates = 0
-    for record in payload.records:
-        if not VARIABLE_PATTERN.match(record.variable) or len(record.variable) > 128:
-            raise IngestError(f"invalid variable name {record.variable!r}")
-        key = (record.iso3, record.variable, record.period)
-        if key in by_key:
-            if by_key[key] != record.value:
-                raise IngestError(
-                    f"the payload gives two values for {' '.join(key)}: "
-                    f"{by_key[key]!r} and {record.value!r}"
-                )
-            duplicates += 1
-            continue
-        by_key[key] = record.value
+    for variable in variables:
+        if not VARIABLE_PATTERN.match(variable) or len(variable) > 128:
+            raise IngestError(f"invalid variable name {variable!r}")
 
-    current = observations_repository.current_values(session, {r.variable for r in payload.records})
+    current = observations_repository.current_values(session, variables)
     loaded_at = utc_now()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     unchanged = 0
-    emitted: set[tuple[str, str, str]] = set()
-    for record in payload.records:
-        key = (record.iso3, record.variable, record.period)
-        if key in emitted:
-            continue
-        emitted.add(key)
+    for key, record in by_key.items():
         if current.get(key) == record.value:
             unchanged += 1
             continue
         rows.append(
-            {
-                "country_iso3": record.iso3,
-                "variable": record.variable,
-                "period": record.period,
-                "period_start": record.period_start,
-                "period_end": record.period_end,
-                "value": record.value,
-                "source_id": source_id,
-                "ingest_run_id": run_id,
-                "loaded_at": loaded_at,
-            }
+            (
+                record.iso3,
+                record.variable,
+                record.period,
+                record.period_start,
+                record.period_end,
+                record.value,
+                source_id,
+                run_id,
+                loaded_at,
+            )
         )
     return rows, unchanged, duplicates
 

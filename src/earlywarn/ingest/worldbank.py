@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -170,43 +171,17 @@ def fetch_worldbank(
             pages = _page_count(meta, what)
             if isinstance(meta.get("lastupdated"), str):
                 last_updated[indicator] = meta["lastupdated"]
-            for position, row in enumerate(_rows(body, what), start=1):
-                rows_read += 1
-                where = f"{what} row {position}"
-                if not isinstance(row, dict):
-                    raise RemoteSourceError(f"{LABEL}, {where}: not an object")
-                # A renamed or dropped field must fail, not read as "no code"/"no value".
-                require_fields(row, ROW_FIELDS, f"{LABEL}, {where}")
-                iso3 = row.get("countryiso3code")
-                if not isinstance(iso3, str) or not iso3.strip():
-                    skipped["no_iso3_code"] += 1
-                    continue
-                iso3 = iso3.strip().upper()
-                if iso3 in aggregates:
-                    skipped["aggregate"] += 1
-                    continue
-                value = row.get("value")
-                if value is None:
-                    skipped["null_value"] += 1
-                    continue
-                if known is not None and iso3 not in known:
-                    skipped["unknown_iso3"] += 1
-                    unknown_codes.add(iso3)
-                    continue
-                record = _record(row, iso3, indicator, value, where)
-                key = (iso3, indicator, int(record.period))
-                if key in seen:
-                    # Paging over data that changes mid-fetch can repeat a row.
-                    if seen[key] != record.value:
-                        raise RemoteSourceError(
-                            f"World Bank API, {where}: {iso3} {indicator} {record.period} was "
-                            f"delivered twice with different values ({seen[key]!r} and "
-                            f"{record.value!r}); fetch again"
-                        )
-                    skipped["identical_duplicate"] += 1
-                    continue
-                seen[key] = record.value
-                records.append(record)
+            rows_read += _page_records(
+                _rows(body, what),
+                indicator,
+                what,
+                aggregates,
+                known,
+                records,
+                seen,
+                skipped,
+                unknown_codes,
+            )
             page += 1
 
     details: dict[str, Any] = {
@@ -256,30 +231,115 @@ def _aggregate_codes(fetcher: _Pages) -> set[str]:
     return aggregates
 
 
-def _record(
-    row: dict[str, Any], iso3: str, indicator: str, value: Any, where: str
-) -> ObservationRecord:
-    row_indicator = row.get("indicator")
-    if isinstance(row_indicator, dict) and row_indicator.get("id") not in (None, indicator):
-        raise RemoteSourceError(
-            f"World Bank API, {where}: asked for {indicator}, got {row_indicator.get('id')!r}"
-        )
-    date_text = row.get("date")
-    if not isinstance(date_text, str) or not _YEAR.match(date_text):
-        raise RemoteSourceError(
-            f"World Bank API, {where}: date {date_text!r} is not a year; only yearly "
-            f"series are supported"
-        )
+_YEARS: dict[str, tuple[int, str, date, date]] = {}
+
+
+def _year(date_text: Any) -> tuple[int, str, date, date] | None:
+    """(year, period, start, end) for a "YYYY" date; cached, a payload repeats a few dozen."""
+    if not isinstance(date_text, str):
+        return None
+    found = _YEARS.get(date_text)
+    if found is None:
+        if not _YEAR.match(date_text):
+            return None
+        year = int(date_text)
+        found = (year, date_text, date(year, 1, 1), date(year, 12, 31))
+        _YEARS[date_text] = found
+    return found
+
+
+def _page_records(
+    rows: list[Any],
+    indicator: str,
+    what: str,
+    aggregates: set[str],
+    known: frozenset[str] | None,
+    records: list[ObservationRecord],
+    seen: dict[tuple[str, str, int], float],
+    skipped: dict[str, int],
+    unknown_codes: set[str],
+) -> int:
+    """Validate one page's rows into ``records``; returns the rows read. The loop is the hot
+    path of a large load, so error texts are only built when an error is raised."""
+    variable = f"{VARIABLE_PREFIX}{indicator}"
+    append = records.append
+    for position, row in enumerate(rows, start=1):
+        try:
+            # A renamed or dropped field must fail, not read as "no code"/"no value".
+            iso3 = row["countryiso3code"]
+            value = row["value"]
+            date_text = row["date"]
+        except (KeyError, TypeError):
+            where = f"{LABEL}, {what} row {position}"
+            if not isinstance(row, dict):
+                raise RemoteSourceError(f"{where}: not an object") from None
+            require_fields(row, ROW_FIELDS, where)
+            raise
+        if not isinstance(iso3, str) or not iso3.strip():
+            skipped["no_iso3_code"] += 1
+            continue
+        if iso3 in aggregates:
+            skipped["aggregate"] += 1
+            continue
+        iso3 = iso3.strip().upper()
+        if iso3 in aggregates:
+            skipped["aggregate"] += 1
+            continue
+        if value is None:
+            skipped["null_value"] += 1
+            continue
+        if known is not None and iso3 not in known:
+            skipped["unknown_iso3"] += 1
+            unknown_codes.add(iso3)
+            continue
+        row_indicator = row.get("indicator")
+        if isinstance(row_indicator, dict) and row_indicator.get("id") not in (None, indicator):
+            raise RemoteSourceError(
+                f"{LABEL}, {what} row {position}: asked for {indicator}, "
+                f"got {row_indicator.get('id')!r}"
+            )
+        year = _YEARS.get(date_text) if type(date_text) is str else None
+        if year is None:
+            year = _year(date_text)
+        if year is None:
+            raise RemoteSourceError(
+                f"{LABEL}, {what} row {position}: date {date_text!r} is not a year; only "
+                "yearly series are supported"
+            )
+        # Fast path for the common case; NaN fails the comparison and takes the slow one.
+        if type(value) is float and -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:
+            number = value
+        else:
+            number = _number(value, what, position)
+        key = (iso3, indicator, year[0])
+        previous = seen.get(key)
+        if previous is not None:
+            # Paging over data that changes mid-fetch can repeat a row.
+            if previous != number:
+                raise RemoteSourceError(
+                    f"{LABEL}, {what} row {position}: {iso3} {indicator} {year[1]} was "
+                    f"delivered twice with different values ({previous!r} and {number!r}); "
+                    "fetch again"
+                )
+            skipped["identical_duplicate"] += 1
+            continue
+        seen[key] = number
+        append(ObservationRecord(iso3, variable, year[1], year[2], year[3], number))
+    return len(rows)
+
+
+def _number(value: Any, what: str, position: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not a number")
+        raise RemoteSourceError(f"{LABEL}, {what} row {position}: value {value!r} is not a number")
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
-        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not finite")
+        raise RemoteSourceError(f"{LABEL}, {what} row {position}: value {value!r} is not finite")
     if abs(number) > MAX_ABS_VALUE:
         raise RemoteSourceError(
-            f"{LABEL}, {where}: value {value!r} is beyond the plausible {MAX_ABS_VALUE:g}"
+            f"{LABEL}, {what} row {position}: value {value!r} is beyond the plausible "
+            f"{MAX_ABS_VALUE:g}"
         )
-    return ObservationRecord.for_year(iso3, f"{VARIABLE_PREFIX}{indicator}", int(date_text), number)
+    return number
 
 
 class WorldBankConnector:
