@@ -50,6 +50,9 @@ class ConnectorContext:
     source_config: BaseModel | None = None
     sleep: Callable[[float], None] = time.sleep
     progress: Callable[[str], None] | None = field(default=None)
+    # Digest of the source's last successful load: a connector that can tell its bytes are
+    # identical may skip decoding them (``details["parsing_skipped"]``; see worldbank).
+    previous_digest: str | None = None
 
     def report(self, message: str) -> None:
         if self.progress is not None:

@@ -58,7 +58,11 @@ class _Pages:
 
     def get_page(self, path: str, params: dict[str, str | int], what: str) -> list[Any]:
         """One page as ``[meta, rows]``; ``what`` names the request in error messages."""
-        body = self.http.get_json(path, what, params=params)
+        return self.check(self.http.get(path, what, params=params), what)
+
+    def check(self, response: httpx.Response, what: str) -> list[Any]:
+        """A fetched page decoded and checked to be ``[meta, rows]``."""
+        body = self.http.parse_json(response, what)
         if not isinstance(body, list):
             raise RemoteSourceError(
                 f"{LABEL}, {what}: expected a JSON array [meta, rows], got {type(body).__name__}"
@@ -120,8 +124,15 @@ def fetch_worldbank(
     known_iso3s: Collection[str] | None = None,
     max_attempts: int = 4,
     sleep: Callable[[float], None] = time.sleep,
+    previous_digest: str | None = None,
 ) -> LoadedPayload:
     """Fetch yearly values of ``indicators`` for every economy (aggregates dropped).
+
+    Only the first page of each indicator is decoded while fetching (its metadata says how many
+    pages follow). When the bytes of every page equal ``previous_digest`` (the last successful
+    load), nothing else is decoded: the payload comes back without records and with
+    ``details["parsing_skipped"]``, and the run is recorded as unchanged. This makes a re-run
+    over unchanged data cost little more than the transfer.
 
     ``client`` carries the base URL (``Settings.worldbank_base_url``) and the timeout. Codes not
     in ``known_iso3s`` (the countries table) are skipped and listed in ``details``; ``None``
@@ -152,37 +163,65 @@ def fetch_worldbank(
     }
     unknown_codes: set[str] = set()
     last_updated: dict[str, str] = {}
+    fetched: list[tuple[str, int, str, list[Any] | httpx.Response]] = []
+    page_counts: dict[str, int] = {}
     for indicator in indicators:
-        page = 1
+        path = f"/country/all/indicator/{indicator}"
         pages = 1
+        page = 1
         while page <= pages:
             what = f"indicator {indicator} page {page}"
-            body = fetcher.get_page(
-                f"/country/all/indicator/{indicator}",
-                {
-                    "format": "json",
-                    "date": f"{start_year}:{end_year}",
-                    "per_page": per_page,
-                    "page": page,
-                },
-                what,
-            )
-            meta = body[0]
-            pages = _page_count(meta, what)
-            if isinstance(meta.get("lastupdated"), str):
-                last_updated[indicator] = meta["lastupdated"]
-            rows_read += _page_records(
-                _rows(body, what),
-                indicator,
-                what,
-                aggregates,
-                known,
-                records,
-                seen,
-                skipped,
-                unknown_codes,
-            )
+            params: dict[str, str | int] = {
+                "format": "json",
+                "date": f"{start_year}:{end_year}",
+                "per_page": per_page,
+                "page": page,
+            }
+            if page == 1:
+                first = fetcher.get_page(path, params, what)
+                pages = page_counts[indicator] = _page_count(first[0], what)
+                fetched.append((indicator, page, what, first))
+            else:
+                fetched.append((indicator, page, what, http.get(path, what, params=params)))
             page += 1
+
+    if previous_digest is not None and http.hexdigest() == previous_digest:
+        return LoadedPayload(
+            records=[],
+            content_digest=http.hexdigest(),
+            source_uri=_source_uri(client, indicators, start_year, end_year),
+            rows_read=0,
+            details={
+                "indicators": list(indicators),
+                "years": [start_year, end_year],
+                "pages_fetched": fetcher.pages_fetched,
+                "parsing_skipped": True,
+            },
+            raw=list(http.bodies),
+        )
+
+    for position, (indicator, page, what, answer) in enumerate(fetched):
+        fetched[position] = (indicator, page, what, [])  # let decoded pages go once used
+        body = answer if isinstance(answer, list) else fetcher.check(answer, what)
+        meta = body[0]
+        if page > 1 and _page_count(meta, what) != page_counts[indicator]:
+            raise RemoteSourceError(
+                f"{LABEL}, {what}: the page count changed while paging (page 1 said "
+                f"{page_counts[indicator]}, this page {meta.get('pages')!r}); fetch again"
+            )
+        if isinstance(meta.get("lastupdated"), str):
+            last_updated[indicator] = meta["lastupdated"]
+        rows_read += _page_records(
+            _rows(body, what),
+            indicator,
+            what,
+            aggregates,
+            known,
+            records,
+            seen,
+            skipped,
+            unknown_codes,
+        )
 
     details: dict[str, Any] = {
         "indicators": list(indicators),
@@ -198,14 +237,20 @@ def fetch_worldbank(
     return LoadedPayload(
         records=records,
         content_digest=http.hexdigest(),
-        source_uri=redact_url(
-            f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
-            f"{';'.join(indicators)}?date={start_year}:{end_year}"
-        ),
+        source_uri=_source_uri(client, indicators, start_year, end_year),
         rows_read=rows_read,
         rows_skipped=sum(skipped.values()),
         details=details,
         raw=list(http.bodies),
+    )
+
+
+def _source_uri(
+    client: httpx.Client, indicators: Sequence[str], start_year: int, end_year: int
+) -> str:
+    return redact_url(
+        f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
+        f"{';'.join(indicators)}?date={start_year}:{end_year}"
     )
 
 
@@ -376,4 +421,5 @@ class WorldBankConnector:
             known_iso3s=context.known_iso3s,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            previous_digest=context.previous_digest,
         )
