@@ -514,6 +514,8 @@ def ingest_configured_sources(
     trigger: str,
     client: httpx.Client | None = None,
     only: str | None = None,
+    include_api: bool = True,
+    skip_own_schedule: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[IngestRun]:
     """Run every enabled source of ``sources.yaml`` (or only ``only``); a failed source does not
@@ -524,7 +526,9 @@ def ingest_configured_sources(
     sources = load_sources_config(settings.config_dir / SOURCES_FILE)
     runs: list[IngestRun] = []
     for source_id, entry in sources.api_sources().items():
-        if not entry.enabled or (only is not None and source_id != only):
+        if not include_api or not entry.enabled or (only is not None and source_id != only):
+            continue
+        if skip_own_schedule and entry.schedule is not None:
             continue
         connector = CONNECTORS.get(source_id)
         if connector is None:  # a config section without a connector: a programming error
@@ -546,6 +550,8 @@ def ingest_configured_sources(
             )
         )
     for entry in sources.files.values():
+        if skip_own_schedule and entry.schedule is not None:
+            continue
         if entry.enabled and (only is None or only == entry.format):
             runs.append(import_file(session_factory, entry.path, entry.format, trigger=trigger))
     return runs
