@@ -127,6 +127,7 @@ class SourceHttp:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         keep_bodies: bool = True,
+        bodies: list[RawPayload] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -140,7 +141,9 @@ class SourceHttp:
         self.digest = hashlib.sha256()
         self.requests_made = 0
         self.pages_fetched = 0
-        self.bodies: list[RawPayload] = []
+        # ``bodies`` may be the caller's list, so what arrived before a failure is still
+        # available to archive as evidence (see ConnectorContext.received).
+        self.bodies: list[RawPayload] = bodies if bodies is not None else []
         self._last_request_at: float | None = None
 
     # --- raw requests ------------------------------------------------------------------------

@@ -315,6 +315,19 @@ def _finish_failed(
             repository.archive_payloads(session, run_id, payload.raw)
 
 
+def _evidence(received: list[RawPayload]) -> LoadedPayload:
+    digest = hashlib.sha256()
+    for body in received:
+        digest.update(body.content)
+    return LoadedPayload(
+        records=[],
+        content_digest=digest.hexdigest(),
+        source_uri=received[-1].url,
+        rows_read=0,
+        raw=list(received),
+    )
+
+
 def _payload_of(exc: BaseException) -> LoadedPayload | None:
     payload = getattr(exc, "payload", None)
     return payload if isinstance(payload, LoadedPayload) else None
@@ -394,7 +407,7 @@ class EmptyPayloadError(IngestError):
 
     def __init__(self, message: str, payload: LoadedPayload) -> None:
         super().__init__(message)
-        self.payload = payload
+        self.payload: object | None = payload
 
 
 class SourceNotConfiguredError(IngestError):
@@ -447,11 +460,17 @@ def ingest_source(
             sleep=sleep,
             progress=progress,
         )
-        if client is not None:
-            payload = connector.fetch(context, client)
-        else:
-            with connector.open_client(settings) as own_client:
-                payload = connector.fetch(context, own_client)
+        try:
+            if client is not None:
+                payload = connector.fetch(context, client)
+            else:
+                with connector.open_client(settings) as own_client:
+                    payload = connector.fetch(context, own_client)
+        except IngestError as exc:
+            if context.received:
+                # Keep what the source sent before it failed: the evidence of the failure.
+                exc.payload = _evidence(context.received)
+            raise
         if not payload.records and not payload.details.get("parsing_skipped"):
             # The failure mode users of other monitors describe: a source answering 200 with
             # nothing for weeks. An API run that yields no value at all is a failure.

@@ -20,7 +20,12 @@ from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, WorldBankSourceConfig
+from earlywarn.ingest.schemas import (
+    LoadedPayload,
+    ObservationRecord,
+    RawPayload,
+    WorldBankSourceConfig,
+)
 from earlywarn.ingest.values import require_fields
 from earlywarn.settings import Settings
 
@@ -125,6 +130,7 @@ def fetch_worldbank(
     max_attempts: int = 4,
     sleep: Callable[[float], None] = time.sleep,
     previous_digest: str | None = None,
+    bodies: list[RawPayload] | None = None,
 ) -> LoadedPayload:
     """Fetch yearly values of ``indicators`` for every economy (aggregates dropped).
 
@@ -146,7 +152,7 @@ def fetch_worldbank(
         )
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    http = SourceHttp(client, LABEL, max_attempts=max_attempts, sleep=sleep)
+    http = SourceHttp(client, LABEL, max_attempts=max_attempts, sleep=sleep, bodies=bodies)
     fetcher = _Pages(http)
     aggregates = _aggregate_codes(fetcher)
     known = frozenset(known_iso3s) if known_iso3s is not None else None
@@ -422,4 +428,5 @@ class WorldBankConnector:
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
             previous_digest=context.previous_digest,
+            bodies=context.received,
         )
