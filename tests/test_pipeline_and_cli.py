@@ -131,8 +131,11 @@ def test_scheduler_runs_the_pipeline_on_its_cron(
     app.state.settings = Settings(schedule_cron="15 4 * * 1")
     calls: list[str] = []
 
-    def fake_run(factory: object, settings: Settings, config: object, *, trigger: str) -> Any:
+    def fake_run(
+        factory: object, settings: Settings, config: object, *, trigger: str, **kwargs: Any
+    ) -> Any:
         calls.append(trigger)
+        assert kwargs == {"skip_own_schedule": True}
         return pipeline.PipelineResult()
 
     monkeypatch.setattr(scheduler, "run_pipeline", fake_run)
@@ -229,3 +232,72 @@ def test_benchmark_prints_a_json_line(shared_dir: Path) -> None:
     )
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
     assert figures["sqlite"]["countries_rated"] >= 160
+
+
+def test_cli_ingest_named_sources_and_not_configured_ones(
+    cli_env: dict[str, str],
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("EARLYWARN_UCDP_TOKEN", raising=False)
+    good = _csv(tmp_path / "good.csv", _high("SDN"))
+    (Path(cli_env["EARLYWARN_CONFIG_DIR"]) / "sources.yaml").write_text(
+        f"ucdp:\n  years_back: 2\nfiles:\n  mine:\n    format: csv\n    path: {good}\n"
+    )
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["ingest"])
+    assert result.exit_code == 1, result.output
+    assert "csv: succeeded" in result.output
+    assert "ucdp: not configured: set EARLYWARN_UCDP_TOKEN" in result.output
+
+    result = runner.invoke(cli_app, ["ingest", "csv"])
+    assert result.exit_code == 0, result.output
+    assert "csv: unchanged" in result.output
+    result = runner.invoke(cli_app, ["ingest", "--source", "csv"])
+    assert result.exit_code == 0, result.output
+
+    result = runner.invoke(cli_app, ["ingest", "nosuch"])
+    assert result.exit_code == 1
+    assert "unknown source 'nosuch' (known: all, acled, csv" in result.output
+    result = runner.invoke(cli_app, ["ingest", "ewp"])
+    assert result.exit_code == 1
+    assert "no 'ewp' file under files:" in result.output
+
+
+def test_each_source_gets_its_own_scheduled_job(
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        'worldbank:\n  years_back: 2\n  schedule: "0 4 * * 1"\n'
+        'ucdp:\n  years_back: 2\n  schedule: "30 4 * * *"\n'
+        'gdelt:\n  enabled: false\n  schedule: "0 6 * * *"\n'
+        "acled:\n  years_back: 2\n"
+    )
+    app = FastAPI()
+    app.state.session_factory = session_factory
+    app.state.configuration = configuration
+    app.state.settings = Settings(config_dir=tmp_path, ucdp_token=None)
+    ran: list[str] = []
+
+    def fake_ingest(
+        factory: object, settings: object, config: object, source_id: str, **kw: Any
+    ) -> Any:
+        ran.append(f"{source_id}:{kw['trigger']}")
+        return ingest_service.IngestRun(id=1, status=RunStatus.SUCCEEDED)
+
+    monkeypatch.setattr(ingest_service, "ingest_source", fake_ingest)
+    running = scheduler.start(app)
+    try:
+        jobs = {job.id: str(job.trigger) for job in running.get_jobs()}
+        # ucdp has no token: not scheduled; gdelt is disabled; acled has no schedule.
+        assert set(jobs) == {scheduler.JOB_ID, f"{scheduler.SOURCE_JOB_PREFIX}worldbank"}
+        assert "day_of_week='1'" in jobs[f"{scheduler.SOURCE_JOB_PREFIX}worldbank"]
+        job = running.get_job(f"{scheduler.SOURCE_JOB_PREFIX}worldbank")
+        job.func(*job.args)
+    finally:
+        scheduler.stop(app)
+    assert ran == ["worldbank:scheduler"]

@@ -12,7 +12,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -94,6 +102,12 @@ def _print_run(run: IngestRun) -> None:
     )
     if run.error:
         err.print(f"  [red]{run.error}[/]")
+    for warning in run.details.get("warnings", []):
+        # e.g. ACLED's access restrictions: the user must see them, not only the database.
+        err.print(f"  [yellow]warning:[/] {warning}")
+    skipped = run.details.get("skipped")
+    if skipped:
+        console.print(f"  skipped: {skipped}")
 
 
 @app.command("init-db")
@@ -146,47 +160,106 @@ def import_file(
 
 @app.command()
 def ingest(
+    source_arg: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SOURCE]",
+            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, or a file format:"
+            " csv, ewp, vdem, pts, epr) or 'all' (default)",
+        ),
+    ] = None,
     source: Annotated[
-        str, typer.Option(help="'all' configured sources, or one source id such as worldbank")
-    ] = "all",
+        str | None, typer.Option("--source", help="Same as SOURCE (kept for scripts)")
+    ] = None,
 ) -> None:
-    """Fetch data from the configured live sources (config/sources.yaml)."""
+    """Fetch data from the live sources of config/sources.yaml, with a progress display.
+
+    'all' runs every enabled source; naming one runs it even when it is disabled. A source
+    whose credentials are missing is reported as not configured.
+    """
     from earlywarn.ingest import service as ingest_service
+    from earlywarn.ingest.registry import CONNECTORS
     from earlywarn.pipeline import prepare_database
 
+    if source_arg is not None and source is not None and source_arg != source:
+        raise _fail(f"give the source once (got '{source_arg}' and --source '{source}')")
+    chosen = source_arg or source or "all"
     settings = get_settings()
     config = _config(settings)
-    with _database(settings) as (_, factory):
+    try:
+        sources = ingest_service.load_sources_config(
+            settings.config_dir / ingest_service.SOURCES_FILE
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    api_entries = sources.api_sources()
+    file_formats = {entry.format for entry in sources.files.values()}
+    known = sorted(set(CONNECTORS) | set(ingest_service.FILE_SOURCES))
+    if chosen != "all" and chosen not in known:
+        raise _fail(f"unknown source '{chosen}' (known: all, {', '.join(known)})")
+    if chosen == "all":
+        targets = [sid for sid, entry in api_entries.items() if entry.enabled]
+        targets += sorted({entry.format for entry in sources.files.values() if entry.enabled})
+    else:
+        targets = [chosen]
+    if chosen in ingest_service.FILE_SOURCES and chosen not in file_formats:
+        raise _fail(f"no '{chosen}' file under files: in sources.yaml")
+
+    runs: list[IngestRun] = []
+    not_configured: dict[str, list[str]] = {}
+    with _database(settings) as (_, factory), _ingest_progress(len(targets)) as (bar, task):
         prepare_database(factory, config)
-        if source == "all":
-            runs = ingest_service.ingest_configured_sources(
-                factory, settings, config, trigger="cli"
-            )
-        elif source == "worldbank":
-            runs = [ingest_service.ingest_worldbank(factory, settings, config, trigger="cli")]
-        elif source in ("unhcr", "reliefweb"):
-            sources = ingest_service.load_sources_config(
-                settings.config_dir / ingest_service.SOURCES_FILE
-            )
-            try:
-                runs = [
+        for target in targets:
+            bar.update(task, description=f"{target}: starting")
+
+            def report(message: str, target: str = target) -> None:
+                bar.update(task, description=f"{target}: {message}")
+
+            connector = CONNECTORS.get(target)
+            if connector is not None:
+                missing = connector.missing_settings(settings)
+                if missing:
+                    not_configured[target] = missing
+                    bar.advance(task)
+                    continue
+                runs.append(
                     ingest_service.ingest_source(
                         factory,
                         settings,
                         config,
-                        source,
-                        source_config=getattr(sources, source),
+                        target,
+                        source_config=api_entries.get(target),
                         trigger="cli",
+                        progress=report,
                     )
-                ]
-            except ingest_service.SourceNotConfiguredError as exc:
-                raise _fail(str(exc)) from None
-        else:
-            raise _fail(f"unknown source '{source}' (known: all, worldbank, unhcr, reliefweb)")
-        for run in runs:
-            _print_run(run)
-        if any(r.status is RunStatus.FAILED for r in runs):
-            raise typer.Exit(code=1)
+                )
+            else:
+                runs += ingest_service.ingest_configured_sources(
+                    factory, settings, config, trigger="cli", only=target, include_api=False
+                )
+            bar.advance(task)
+    for run in runs:
+        _print_run(run)
+    for target, missing in not_configured.items():
+        err.print(f"[red]{target}: not configured[/]: set {', '.join(missing)}")
+    if not targets:
+        console.print("no source enabled in sources.yaml")
+    if not_configured or any(r.status is RunStatus.FAILED for r in runs):
+        raise typer.Exit(code=1)
+
+
+@contextmanager
+def _ingest_progress(total: int) -> Iterator[tuple[Progress, TaskID]]:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        yield bar, bar.add_task("ingest", total=total)
 
 
 def _print_summary(factory: sessionmaker[Session], score_run_id: int) -> None:

@@ -144,8 +144,11 @@ def run_pipeline(
     trigger: str = "cli",
     progress: Progress | None = None,
     client: httpx.Client | None = None,
+    skip_own_schedule: bool = False,
 ) -> PipelineResult:
-    """One full cycle. A failed source is recorded on its run and does not stop scoring."""
+    """One full cycle. A failed source is recorded on its run and does not stop scoring.
+    ``skip_own_schedule`` leaves out sources that have a ``schedule`` of their own in
+    sources.yaml (the scheduler runs those as separate jobs)."""
     report = progress or (lambda _step: None)
     result = PipelineResult()
     report("preparing database")
@@ -153,7 +156,12 @@ def run_pipeline(
     if ingest:
         report("ingesting configured sources")
         result.ingest_runs = ingest_configured_sources(
-            factory, settings, config, trigger=trigger, client=client
+            factory,
+            settings,
+            config,
+            trigger=trigger,
+            client=client,
+            skip_own_schedule=skip_own_schedule,
         )
     report("scoring countries and evaluating alerts")
     result.scoring = score_and_alert(factory, config, as_of=as_of, weight_set_id=weight_set_id)

@@ -14,10 +14,12 @@ from apscheduler.triggers.cron import CronTrigger
 from fastapi import FastAPI
 
 from earlywarn.pipeline import PipelineBusyError, run_pipeline
+from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)
 
 JOB_ID = "earlywarn-pipeline"
+SOURCE_JOB_PREFIX = "earlywarn-ingest-"
 
 
 def _run_job(app: FastAPI) -> None:
@@ -27,6 +29,7 @@ def _run_job(app: FastAPI) -> None:
             app.state.settings,
             app.state.configuration,
             trigger="scheduler",
+            skip_own_schedule=True,
         )
     except PipelineBusyError as exc:
         log.warning("scheduled run skipped: %s", exc)
@@ -44,8 +47,80 @@ def _run_job(app: FastAPI) -> None:
     )
 
 
+def _run_source(app: FastAPI, source_id: str) -> None:
+    """One source on its own schedule. Its run records success or failure; scoring waits for
+    the pipeline's next run, so scores never mix half of a cycle's sources."""
+    from earlywarn.ingest import service as ingest_service
+    from earlywarn.ingest.registry import CONNECTORS
+
+    settings = app.state.settings
+    try:
+        sources = ingest_service.load_sources_config(
+            settings.config_dir / ingest_service.SOURCES_FILE
+        )
+        if source_id in CONNECTORS:
+            runs = [
+                ingest_service.ingest_source(
+                    app.state.session_factory,
+                    settings,
+                    app.state.configuration,
+                    source_id,
+                    source_config=sources.api_sources().get(source_id),
+                    trigger="scheduler",
+                )
+            ]
+        else:
+            runs = ingest_service.ingest_configured_sources(
+                app.state.session_factory,
+                settings,
+                app.state.configuration,
+                trigger="scheduler",
+                only=source_id,
+                include_api=False,
+            )
+    except Exception:
+        # A not-configured source or an unreadable sources.yaml: logged, the scheduler goes on.
+        log.exception("scheduled ingest of %s failed", source_id)
+        return
+    for run in runs:
+        log.info("scheduled ingest %s: run %s %s", source_id, run.id, run.status)
+
+
+def source_jobs(settings: Settings) -> dict[str, str]:
+    """Source id -> crontab for every enabled source with a schedule of its own (and, for API
+    sources, its credentials set): one scheduler job each."""
+    from earlywarn.ingest import service as ingest_service
+    from earlywarn.ingest.registry import CONNECTORS
+
+    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
+    jobs: dict[str, str] = {}
+    for source_id, entry in sources.scheduled_sources().items():
+        if not entry.enabled or entry.schedule is None:
+            continue
+        connector = CONNECTORS.get(source_id)
+        missing = connector.missing_settings(settings) if connector is not None else []
+        if missing:
+            log.warning(
+                "source %s not scheduled: not configured (set %s)", source_id, ", ".join(missing)
+            )
+            continue
+        jobs[source_id] = entry.schedule
+    return jobs
+
+
 def start(app: FastAPI) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
+    for source_id, crontab in source_jobs(app.state.settings).items():
+        scheduler.add_job(
+            _run_source,
+            CronTrigger.from_crontab(crontab, timezone="UTC"),
+            args=[app, source_id],
+            id=f"{SOURCE_JOB_PREFIX}{source_id}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+        log.info("source %s scheduled: %s (UTC)", source_id, crontab)
     scheduler.add_job(
         _run_job,
         CronTrigger.from_crontab(app.state.settings.schedule_cron, timezone="UTC"),

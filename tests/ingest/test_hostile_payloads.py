@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest.acled import AcledConnector, TokenStore
-from earlywarn.ingest.models import IngestRun, RunStatus
+from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     AcledSourceConfig,
@@ -207,6 +207,11 @@ def test_hostile_payload(
         assert case.error in run.error
         assert run.rows_loaded == 0
         assert observation_rows(session_factory) == before  # earlier vintage intact
+        with session_factory() as session:
+            evidence = session.scalars(
+                select(ArchivedPayload.sha256).where(ArchivedPayload.ingest_run_id == run.id)
+            ).all()
+        assert evidence, "the rejected bodies are archived under the failed run"
     else:
         assert run.status in (RunStatus.SUCCEEDED, RunStatus.UNCHANGED), run.error
         for key, expected in case.details.items():

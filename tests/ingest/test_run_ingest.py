@@ -200,7 +200,7 @@ def test_insert_failure_marks_the_run_failed_in_a_separate_transaction(
 
     original = repository.insert_observations
 
-    def insert_then_fail(session: Session, rows: list[dict[str, object]]) -> None:
+    def insert_then_fail(session: Session, rows: list[tuple[object, ...]]) -> None:
         original(session, rows)
         raise RuntimeError("disk full")
 

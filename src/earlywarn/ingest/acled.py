@@ -242,7 +242,11 @@ class AcledConnector:
         today = context.now.date()
         start, end = date(first, 1, 1), min(date(last, 12, 31), today)
         http = SourceHttp(
-            client, LABEL, max_attempts=context.settings.http_max_attempts, sleep=context.sleep
+            client,
+            LABEL,
+            max_attempts=context.settings.http_max_attempts,
+            sleep=context.sleep,
+            bodies=context.received,
         )
         username = context.settings.acled_username or ""
         password = context.settings.acled_password

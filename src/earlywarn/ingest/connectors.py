@@ -21,7 +21,7 @@ import httpx
 from pydantic import BaseModel
 
 from earlywarn.framework.schemas import IndicatorsConfig
-from earlywarn.ingest.schemas import LoadedPayload
+from earlywarn.ingest.schemas import LoadedPayload, RawPayload
 from earlywarn.settings import Settings
 
 
@@ -50,6 +50,12 @@ class ConnectorContext:
     source_config: BaseModel | None = None
     sleep: Callable[[float], None] = time.sleep
     progress: Callable[[str], None] | None = field(default=None)
+    # Digest of the source's last successful load: a connector that can tell its bytes are
+    # identical may skip decoding them (``details["parsing_skipped"]``; see worldbank).
+    previous_digest: str | None = None
+    # Connectors hand this list to SourceHttp(bodies=...): every body received lands here, so a
+    # fetch that fails half-way can still archive what the source sent.
+    received: list[RawPayload] = field(default_factory=list)
 
     def report(self, message: str) -> None:
         if self.progress is not None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 
 class IngestError(Exception):
-    """A payload could not be fetched or is not acceptable; nothing of it is loaded."""
+    """A payload could not be fetched or is not acceptable; nothing of it is loaded.
+
+    ``payload`` may carry what was received before the failure (a ``LoadedPayload``), so the
+    failed run can archive it as evidence.
+    """
+
+    payload: object | None = None
 
 
 class FileFormatError(IngestError):

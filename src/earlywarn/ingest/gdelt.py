@@ -85,6 +85,7 @@ class GdeltConnector:
             LABEL,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            bodies=context.received,
             min_interval_seconds=config.min_interval_seconds,
         )
         records: list[ObservationRecord] = []

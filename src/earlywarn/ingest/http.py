@@ -11,7 +11,6 @@ kept so the run can archive exactly what it parsed.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
+import orjson
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -127,6 +127,7 @@ class SourceHttp:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         keep_bodies: bool = True,
+        bodies: list[RawPayload] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -140,7 +141,9 @@ class SourceHttp:
         self.digest = hashlib.sha256()
         self.requests_made = 0
         self.pages_fetched = 0
-        self.bodies: list[RawPayload] = []
+        # ``bodies`` may be the caller's list, so what arrived before a failure is still
+        # available to archive as evidence (see ConnectorContext.received).
+        self.bodies: list[RawPayload] = bodies if bodies is not None else []
         self._last_request_at: float | None = None
 
     # --- raw requests ------------------------------------------------------------------------
@@ -270,8 +273,9 @@ class SourceHttp:
                 f"{self.label}, {what}: the answer is not valid JSON but an empty body"
             )
         try:
-            return json.loads(response.content)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            # orjson: JSON decoding is the largest share of a large load and of a re-run.
+            return orjson.loads(response.content)
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RemoteSourceError(
                 f"{self.label}, {what}: the answer is not valid JSON ({exc}; "
                 f"{describe_body(response)}); a truncated transfer looks like this"

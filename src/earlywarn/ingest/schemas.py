@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,9 +18,12 @@ from earlywarn.ingest.models import RunStatus
 VARIABLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$")
 
 
-@dataclass(frozen=True, slots=True)
-class ObservationRecord:
-    """One parsed value, not yet tied to a run. ``period`` is "2024", "2024-03" or "2024-03-05"."""
+class ObservationRecord(NamedTuple):
+    """One parsed value, not yet tied to a run. ``period`` is "2024", "2024-03" or "2024-03-05".
+
+    A named tuple rather than a frozen dataclass: a large load builds a million of them, and a
+    tuple is created about three times faster while reading the same.
+    """
 
     iso3: str
     variable: str

@@ -42,6 +42,7 @@ from earlywarn.ingest.schemas import (
     VARIABLE_PATTERN,
     FileFormat,
     LoadedPayload,
+    ObservationRecord,
     RawPayload,
     SourcesConfig,
     WorldBankSourceConfig,
@@ -223,9 +224,21 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
     previous = repository.last_run_with_status(
         session, source_id, (RunStatus.SUCCEEDED,), before_run_id=run_id
     )
+    if payload.details.get("parsing_skipped") and (
+        previous is None or previous.content_digest != payload.content_digest
+    ):
+        raise IngestError(
+            "the payload was not decoded because it matched the last successful load, but "
+            "that load is no longer the latest; fetch again"
+        )
     if previous is not None and previous.content_digest == payload.content_digest:
         run.status = RunStatus.UNCHANGED
         run.rows_unchanged = len(payload.records)
+        if payload.details.get("parsing_skipped"):
+            # The bytes are those of ``previous``: so are its counts.
+            run.rows_read = previous.rows_read
+            run.rows_skipped = previous.rows_skipped
+            run.rows_unchanged = previous.rows_loaded + previous.rows_unchanged
         run.details = {**run.details, "same_content_as_run": previous.id}
         run.finished_at = utc_now()
         return
@@ -245,58 +258,58 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
 
 def _new_vintage_rows(
     session: Session, run_id: int, source_id: str, payload: LoadedPayload
-) -> tuple[list[dict[str, Any]], int, int]:
-    """Rows for values that are new or differ from the current vintage; (rows, unchanged,
-    identical duplicates). Raises ``IngestError`` on anything the database would reject."""
+) -> tuple[list[tuple[Any, ...]], int, int]:
+    """Rows (in ``repository.OBSERVATION_COLUMNS`` order) for values that are new or differ
+    from the current vintage; (rows, unchanged, identical duplicates). Raises ``IngestError``
+    on anything the database would reject. Runs once per value of a large load: kept lean."""
     known_countries = repository.country_codes(session)
-    unknown = sorted({r.iso3 for r in payload.records} - known_countries)
+    by_key: dict[tuple[str, str, str], ObservationRecord] = {}
+    duplicates = 0
+    variables: set[str] = set()
+    for record in payload.records:
+        key = (record.iso3, record.variable, record.period)
+        earlier = by_key.get(key)
+        if earlier is not None:
+            if earlier.value != record.value:
+                raise IngestError(
+                    f"the payload gives two values for {' '.join(key)}: "
+                    f"{earlier.value!r} and {record.value!r}"
+                )
+            duplicates += 1
+            continue
+        by_key[key] = record
+        variables.add(record.variable)
+    unknown = sorted({key[0] for key in by_key} - known_countries)
     if unknown:
         shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
         raise IngestError(
             f"{len(unknown)} country code(s) not in the countries table: {shown} "
             "(seed the countries table first)"
         )
-    by_key: dict[tuple[str, str, str], float] = {}
-    duplicates = 0
-    for record in payload.records:
-        if not VARIABLE_PATTERN.match(record.variable) or len(record.variable) > 128:
-            raise IngestError(f"invalid variable name {record.variable!r}")
-        key = (record.iso3, record.variable, record.period)
-        if key in by_key:
-            if by_key[key] != record.value:
-                raise IngestError(
-                    f"the payload gives two values for {' '.join(key)}: "
-                    f"{by_key[key]!r} and {record.value!r}"
-                )
-            duplicates += 1
-            continue
-        by_key[key] = record.value
+    for variable in variables:
+        if not VARIABLE_PATTERN.match(variable) or len(variable) > 128:
+            raise IngestError(f"invalid variable name {variable!r}")
 
-    current = observations_repository.current_values(session, {r.variable for r in payload.records})
+    current = observations_repository.current_values(session, variables)
     loaded_at = utc_now()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     unchanged = 0
-    emitted: set[tuple[str, str, str]] = set()
-    for record in payload.records:
-        key = (record.iso3, record.variable, record.period)
-        if key in emitted:
-            continue
-        emitted.add(key)
+    for key, record in by_key.items():
         if current.get(key) == record.value:
             unchanged += 1
             continue
         rows.append(
-            {
-                "country_iso3": record.iso3,
-                "variable": record.variable,
-                "period": record.period,
-                "period_start": record.period_start,
-                "period_end": record.period_end,
-                "value": record.value,
-                "source_id": source_id,
-                "ingest_run_id": run_id,
-                "loaded_at": loaded_at,
-            }
+            (
+                record.iso3,
+                record.variable,
+                record.period,
+                record.period_start,
+                record.period_end,
+                record.value,
+                source_id,
+                run_id,
+                loaded_at,
+            )
         )
     return rows, unchanged, duplicates
 
@@ -326,6 +339,19 @@ def _finish_failed(
             run.details = {**dict(payload.details), "raw_payloads": len(payload.raw)}
             # The rejected bodies are kept: they are the evidence of what the source sent.
             repository.archive_payloads(session, run_id, payload.raw)
+
+
+def _evidence(received: list[RawPayload]) -> LoadedPayload:
+    digest = hashlib.sha256()
+    for body in received:
+        digest.update(body.content)
+    return LoadedPayload(
+        records=[],
+        content_digest=digest.hexdigest(),
+        source_uri=received[-1].url,
+        rows_read=0,
+        raw=list(received),
+    )
 
 
 def _payload_of(exc: BaseException) -> LoadedPayload | None:
@@ -488,7 +514,7 @@ class EmptyPayloadError(IngestError):
 
     def __init__(self, message: str, payload: LoadedPayload) -> None:
         super().__init__(message)
-        self.payload = payload
+        self.payload: object | None = payload
 
 
 class SourceNotConfiguredError(IngestError):
@@ -528,7 +554,11 @@ def ingest_source(
     def fetch() -> LoadedPayload:
         with session_factory() as session:
             known = frozenset(repository.country_codes(session))
+            previous = repository.last_run_with_status(
+                session, source_id, (RunStatus.SUCCEEDED,), before_run_id=2**31 - 1
+            )
         context = ConnectorContext(
+            previous_digest=previous.content_digest if previous is not None else None,
             settings=settings,
             indicators=indicators,
             now=utc_now(),
@@ -537,12 +567,18 @@ def ingest_source(
             sleep=sleep,
             progress=progress,
         )
-        if client is not None:
-            payload = connector.fetch(context, client)
-        else:
-            with connector.open_client(settings) as own_client:
-                payload = connector.fetch(context, own_client)
-        if not payload.records:
+        try:
+            if client is not None:
+                payload = connector.fetch(context, client)
+            else:
+                with connector.open_client(settings) as own_client:
+                    payload = connector.fetch(context, own_client)
+        except IngestError as exc:
+            if context.received:
+                # Keep what the source sent before it failed: the evidence of the failure.
+                exc.payload = _evidence(context.received)
+            raise
+        if not payload.records and not payload.details.get("parsing_skipped"):
             # The failure mode users of other monitors describe: a source answering 200 with
             # nothing for weeks. An API run that yields no value at all is a failure.
             raise EmptyPayloadError(
@@ -608,6 +644,8 @@ def ingest_configured_sources(
     trigger: str,
     client: httpx.Client | None = None,
     only: str | None = None,
+    include_api: bool = True,
+    skip_own_schedule: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[IngestRun]:
     """Run every enabled source of ``sources.yaml`` (or only ``only``); a failed source does not
@@ -618,7 +656,9 @@ def ingest_configured_sources(
     sources = load_sources_config(settings.config_dir / SOURCES_FILE)
     runs: list[IngestRun] = []
     for source_id, entry in sources.api_sources().items():
-        if not entry.enabled or (only is not None and source_id != only):
+        if not include_api or not entry.enabled or (only is not None and source_id != only):
+            continue
+        if skip_own_schedule and entry.schedule is not None:
             continue
         connector = CONNECTORS.get(source_id)
         if connector is None:  # a config section without a connector: a programming error
@@ -640,6 +680,8 @@ def ingest_configured_sources(
             )
         )
     for entry in sources.files.values():
+        if skip_own_schedule and entry.schedule is not None:
+            continue
         if entry.enabled and (only is None or only == entry.format):
             if entry.url is not None and entry.format in ("vdem", "pts", "epr"):
                 runs.append(

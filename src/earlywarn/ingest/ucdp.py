@@ -115,6 +115,7 @@ class UcdpConnector:
             LABEL,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            bodies=context.received,
             # 5,000 requests a day per token, and bursts of ~40 quick requests are refused.
             min_interval_seconds=1.0,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Collection, Sequence
+from datetime import date
 from typing import Any
 
 import httpx
@@ -19,7 +20,12 @@ from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, WorldBankSourceConfig
+from earlywarn.ingest.schemas import (
+    LoadedPayload,
+    ObservationRecord,
+    RawPayload,
+    WorldBankSourceConfig,
+)
 from earlywarn.ingest.values import require_fields
 from earlywarn.settings import Settings
 
@@ -57,7 +63,11 @@ class _Pages:
 
     def get_page(self, path: str, params: dict[str, str | int], what: str) -> list[Any]:
         """One page as ``[meta, rows]``; ``what`` names the request in error messages."""
-        body = self.http.get_json(path, what, params=params)
+        return self.check(self.http.get(path, what, params=params), what)
+
+    def check(self, response: httpx.Response, what: str) -> list[Any]:
+        """A fetched page decoded and checked to be ``[meta, rows]``."""
+        body = self.http.parse_json(response, what)
         if not isinstance(body, list):
             raise RemoteSourceError(
                 f"{LABEL}, {what}: expected a JSON array [meta, rows], got {type(body).__name__}"
@@ -119,8 +129,16 @@ def fetch_worldbank(
     known_iso3s: Collection[str] | None = None,
     max_attempts: int = 4,
     sleep: Callable[[float], None] = time.sleep,
+    previous_digest: str | None = None,
+    bodies: list[RawPayload] | None = None,
 ) -> LoadedPayload:
     """Fetch yearly values of ``indicators`` for every economy (aggregates dropped).
+
+    Only the first page of each indicator is decoded while fetching (its metadata says how many
+    pages follow). When the bytes of every page equal ``previous_digest`` (the last successful
+    load), nothing else is decoded: the payload comes back without records and with
+    ``details["parsing_skipped"]``, and the run is recorded as unchanged. This makes a re-run
+    over unchanged data cost little more than the transfer.
 
     ``client`` carries the base URL (``Settings.worldbank_base_url``) and the timeout. Codes not
     in ``known_iso3s`` (the countries table) are skipped and listed in ``details``; ``None``
@@ -134,7 +152,7 @@ def fetch_worldbank(
         )
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    http = SourceHttp(client, LABEL, max_attempts=max_attempts, sleep=sleep)
+    http = SourceHttp(client, LABEL, max_attempts=max_attempts, sleep=sleep, bodies=bodies)
     fetcher = _Pages(http)
     aggregates = _aggregate_codes(fetcher)
     known = frozenset(known_iso3s) if known_iso3s is not None else None
@@ -151,63 +169,65 @@ def fetch_worldbank(
     }
     unknown_codes: set[str] = set()
     last_updated: dict[str, str] = {}
+    fetched: list[tuple[str, int, str, list[Any] | httpx.Response]] = []
+    page_counts: dict[str, int] = {}
     for indicator in indicators:
-        page = 1
+        path = f"/country/all/indicator/{indicator}"
         pages = 1
+        page = 1
         while page <= pages:
             what = f"indicator {indicator} page {page}"
-            body = fetcher.get_page(
-                f"/country/all/indicator/{indicator}",
-                {
-                    "format": "json",
-                    "date": f"{start_year}:{end_year}",
-                    "per_page": per_page,
-                    "page": page,
-                },
-                what,
-            )
-            meta = body[0]
-            pages = _page_count(meta, what)
-            if isinstance(meta.get("lastupdated"), str):
-                last_updated[indicator] = meta["lastupdated"]
-            for position, row in enumerate(_rows(body, what), start=1):
-                rows_read += 1
-                where = f"{what} row {position}"
-                if not isinstance(row, dict):
-                    raise RemoteSourceError(f"{LABEL}, {where}: not an object")
-                # A renamed or dropped field must fail, not read as "no code"/"no value".
-                require_fields(row, ROW_FIELDS, f"{LABEL}, {where}")
-                iso3 = row.get("countryiso3code")
-                if not isinstance(iso3, str) or not iso3.strip():
-                    skipped["no_iso3_code"] += 1
-                    continue
-                iso3 = iso3.strip().upper()
-                if iso3 in aggregates:
-                    skipped["aggregate"] += 1
-                    continue
-                value = row.get("value")
-                if value is None:
-                    skipped["null_value"] += 1
-                    continue
-                if known is not None and iso3 not in known:
-                    skipped["unknown_iso3"] += 1
-                    unknown_codes.add(iso3)
-                    continue
-                record = _record(row, iso3, indicator, value, where)
-                key = (iso3, indicator, int(record.period))
-                if key in seen:
-                    # Paging over data that changes mid-fetch can repeat a row.
-                    if seen[key] != record.value:
-                        raise RemoteSourceError(
-                            f"World Bank API, {where}: {iso3} {indicator} {record.period} was "
-                            f"delivered twice with different values ({seen[key]!r} and "
-                            f"{record.value!r}); fetch again"
-                        )
-                    skipped["identical_duplicate"] += 1
-                    continue
-                seen[key] = record.value
-                records.append(record)
+            params: dict[str, str | int] = {
+                "format": "json",
+                "date": f"{start_year}:{end_year}",
+                "per_page": per_page,
+                "page": page,
+            }
+            if page == 1:
+                first = fetcher.get_page(path, params, what)
+                pages = page_counts[indicator] = _page_count(first[0], what)
+                fetched.append((indicator, page, what, first))
+            else:
+                fetched.append((indicator, page, what, http.get(path, what, params=params)))
             page += 1
+
+    if previous_digest is not None and http.hexdigest() == previous_digest:
+        return LoadedPayload(
+            records=[],
+            content_digest=http.hexdigest(),
+            source_uri=_source_uri(client, indicators, start_year, end_year),
+            rows_read=0,
+            details={
+                "indicators": list(indicators),
+                "years": [start_year, end_year],
+                "pages_fetched": fetcher.pages_fetched,
+                "parsing_skipped": True,
+            },
+            raw=list(http.bodies),
+        )
+
+    for position, (indicator, page, what, answer) in enumerate(fetched):
+        fetched[position] = (indicator, page, what, [])  # let decoded pages go once used
+        body = answer if isinstance(answer, list) else fetcher.check(answer, what)
+        meta = body[0]
+        if page > 1 and _page_count(meta, what) != page_counts[indicator]:
+            raise RemoteSourceError(
+                f"{LABEL}, {what}: the page count changed while paging (page 1 said "
+                f"{page_counts[indicator]}, this page {meta.get('pages')!r}); fetch again"
+            )
+        if isinstance(meta.get("lastupdated"), str):
+            last_updated[indicator] = meta["lastupdated"]
+        rows_read += _page_records(
+            _rows(body, what),
+            indicator,
+            what,
+            aggregates,
+            known,
+            records,
+            seen,
+            skipped,
+            unknown_codes,
+        )
 
     details: dict[str, Any] = {
         "indicators": list(indicators),
@@ -223,14 +243,20 @@ def fetch_worldbank(
     return LoadedPayload(
         records=records,
         content_digest=http.hexdigest(),
-        source_uri=redact_url(
-            f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
-            f"{';'.join(indicators)}?date={start_year}:{end_year}"
-        ),
+        source_uri=_source_uri(client, indicators, start_year, end_year),
         rows_read=rows_read,
         rows_skipped=sum(skipped.values()),
         details=details,
         raw=list(http.bodies),
+    )
+
+
+def _source_uri(
+    client: httpx.Client, indicators: Sequence[str], start_year: int, end_year: int
+) -> str:
+    return redact_url(
+        f"{str(client.base_url).rstrip('/')}/country/all/indicator/"
+        f"{';'.join(indicators)}?date={start_year}:{end_year}"
     )
 
 
@@ -256,30 +282,115 @@ def _aggregate_codes(fetcher: _Pages) -> set[str]:
     return aggregates
 
 
-def _record(
-    row: dict[str, Any], iso3: str, indicator: str, value: Any, where: str
-) -> ObservationRecord:
-    row_indicator = row.get("indicator")
-    if isinstance(row_indicator, dict) and row_indicator.get("id") not in (None, indicator):
-        raise RemoteSourceError(
-            f"World Bank API, {where}: asked for {indicator}, got {row_indicator.get('id')!r}"
-        )
-    date_text = row.get("date")
-    if not isinstance(date_text, str) or not _YEAR.match(date_text):
-        raise RemoteSourceError(
-            f"World Bank API, {where}: date {date_text!r} is not a year; only yearly "
-            f"series are supported"
-        )
+_YEARS: dict[str, tuple[int, str, date, date]] = {}
+
+
+def _year(date_text: Any) -> tuple[int, str, date, date] | None:
+    """(year, period, start, end) for a "YYYY" date; cached, a payload repeats a few dozen."""
+    if not isinstance(date_text, str):
+        return None
+    found = _YEARS.get(date_text)
+    if found is None:
+        if not _YEAR.match(date_text):
+            return None
+        year = int(date_text)
+        found = (year, date_text, date(year, 1, 1), date(year, 12, 31))
+        _YEARS[date_text] = found
+    return found
+
+
+def _page_records(
+    rows: list[Any],
+    indicator: str,
+    what: str,
+    aggregates: set[str],
+    known: frozenset[str] | None,
+    records: list[ObservationRecord],
+    seen: dict[tuple[str, str, int], float],
+    skipped: dict[str, int],
+    unknown_codes: set[str],
+) -> int:
+    """Validate one page's rows into ``records``; returns the rows read. The loop is the hot
+    path of a large load, so error texts are only built when an error is raised."""
+    variable = f"{VARIABLE_PREFIX}{indicator}"
+    append = records.append
+    for position, row in enumerate(rows, start=1):
+        try:
+            # A renamed or dropped field must fail, not read as "no code"/"no value".
+            iso3 = row["countryiso3code"]
+            value = row["value"]
+            date_text = row["date"]
+        except (KeyError, TypeError):
+            where = f"{LABEL}, {what} row {position}"
+            if not isinstance(row, dict):
+                raise RemoteSourceError(f"{where}: not an object") from None
+            require_fields(row, ROW_FIELDS, where)
+            raise
+        if not isinstance(iso3, str) or not iso3.strip():
+            skipped["no_iso3_code"] += 1
+            continue
+        if iso3 in aggregates:
+            skipped["aggregate"] += 1
+            continue
+        iso3 = iso3.strip().upper()
+        if iso3 in aggregates:
+            skipped["aggregate"] += 1
+            continue
+        if value is None:
+            skipped["null_value"] += 1
+            continue
+        if known is not None and iso3 not in known:
+            skipped["unknown_iso3"] += 1
+            unknown_codes.add(iso3)
+            continue
+        row_indicator = row.get("indicator")
+        if isinstance(row_indicator, dict) and row_indicator.get("id") not in (None, indicator):
+            raise RemoteSourceError(
+                f"{LABEL}, {what} row {position}: asked for {indicator}, "
+                f"got {row_indicator.get('id')!r}"
+            )
+        year = _YEARS.get(date_text) if type(date_text) is str else None
+        if year is None:
+            year = _year(date_text)
+        if year is None:
+            raise RemoteSourceError(
+                f"{LABEL}, {what} row {position}: date {date_text!r} is not a year; only "
+                "yearly series are supported"
+            )
+        # Fast path for the common case; NaN fails the comparison and takes the slow one.
+        if type(value) is float and -MAX_ABS_VALUE <= value <= MAX_ABS_VALUE:
+            number = value
+        else:
+            number = _number(value, what, position)
+        key = (iso3, indicator, year[0])
+        previous = seen.get(key)
+        if previous is not None:
+            # Paging over data that changes mid-fetch can repeat a row.
+            if previous != number:
+                raise RemoteSourceError(
+                    f"{LABEL}, {what} row {position}: {iso3} {indicator} {year[1]} was "
+                    f"delivered twice with different values ({previous!r} and {number!r}); "
+                    "fetch again"
+                )
+            skipped["identical_duplicate"] += 1
+            continue
+        seen[key] = number
+        append(ObservationRecord(iso3, variable, year[1], year[2], year[3], number))
+    return len(rows)
+
+
+def _number(value: Any, what: str, position: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not a number")
+        raise RemoteSourceError(f"{LABEL}, {what} row {position}: value {value!r} is not a number")
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
-        raise RemoteSourceError(f"{LABEL}, {where}: value {value!r} is not finite")
+        raise RemoteSourceError(f"{LABEL}, {what} row {position}: value {value!r} is not finite")
     if abs(number) > MAX_ABS_VALUE:
         raise RemoteSourceError(
-            f"{LABEL}, {where}: value {value!r} is beyond the plausible {MAX_ABS_VALUE:g}"
+            f"{LABEL}, {what} row {position}: value {value!r} is beyond the plausible "
+            f"{MAX_ABS_VALUE:g}"
         )
-    return ObservationRecord.for_year(iso3, f"{VARIABLE_PREFIX}{indicator}", int(date_text), number)
+    return number
 
 
 class WorldBankConnector:
@@ -316,4 +427,6 @@ class WorldBankConnector:
             known_iso3s=context.known_iso3s,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            previous_digest=context.previous_digest,
+            bodies=context.received,
         )
