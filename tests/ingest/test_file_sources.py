@@ -316,3 +316,23 @@ def test_path_or_url(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_sources_config(path)
     assert expected in str(info.value)
+
+
+def test_cli_ingest_runs_a_configured_file_source(
+    cli_env: dict[str, str], session_factory: sessionmaker[Session], data_dir: Path
+) -> None:
+    sources = Path(cli_env["EARLYWARN_CONFIG_DIR"]) / "sources.yaml"
+    sources.write_text(
+        "worldbank:\n  enabled: false\n  years_back: 8\n"
+        "files:\n"
+        f"  pts:\n    format: pts\n    path: {data_dir / 'pts_small.csv'}\n"
+        f"  epr:\n    format: epr\n    path: {data_dir / 'epr_small.csv'}\n    start_year: 2020\n"
+    )
+    result = CliRunner().invoke(cli_app, ["ingest", "epr"])
+    assert result.exit_code == 0, result.output
+    assert "epr: succeeded" in result.output
+    result = CliRunner().invoke(cli_app, ["ingest", "vdem"])
+    assert result.exit_code == 1
+    assert "no 'vdem' file under files" in result.output
+    with session_factory() as session:
+        assert set(session.scalars(select(IngestRun.source_id))) == {"epr"}
