@@ -61,8 +61,21 @@ _FORMAT_MARKERS = (
 
 
 def _detect_format(path: Path) -> ImportFormat:
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        header = {cell.strip().strip('"') for cell in handle.readline().split(",")}
+    from earlywarn.ingest.errors import FileFormatError
+    from earlywarn.ingest.files import is_zip, open_csv_member
+
+    with path.open("rb") as handle:
+        first_line = handle.readline()
+    if is_zip(first_line):
+        # A zipped release (V-Dem ships one): the header of the CSV inside decides.
+        try:
+            stream, _ = open_csv_member(path.read_bytes(), str(path))
+        except FileFormatError:
+            return ImportFormat.CSV  # the chosen importer reports what is wrong
+        with stream:
+            first_line = stream.readline()
+    text = first_line.decode("utf-8", errors="replace")
+    header = {cell.strip().strip('"') for cell in text.split(",")}
     for column, fmt in _FORMAT_MARKERS:
         if column in header:
             return fmt

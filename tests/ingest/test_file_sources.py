@@ -336,3 +336,16 @@ def test_cli_ingest_runs_a_configured_file_source(
     assert "no 'vdem' file under files" in result.output
     with session_factory() as session:
         assert set(session.scalars(select(IngestRun.source_id))) == {"epr"}
+
+
+def test_cli_import_detects_a_zipped_release(
+    cli_env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    csv_text = (
+        "country_name,country_text_id,year,COWcode," + ",".join(DEFAULT_VARIABLES) + "\n"
+        "Kenya,KEN,2023,501," + ",".join("0.5" for _ in DEFAULT_VARIABLES) + "\n"
+    )
+    release = _zip(tmp_path / "vdem.zip", {"V-Dem-CY-Full+Others-v15.csv": csv_text.encode()})
+    result = CliRunner().invoke(cli_app, ["import", str(release)])
+    assert result.exit_code == 0, result.output
+    assert "vdem: succeeded" in result.output
