@@ -17,12 +17,21 @@ from earlywarn.settings import Settings
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
-def test_shipped_sources_config_enables_worldbank_only() -> None:
+def test_shipped_sources_config() -> None:
     config = load_sources_config(REPO_CONFIG / "sources.yaml")
     assert config.worldbank is not None
     assert config.worldbank.enabled
     assert config.worldbank.year_range(2026) == (2018, 2026)
     assert not [entry for entry in config.files.values() if entry.enabled]
+    entries = config.api_sources()
+    assert {sid for sid, entry in entries.items() if entry.enabled} == {
+        "worldbank",
+        "ucdp",
+        "acled",
+    }
+    assert all(entry.schedule is not None for entry in entries.values())
+    assert config.gdelt is not None
+    assert config.gdelt.queries
 
 
 def test_fixed_years_default_the_end_to_the_current_year() -> None:
@@ -52,6 +61,18 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
         ),
         ("files:\n  x:\n    format: csv\n", "files.x.path: Field required"),
         ("acledd: {}\n", "acledd: Extra inputs are not permitted"),
+        (
+            "ucdp:\n  years_back: 2\n  schedule: '0 4 * *'\n",
+            "ucdp.schedule: Value error, schedule must have 5 fields",
+        ),
+        (
+            "ucdp:\n  years_back: 2\n  schedule: '0 25 * * *'\n",
+            "ucdp.schedule: Value error, schedule '0 25 * * *' is not a valid crontab",
+        ),
+        ("acled:\n  years_back: 2\n  max_age_days: 0\n", "acled.max_age_days: Input should be"),
+        ("acled:\n  years_back: 2\n  countries: [sdn]\n", "upper-case ISO3 codes"),
+        ("gdelt:\n  min_interval_seconds: 1\n", "gdelt.min_interval_seconds"),
+        ("ucdp:\n  years_back: 2\n  version: 'latest'\n", "ucdp.version: String should match"),
     ],
 )
 def test_invalid_sources_config_names_file_and_key(
