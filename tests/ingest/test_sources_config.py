@@ -27,6 +27,15 @@ def test_shipped_sources_config() -> None:
     assert config.reliefweb.content == ("disasters",)
     assert config.worldbank.year_range(2026) == (2018, 2026)
     assert not [entry for entry in config.files.values() if entry.enabled]
+    entries = config.api_sources()
+    assert {sid for sid, entry in entries.items() if entry.enabled} == {
+        "worldbank",
+        "ucdp",
+        "acled",
+    }
+    assert all(entry.schedule is not None for entry in entries.values())
+    assert config.gdelt is not None
+    assert config.gdelt.queries
 
 
 def test_fixed_years_default_the_end_to_the_current_year() -> None:
@@ -56,6 +65,18 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
         ),
         ("files:\n  x:\n    format: csv\n", "files.x: Value error, give either path or url"),
         ("acledd: {}\n", "acledd: Extra inputs are not permitted"),
+        (
+            "ucdp:\n  years_back: 2\n  schedule: '0 4 * *'\n",
+            "ucdp.schedule: Value error, schedule must have 5 fields",
+        ),
+        (
+            "ucdp:\n  years_back: 2\n  schedule: '0 25 * * *'\n",
+            "ucdp.schedule: Value error, schedule '0 25 * * *' is not a valid crontab",
+        ),
+        ("acled:\n  years_back: 2\n  max_age_days: 0\n", "acled.max_age_days: Input should be"),
+        ("acled:\n  years_back: 2\n  countries: [sdn]\n", "upper-case ISO3 codes"),
+        ("gdelt:\n  min_interval_seconds: 1\n", "gdelt.min_interval_seconds"),
+        ("ucdp:\n  years_back: 2\n  version: 'latest'\n", "ucdp.version: String should match"),
     ],
 )
 def test_invalid_sources_config_names_file_and_key(
