@@ -32,6 +32,8 @@ def test_shipped_sources_config() -> None:
         "worldbank",
         "ucdp",
         "acled",
+        "unhcr",
+        "reliefweb",
     }
     assert all(entry.schedule is not None for entry in entries.values())
     assert config.gdelt is not None
