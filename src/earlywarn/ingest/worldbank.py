@@ -131,6 +131,7 @@ def fetch_worldbank(
     sleep: Callable[[float], None] = time.sleep,
     previous_digest: str | None = None,
     bodies: list[RawPayload] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadedPayload:
     """Fetch yearly values of ``indicators`` for every economy (aggregates dropped).
 
@@ -177,6 +178,8 @@ def fetch_worldbank(
         page = 1
         while page <= pages:
             what = f"indicator {indicator} page {page}"
+            if progress is not None:
+                progress(f"{what} of {pages}")
             params: dict[str, str | int] = {
                 "format": "json",
                 "date": f"{start_year}:{end_year}",
@@ -429,4 +432,5 @@ class WorldBankConnector:
             sleep=context.sleep,
             previous_digest=context.previous_digest,
             bodies=context.received,
+            progress=context.progress,
         )
