@@ -214,5 +214,6 @@ def test_access_restriction_is_surfaced_and_embargoed_periods_get_no_value() -> 
     assert got[("SDN", "acled.monthly_battles_events", "2024-06")] == 1
     assert got[("SDN", "acled.monthly_battles_fatalities", "2024-06")] == 0
     assert payload.details["unknown_values"] == {"fatalities": 1}
+    assert payload.details["periods_withheld"] == {"years": ["2024"]}
     assert payload.details["access_restrictions"] == restrictions
     assert "events after 2024-06-30 are not readable" in payload.details["warnings"][0]

@@ -348,6 +348,10 @@ def test_ingest_worldbank_records_a_run_and_detects_an_unchanged_payload(
     # SOM is in the test countries table here, so only null, aggregate and blank code skip.
     assert (first.rows_read, first.rows_loaded, first.rows_skipped) == (13, 10, 3)
     assert second.status is RunStatus.UNCHANGED
+    # Identical bytes are not decoded again; the run carries the first run's counts.
+    assert second.details["parsing_skipped"] is True
+    assert second.details["same_content_as_run"] == first.id
+    assert (second.rows_read, second.rows_unchanged, second.rows_skipped) == (13, 10, 3)
     with session_factory() as session:
         loaded = session.execute(
             select(Observation.variable, Observation.ingest_run_id).distinct()
@@ -377,3 +381,27 @@ def test_ingest_worldbank_refuses_an_empty_countries_table(
     assert run.status is RunStatus.FAILED
     assert run.error == "the countries table is empty; seed it before loading World Bank"
     assert fake.requests == []
+
+
+def test_a_revision_on_a_later_page_is_decoded_and_becomes_a_new_vintage(
+    session_factory: sessionmaker[Session], countries: set[str], fake: FakeWorldBank
+) -> None:
+    settings = Settings(worldbank_base_url=BASE_URL, http_max_attempts=2)
+    config = _two_indicator_config()
+
+    def load() -> Any:
+        with client_for(fake) as client:
+            return ingest_worldbank(
+                session_factory, settings, config, client=client, start_year=1990, end_year=2022
+            )
+
+    first = load()
+    key = (f"/v2/country/all/indicator/{GNP}", 2)
+    meta, rows = json.loads(fake.bodies[key])
+    rows[0]["value"] = 123456.0
+    fake.bodies[key] = _dump([meta, rows])
+    second = load()
+
+    assert second.status is RunStatus.SUCCEEDED, second.error
+    assert "parsing_skipped" not in second.details
+    assert (second.rows_loaded, second.rows_unchanged) == (1, first.rows_loaded - 1)

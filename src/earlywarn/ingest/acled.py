@@ -283,13 +283,16 @@ class AcledConnector:
                     _tally(collected, row, f"{LABEL}, {what} event {position}", resolver, context)
 
         readable_from = _embargo_end(collected.restrictions)
-        records = _records(collected, start, end, readable_from, today)
+        records, withheld = _records(collected, start, end, readable_from, today)
         details: dict[str, Any] = {
             "window": [start.isoformat(), end.isoformat()],
             "pages_fetched": http.pages_fetched,
             "token": auth.grants,
             "skipped": {reason: n for reason, n in collected.skipped.items() if n},
         }
+        if withheld:
+            # Periods with events but not wholly readable (in progress, or embargoed).
+            details["periods_withheld"] = withheld
         if collected.restrictions:
             details["access_restrictions"] = collected.restrictions[0]
             details["warnings"] = [_restriction_notice(collected.restrictions[0], readable_from)]
@@ -454,22 +457,27 @@ def _restriction_notice(restrictions: Any, readable_until: date | None) -> str:
 
 def _records(
     collected: _Collected, start: date, end: date, embargo: date | None, today: date
-) -> list[ObservationRecord]:
-    """Only periods wholly inside the readable window: a partial count reads as a fall."""
+) -> tuple[list[ObservationRecord], dict[str, list[str]]]:
+    """Only periods wholly inside the readable window: a partial count reads as a fall.
+    Also returns the periods that had events but were withheld, for the run's details."""
     readable_end = min(end, today - timedelta(days=1))
     if embargo is not None:
         readable_end = min(readable_end, embargo - timedelta(days=1))
     yearly = variable_names()
     monthly = variable_names("monthly_")
     records: list[ObservationRecord] = []
+    withheld_years: set[str] = set()
+    withheld_months: set[str] = set()
     for (iso3, year), tally in sorted(collected.years.items()):
         if date(year, 1, 1) < start or date(year, 12, 31) > readable_end:
+            withheld_years.add(f"{year:04d}")
             continue
         for variable, value in zip(yearly, tally.values(), strict=True):
             records.append(ObservationRecord.for_year(iso3, variable, year, float(value)))
     for (iso3, year, month), tally in sorted(collected.months.items()):
         last_day = date(year, month, calendar.monthrange(year, month)[1])
         if date(year, month, 1) < start or last_day > readable_end:
+            withheld_months.add(f"{year:04d}-{month:02d}")
             continue
         for variable, value in zip(monthly, tally.values(), strict=True):
             records.append(
@@ -482,4 +490,5 @@ def _records(
                     float(value),
                 )
             )
-    return records
+    withheld = {"years": sorted(withheld_years), "months": sorted(withheld_months)}
+    return records, {kind: periods for kind, periods in withheld.items() if periods}
