@@ -28,6 +28,7 @@ from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.service import record_failed_run, run_scoring
 from earlywarn.settings import Settings
+from earlywarn.weights.service import active_for_scoring
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,12 @@ class PipelineResult:
 
 
 def prepare_database(factory: sessionmaker[Session], config: Configuration) -> int:
-    """Seed the country crosswalk and mirror the configuration; returns the weight-set id."""
+    """Seed the country crosswalk and mirror the configuration; returns the id of the active
+    weight set (new weights in the configuration become active; otherwise the set an
+    administrator applied through the API stays)."""
     with session_scope(factory) as session:
         seed_countries(session)
-        return sync_configuration(session, config).id
+        return active_for_scoring(session, sync_configuration(session, config)).id
 
 
 def _take_scoring_lock(session: Session) -> None:

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, defer
 
 from earlywarn.countries.models import Country
+from earlywarn.ingest.models import IngestRun
+from earlywarn.observations.models import Observation
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.types import RiskLevel
 
@@ -90,3 +93,84 @@ def country_names(session: Session, iso3s: Sequence[str]) -> dict[str, str]:
         return {}
     query = select(Country.iso3, Country.name).where(Country.iso3.in_(set(iso3s)))
     return {row.iso3: row.name for row in session.execute(query)}
+
+
+def observation_rows(
+    session: Session,
+    variables: Collection[str],
+    *,
+    end: date,
+    vintage_as_of: datetime | None = None,
+) -> list[tuple[str, str, str, date, date, float, str, int]]:
+    """Every vintage of every period of ``variables`` starting on or before ``end``, as plain
+    tuples: a history is scored from one read, and the engine picks the newest vintage itself
+    (a window function over a million rows costs more than the sort in numpy)."""
+    query = select(
+        Observation.country_iso3,
+        Observation.variable,
+        Observation.period,
+        Observation.period_start,
+        Observation.period_end,
+        Observation.value,
+        Observation.source_id,
+        Observation.ingest_run_id,
+    ).where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
+    if vintage_as_of is not None:
+        finished = select(IngestRun.id).where(
+            IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
+        )
+        query = query.where(Observation.ingest_run_id.in_(finished))
+    return [tuple(row) for row in session.execute(query).tuples()]  # type: ignore[misc]
+
+
+def scores_with_breakdown(session: Session, run_id: int) -> list[CountryScore]:
+    """A run's scores with their full breakdown, by country code (for re-scoring a run)."""
+    query = (
+        select(CountryScore)
+        .where(CountryScore.score_run_id == run_id)
+        .order_by(CountryScore.country_iso3)
+    )
+    return list(session.scalars(query))
+
+
+def latest_run_as_of(session: Session, as_of: date) -> ScoreRun | None:
+    """The latest successful run that scored a date on or before ``as_of``."""
+    query = (
+        select(ScoreRun)
+        .where(ScoreRun.status == ScoreRunStatus.SUCCEEDED, ScoreRun.as_of <= as_of)
+        .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc())
+        .limit(1)
+    )
+    return session.scalars(query).one_or_none()
+
+
+def country_scores_with_runs(
+    session: Session, iso3: str, *, limit: int
+) -> list[tuple[CountryScore, ScoreRun]]:
+    """A country's scores with their breakdown, newest run first."""
+    rows = session.execute(
+        select(CountryScore, ScoreRun)
+        .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
+        .where(CountryScore.country_iso3 == iso3, ScoreRun.status == ScoreRunStatus.SUCCEEDED)
+        .order_by(ScoreRun.id.desc())
+        .limit(limit)
+    )
+    return [(score, run) for score, run in rows]
+
+
+def previous_score(
+    session: Session, iso3: str, before_run_id: int
+) -> tuple[CountryScore, ScoreRun] | None:
+    """The country's score in the latest successful run before ``before_run_id``."""
+    row = session.execute(
+        select(CountryScore, ScoreRun)
+        .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
+        .where(
+            CountryScore.country_iso3 == iso3,
+            ScoreRun.status == ScoreRunStatus.SUCCEEDED,
+            ScoreRun.id < before_run_id,
+        )
+        .order_by(ScoreRun.id.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])

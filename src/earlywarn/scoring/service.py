@@ -1,10 +1,13 @@
-"""Scoring runs: read the latest fresh observations, score every country, store the results."""
+"""Scoring runs: read the observations, score every country as one panel, store the results."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from earlywarn.db import utc_now
@@ -12,8 +15,17 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.observations import repository as observations_repository
 from earlywarn.scoring import repository
-from earlywarn.scoring.engine import CountryResult, score_countries
+from earlywarn.scoring.engine import (
+    FACTOR_NUMBERS,
+    LEVELS,
+    EngineSpec,
+    FloatArray,
+    Weights,
+    transform_array,
+)
 from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring.panel import ObservationTable, input_variables
+from earlywarn.scoring.results import CountryResult, ScoredPanel, score_panel
 
 # Observations older than the largest max_age_days are never used, so there is no point
 # reading them; a year of slack covers periods that start long before they end.
@@ -30,6 +42,82 @@ class ScoringOutcome:
         return sum(1 for r in self.results if r.composite is not None)
 
 
+def weights_of(spec: EngineSpec, weight_set: WeightSet) -> Weights:
+    """A stored weight set as arrays; an indicator it does not name keeps weight 0 (it was not
+    part of the methodology that set was made for), so scoring never invents a weight."""
+    return Weights.from_maps(
+        spec,
+        {k: float(v) for k, v in weight_set.indicator_weights.items()},
+        {int(k): float(v) for k, v in weight_set.factor_weights.items()},
+        default_indicator_weights=dict.fromkeys(spec.indicator_ids, 0.0),
+    )
+
+
+def reference_values(
+    session: Session,
+    config: Configuration,
+    *,
+    max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
+) -> dict[str, FloatArray]:
+    """For each indicator normalised against a reference period: its values (every country,
+    every year of the period, on the indicator's common scale)."""
+    reference: dict[str, FloatArray] = {}
+    for ind in config.indicators.indicators:
+        norm = ind.normalisation
+        if (
+            norm.method != "percentile"
+            or norm.reference_start_year is None
+            or norm.reference_end_year is None
+        ):
+            continue
+        sources = [(ind.variable, ind.transform, ind.per_capita)] + [
+            (f.variable, f.transform, f.per_capita) for f in ind.fallbacks
+        ]
+        populations = {p.population_variable for _, _, p in sources if p is not None}
+        rows = observations_repository.values_between(
+            session,
+            {v for v, _, _ in sources} | populations,
+            start=date(norm.reference_start_year, 1, 1),
+            end=date(norm.reference_end_year, 12, 31),
+            max_ingest_run_id=max_ingest_run_id,
+            vintage_as_of=vintage_as_of,
+        )
+        by_key = {(r.variable, r.iso3, r.period): r.value for r in rows}
+        taken: dict[tuple[str, str], float] = {}
+        for variable, transform, per_capita in sources:
+            for (var, iso3, period), value in by_key.items():
+                if var != variable or (iso3, period) in taken:
+                    continue
+                if per_capita is not None:
+                    population = by_key.get((per_capita.population_variable, iso3, period))
+                    if population is None or population <= 0:
+                        continue
+                    value = value / population * per_capita.per
+                converted = float(transform_array(transform, np.array([value]))[0])
+                if not np.isnan(converted):
+                    taken[(iso3, period)] = converted
+        reference[ind.id] = np.array(list(taken.values()), dtype=np.float64)
+    return reference
+
+
+def _score_row(
+    run: ScoreRun, result: CountryResult, weight_set: WeightSet, config: Configuration
+) -> dict[str, Any]:
+    return {
+        "score_run_id": run.id,
+        "country_iso3": result.iso3,
+        "composite": result.composite,
+        "level": result.level,
+        "coverage": result.coverage,
+        "factors": result.breakdown(),
+        "factor_summary": result.summary(),
+        "weight_set_id": weight_set.id,
+        "methodology_version": config.scoring.methodology_version,
+        "created_at": utc_now(),
+    }
+
+
 def run_scoring(
     session: Session,
     config: Configuration,
@@ -37,12 +125,13 @@ def run_scoring(
     *,
     as_of: date,
     max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> ScoringOutcome:
     """Score every country with data as of ``as_of`` (optionally as of a past data vintage).
 
     Adds a succeeded ``ScoreRun`` and its ``CountryScore`` rows to the session; the caller
-    commits. Observations with ``ingest_run_id`` above ``max_ingest_run_id`` are ignored, so a
-    past state of the data can be scored again.
+    commits. Observations of ingest runs above ``max_ingest_run_id``, or that finished after
+    ``vintage_as_of``, are ignored, so a past state of the data can be scored again.
     """
     run = repository.add_run(
         session,
@@ -50,46 +139,147 @@ def run_scoring(
             as_of=as_of,
             weight_set_id=weight_set.id,
             methodology_version=config.scoring.methodology_version,
+            vintage_as_of=vintage_as_of,
+            max_ingest_run_id=max_ingest_run_id,
         ),
     )
     max_age_days = max(i.max_age_days for i in config.indicators.indicators)
+    if config.scoring.armed_conflict is not None:
+        max_age_days = max(max_age_days, config.scoring.armed_conflict.max_age_days)
     latest = observations_repository.latest_values(
         session,
-        sorted({i.variable for i in config.indicators.indicators}),
+        input_variables(config),
         as_of=as_of,
         earliest_period_start=as_of - timedelta(days=max_age_days + _READ_SLACK_DAYS),
         max_ingest_run_id=max_ingest_run_id,
+        vintage_as_of=vintage_as_of,
     )
-    results = score_countries(
-        config,
-        latest,
-        as_of=as_of,
-        indicator_weights={k: float(v) for k, v in weight_set.indicator_weights.items()},
-        factor_weights={int(k): float(v) for k, v in weight_set.factor_weights.items()},
+    reference = reference_values(
+        session, config, max_ingest_run_id=max_ingest_run_id, vintage_as_of=vintage_as_of
     )
-    repository.insert_scores(
-        session,
-        [
-            {
-                "score_run_id": run.id,
-                "country_iso3": r.iso3,
-                "composite": r.composite,
-                "level": r.level,
-                "coverage": r.coverage,
-                "factors": r.breakdown(),
-                "factor_summary": r.summary(),
-                "weight_set_id": weight_set.id,
-                "methodology_version": config.scoring.methodology_version,
-                "created_at": utc_now(),
-            }
-            for r in results
-        ],
-    )
+    indicator_vars = {v for i in config.indicators.indicators for v in i.variables}
+    units = sorted({v.iso3 for v in latest if v.variable in indicator_vars})
+    table = ObservationTable.from_latest(latest, units=units)
+    spec = EngineSpec.from_config(config, reference)
+    scored = score_panel(config, table, [as_of], weights_of(spec, weight_set), reference=reference)
+    results = scored.results(0)
+    repository.insert_scores(session, [_score_row(run, r, weight_set, config) for r in results])
     run.status = ScoreRunStatus.SUCCEEDED
     run.countries_scored = sum(1 for r in results if r.composite is not None)
     run.finished_at = utc_now()
     session.flush()
     return ScoringOutcome(run=run, results=results)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def compact_breakdown(scored: ScoredPanel, t: int, u: int) -> dict[str, Any]:
+    """A history score's breakdown as columns (indicator order in ``indicator_ids``), so that
+    thousands of scores store quickly; ``expand_breakdown`` turns it into the full form."""
+    agg, inputs, table = scored.agg, scored.inputs, scored.table
+    rows = inputs.row[t, u]
+    has = rows >= 0
+    safe = np.maximum(rows, 0)
+
+    def column(values: Any) -> list[Any]:
+        return [None if v != v else v for v in values.tolist()]  # NaN -> null
+
+    return {
+        "format": "columns",
+        "factors_with_data": int(agg.factors_with_data[t, u]),
+        "armed_conflict": None
+        if inputs.armed_conflict[t, u] < 0
+        else bool(inputs.armed_conflict[t, u]),
+        "factor_score": column(agg.factor_score[t, u]),
+        "factor_coverage": agg.factor_coverage[t, u].tolist(),
+        "factor_applicable": agg.applicable[t, u].tolist(),
+        "factor_term": (agg.factor_share[t, u] * np.nan_to_num(agg.factor_score[t, u])).tolist(),
+        "crime_score": column(agg.crime_score[t, u]),
+        "indicator_ids": list(scored.spec.indicator_ids),
+        "value": column(np.where(has, table.value[safe], np.nan)),
+        "ingest_run_id": np.where(has, table.ingest_run_id[safe], -1).tolist(),
+        "source_position": inputs.source_position[t, u].tolist(),
+        "reason": inputs.reason[t, u].tolist(),
+        "age_days": inputs.age_days[t, u].tolist(),
+        "contribution": column(scored.contributions[t, u]),
+        "term": scored.terms[t, u].tolist(),
+    }
+
+
+def score_history(
+    session: Session,
+    config: Configuration,
+    weight_set: WeightSet,
+    *,
+    dates: Sequence[date],
+    vintage_as_of: datetime | None = None,
+) -> list[ScoreRun]:
+    """Score every date in ``dates`` under one weight set from one read of the observations:
+    one ``ScoreRun`` per date, every country with data, the breakdown in the column form."""
+    dates = sorted(dates)
+    table = ObservationTable.from_rows(
+        repository.observation_rows(
+            session, input_variables(config), end=dates[-1], vintage_as_of=vintage_as_of
+        )
+    )
+    reference = reference_values(session, config, vintage_as_of=vintage_as_of)
+    spec = EngineSpec.from_config(config, reference)
+    scored = score_panel(config, table, dates, weights_of(spec, weight_set), reference=reference)
+    runs: list[ScoreRun] = []
+    now = utc_now()
+    level_names = [None, *LEVELS]
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    for as_of in dates:
+        run = ScoreRun(
+            as_of=as_of,
+            weight_set_id=weight_set.id,
+            methodology_version=config.scoring.methodology_version,
+            vintage_as_of=vintage_as_of,
+            status=ScoreRunStatus.SUCCEEDED,
+            finished_at=now,
+        )
+        runs.append(run)
+    session.add_all(runs)
+    session.flush()
+    payload: list[dict[str, Any]] = []
+    for t, run in enumerate(runs):
+        units = scored.rows_for(t)
+        composite = scored.agg.composite[t]
+        levels = scored.agg.level[t]
+        coverage = scored.agg.coverage[t]
+        run.countries_scored = int(np.sum(~np.isnan(composite[units]))) if units else 0
+        for u in units:
+            breakdown = compact_breakdown(scored, t, u)
+            payload.append(
+                {
+                    "score_run_id": run.id,
+                    "country_iso3": table.units[u],
+                    "composite": None if np.isnan(composite[u]) else float(composite[u]),
+                    "level": level_names[int(levels[u]) + 1],
+                    "coverage": float(coverage[u]),
+                    "factors": breakdown,
+                    "factor_summary": {
+                        "factors_with_data": breakdown["factors_with_data"],
+                        "armed_conflict": breakdown["armed_conflict"],
+                        "factors": [
+                            {
+                                "number": n,
+                                "name": factor_names[n],
+                                "score": breakdown["factor_score"][f],
+                                "coverage": breakdown["factor_coverage"][f],
+                            }
+                            for f, n in enumerate(FACTOR_NUMBERS)
+                        ],
+                    },
+                    "weight_set_id": weight_set.id,
+                    "methodology_version": config.scoring.methodology_version,
+                    "created_at": now,
+                }
+            )
+    repository.insert_scores(session, payload)
+    session.flush()
+    return runs
 
 
 def record_failed_run(
