@@ -14,7 +14,7 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.observations import repository as observations_repository
-from earlywarn.scoring import repository
+from earlywarn.scoring import explain, repository
 from earlywarn.scoring.engine import (
     FACTOR_NUMBERS,
     LEVELS,
@@ -23,9 +23,10 @@ from earlywarn.scoring.engine import (
     Weights,
     transform_array,
 )
-from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.scoring.panel import ObservationTable, input_variables
 from earlywarn.scoring.results import CountryResult, ScoredPanel, score_panel
+from earlywarn.scoring.schemas import RunComparisonRow, ScoreExplanation
 
 # Observations older than the largest max_age_days are never used, so there is no point
 # reading them; a year of slack covers periods that start long before they end.
@@ -297,3 +298,119 @@ def record_failed_run(
             finished_at=utc_now(),
         ),
     )
+
+
+# --- explanations over stored scores ---------------------------------------------------------
+
+
+def explain_score(
+    session: Session, config: Configuration, run: ScoreRun, score: CountryScore
+) -> ScoreExplanation:
+    """The score's terms under the weight set it was made with, and what changed since the
+    country's previous run (data per factor, and weights)."""
+    spec = EngineSpec.from_config(config)
+    weight_set = session.get_one(WeightSet, score.weight_set_id)
+    weights = weights_of(spec, weight_set)
+    rescored = explain.rescore(spec, [score.country_iso3], [score.factors], weights)
+    terms = explain.explanation(config, rescored, 0)
+    previous = repository.previous_score(session, score.country_iso3, run.id)
+    change: dict[str, Any] | None = None
+    if previous is not None:
+        previous_score, _ = previous
+        previous_weights = weights_of(
+            spec, session.get_one(WeightSet, previous_score.weight_set_id)
+        )
+        change = explain.change(
+            config,
+            spec,
+            score.country_iso3,
+            (previous_score.factors, previous_weights),
+            (score.factors, weights),
+        )
+    return ScoreExplanation(
+        iso3=score.country_iso3,
+        score_run_id=run.id,
+        as_of=run.as_of,
+        weight_set_id=weight_set.id,
+        weight_set_version=weight_set.version,
+        methodology_version=score.methodology_version,
+        composite=terms["composite"],
+        level=terms["level"],
+        sum_of_factor_terms=terms["sum_of_factor_terms"],
+        sum_of_indicator_terms=terms["sum_of_indicator_terms"],
+        factors=terms["factors"],
+        change_since_previous=change,
+        previous_score_run_id=None if previous is None else previous[1].id,
+    )
+
+
+def rescore_scores(
+    config: Configuration, scores: Sequence[CountryScore], weight_set: WeightSet
+) -> explain.Rescored:
+    spec = EngineSpec.from_config(config)
+    return explain.rescore(
+        spec,
+        [s.country_iso3 for s in scores],
+        [s.factors for s in scores],
+        weights_of(spec, weight_set),
+    )
+
+
+def rescore_run(
+    session: Session, config: Configuration, run: ScoreRun, weight_set: WeightSet
+) -> tuple[list[CountryScore], explain.Rescored]:
+    """A stored run's scores re-computed under another weight set (nothing is written)."""
+    scores = repository.scores_with_breakdown(session, run.id)
+    spec = EngineSpec.from_config(config)
+    rescored = explain.rescore(
+        spec,
+        [s.country_iso3 for s in scores],
+        [s.factors for s in scores],
+        weights_of(spec, weight_set),
+    )
+    return scores, rescored
+
+
+def compare_runs(
+    session: Session, config: Configuration, base: ScoreRun, other: ScoreRun
+) -> list[RunComparisonRow]:
+    """Every country of either run: composites, levels and ranks in both, and the change split
+    into data (both under the base run's weights) and weights."""
+    spec = EngineSpec.from_config(config)
+    base_scores = {s.country_iso3: s for s in repository.scores_with_breakdown(session, base.id)}
+    other_scores = {s.country_iso3: s for s in repository.scores_with_breakdown(session, other.id)}
+    base_weights = weights_of(spec, session.get_one(WeightSet, base.weight_set_id))
+    other_weights = weights_of(spec, session.get_one(WeightSet, other.weight_set_id))
+    units = sorted(set(base_scores) | set(other_scores))
+    empty: dict[str, Any] = {"factors": []}
+
+    def scored(scores: dict[str, CountryScore], weights: Weights) -> explain.Rescored:
+        return explain.rescore(
+            spec, units, [scores[u].factors if u in scores else empty for u in units], weights
+        )
+
+    before = scored(base_scores, base_weights)
+    mixed = scored(other_scores, base_weights)
+    after = scored(other_scores, other_weights)
+    ranks_before, ranks_after = before.ranks(), after.ranks()
+    rows = []
+    for u, iso3 in enumerate(units):
+        old, mid, new = before.composite(u), mixed.composite(u), after.composite(u)
+        complete = old is not None and mid is not None and new is not None
+        rows.append(
+            RunComparisonRow(
+                iso3=iso3,
+                composite_before=old,
+                composite_after=new,
+                level_before=before.level(u),
+                level_after=after.level(u),
+                rank_before=ranks_before.get(iso3),
+                rank_after=ranks_after.get(iso3),
+                change=new - old if old is not None and new is not None else None,
+                data_change=mid - old if complete and mid is not None and old is not None else None,
+                weights_change=new - mid
+                if complete and new is not None and mid is not None
+                else None,
+            )
+        )
+    return rows
