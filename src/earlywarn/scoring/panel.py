@@ -32,7 +32,18 @@ def day_number(day: date) -> int:
 
 def _days(dates: Sequence[date | str]) -> NDArray[np.int64]:
     """Days since 1970-01-01 of dates (or ISO date strings, as SQLite returns them raw)."""
-    return np.array(dates, dtype="datetime64[D]").astype(np.int64)
+    # Few distinct dates (one per period), so convert those and index.
+    distinct, codes = _codes(dates)  # type: ignore[arg-type]
+    days = np.array([str(d)[:10] for d in distinct], dtype="datetime64[D]").astype(np.int64)
+    return days[codes] if len(days) else np.empty(0, dtype=np.int64)
+
+
+def _codes(values: Sequence[str]) -> tuple[list[str], NDArray[np.intp]]:
+    """Distinct values in order of appearance, and each value's position among them (a dict
+    is several times faster than np.unique on Python strings)."""
+    distinct = list(dict.fromkeys(values))
+    lookup = {v: n for n, v in enumerate(distinct)}
+    return distinct, np.fromiter(map(lookup.__getitem__, values), np.intp, len(values))
 
 
 def _at(column: NDArray[np.generic], rows: NDArray[np.intp], fill: float) -> FloatArray:
@@ -91,23 +102,26 @@ class ObservationTable:
                 ingest_run_id=np.empty(0, dtype=np.int64),
             )
         iso3, var, per, p_start, p_end, val, src, run = zip(*rows, strict=True)
-        found_units, unit = np.unique(np.array(iso3, dtype=object), return_inverse=True)
+        found_units, unit = _codes(iso3)
         if units is None:
-            unit_list = [str(u) for u in found_units]
+            order = sorted(range(len(found_units)), key=found_units.__getitem__)
+            unit_list = [found_units[k] for k in order]
+            remap = np.empty(len(found_units), dtype=np.intp)
+            remap[order] = np.arange(len(found_units))
         else:
             unit_list = list(units)
-            codes = {u: n for n, u in enumerate(unit_list)}
-            remap = np.array([codes.get(str(u), -1) for u in found_units], dtype=np.intp)
-            unit = remap[unit]
+            positions = {u: n for n, u in enumerate(unit_list)}
+            remap = np.array([positions.get(u, -1) for u in found_units], dtype=np.intp)
+        unit = remap[unit] if len(remap) else unit
         keep = unit >= 0
-        variables, variable = np.unique(np.array(var, dtype=object), return_inverse=True)
-        sources, source = np.unique(np.array(src, dtype=object), return_inverse=True)
-        periods, period = np.unique(np.array(per, dtype=object), return_inverse=True)
+        variables, variable = _codes(var)
+        sources, source = _codes(src)
+        periods, period = _codes(per)
         return cls(
             units=unit_list,
-            variables=[str(v) for v in variables],
-            sources=[str(v) for v in sources],
-            periods=[str(v) for v in periods],
+            variables=variables,
+            sources=sources,
+            periods=periods,
             unit=unit[keep].astype(np.intp),
             variable=variable[keep].astype(np.intp),
             source=source[keep].astype(np.intp),

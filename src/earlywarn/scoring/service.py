@@ -175,37 +175,50 @@ def run_scoring(
 # --- history --------------------------------------------------------------------------------
 
 
-def compact_breakdown(scored: ScoredPanel, t: int, u: int) -> dict[str, Any]:
-    """A history score's breakdown as columns (indicator order in ``indicator_ids``), so that
-    thousands of scores store quickly; ``expand_breakdown`` turns it into the full form."""
+def _nullable(values: FloatArray) -> list[Any]:
+    """Rows of ``values`` as lists, NaN as None (JSON has no NaN)."""
+    cells = values.astype(object)
+    cells[np.isnan(values)] = None
+    out: list[Any] = cells.tolist()
+    return out
+
+
+def compact_breakdowns(scored: ScoredPanel, t: int, units: Sequence[int]) -> list[dict[str, Any]]:
+    """The breakdowns of a history date's scores as columns (indicator order in
+    ``indicator_ids``), built a whole date at a time so that thousands store quickly. Terms
+    are not stored: they follow from the contributions and the weight set (``explain``)."""
     agg, inputs, table = scored.agg, scored.inputs, scored.table
-    rows = inputs.row[t, u]
+    idx = np.asarray(units, dtype=np.intp)
+    rows = inputs.row[t][idx]
     has = rows >= 0
     safe = np.maximum(rows, 0)
-
-    def column(values: Any) -> list[Any]:
-        return [None if v != v else v for v in values.tolist()]  # NaN -> null
-
-    return {
-        "format": "columns",
-        "factors_with_data": int(agg.factors_with_data[t, u]),
-        "armed_conflict": None
-        if inputs.armed_conflict[t, u] < 0
-        else bool(inputs.armed_conflict[t, u]),
-        "factor_score": column(agg.factor_score[t, u]),
-        "factor_coverage": agg.factor_coverage[t, u].tolist(),
-        "factor_applicable": agg.applicable[t, u].tolist(),
-        "factor_term": (agg.factor_share[t, u] * np.nan_to_num(agg.factor_score[t, u])).tolist(),
-        "crime_score": column(agg.crime_score[t, u]),
-        "indicator_ids": list(scored.spec.indicator_ids),
-        "value": column(np.where(has, table.value[safe], np.nan)),
-        "ingest_run_id": np.where(has, table.ingest_run_id[safe], -1).tolist(),
-        "source_position": inputs.source_position[t, u].tolist(),
-        "reason": inputs.reason[t, u].tolist(),
-        "age_days": inputs.age_days[t, u].tolist(),
-        "contribution": column(scored.contributions[t, u]),
-        "term": scored.terms[t, u].tolist(),
+    empty = len(table) == 0
+    value = _nullable(np.where(has, table.value[safe], np.nan) if not empty else rows * np.nan)
+    run_ids = (np.where(has, table.ingest_run_id[safe], -1) if not empty else rows).tolist()
+    conflict = inputs.armed_conflict[t][idx].tolist()
+    columns = {
+        "factors_with_data": agg.factors_with_data[t][idx].tolist(),
+        "factor_score": _nullable(agg.factor_score[t][idx]),
+        "factor_coverage": agg.factor_coverage[t][idx].tolist(),
+        "factor_applicable": agg.applicable[t][idx].tolist(),
+        "crime_score": _nullable(agg.crime_score[t][idx]),
+        "value": value,
+        "ingest_run_id": run_ids,
+        "source_position": inputs.source_position[t][idx].tolist(),
+        "reason": inputs.reason[t][idx].tolist(),
+        "age_days": inputs.age_days[t][idx].tolist(),
+        "contribution": _nullable(scored.contributions[t][idx]),
     }
+    ids = list(scored.spec.indicator_ids)
+    return [
+        {
+            "format": "columns",
+            "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
+            "indicator_ids": ids,
+            **{name: column[k] for name, column in columns.items()},
+        }
+        for k in range(len(idx))
+    ]
 
 
 def score_history(
@@ -250,8 +263,7 @@ def score_history(
         levels = scored.agg.level[t]
         coverage = scored.agg.coverage[t]
         run.countries_scored = int(np.sum(~np.isnan(composite[units]))) if units else 0
-        for u in units:
-            breakdown = compact_breakdown(scored, t, u)
+        for u, breakdown in zip(units, compact_breakdowns(scored, t, units), strict=True):
             payload.append(
                 {
                     "score_run_id": run.id,
