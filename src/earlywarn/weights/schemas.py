@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,8 +11,10 @@ from earlywarn.framework.schemas import WeightSetOut
 from earlywarn.types import RiskLevel
 from earlywarn.weights.models import WeightSetEventKind
 
-# JSON numbers only: NaN and infinity (which Python's JSON parser accepts) are refused here.
-Weight = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
+# Plain floats here: range and finiteness are checked by the service, whose message names the
+# key (a validation error would echo a NaN input, which JSON cannot carry back).
+Weight = float
+MAX_WEIGHT = 1000.0
 
 
 class WeightProposal(BaseModel):

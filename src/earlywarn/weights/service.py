@@ -7,6 +7,7 @@ audit log. Nothing here commits: the request or job that owns the session does.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,6 +31,7 @@ from earlywarn.types import RiskLevel
 from earlywarn.weights import repository
 from earlywarn.weights.models import WeightSetEvent, WeightSetEventKind
 from earlywarn.weights.schemas import (
+    MAX_WEIGHT,
     AlertChange,
     LevelChange,
     RankMove,
@@ -114,6 +116,15 @@ def validate_proposal(
     )
     if unknown_factors:
         problems.append(f"unknown risk factors {unknown_factors}: use '1' to '14'")
+    for name, given in (
+        ("indicator_weights", proposal.indicator_weights),
+        ("factor_weights", proposal.factor_weights),
+    ):
+        for key, value in sorted(given.items()):
+            if not math.isfinite(value):
+                problems.append(f"{name}['{key}']: {value} is not a finite number")
+            elif not 0 <= value <= MAX_WEIGHT:
+                problems.append(f"{name}['{key}']: {value} is outside 0 to {MAX_WEIGHT:g}")
     if problems:
         raise WeightSetError("; ".join(problems))
 
@@ -289,6 +300,10 @@ def preview(
     )
     held_now = alert_keys(config.alerting.rules, levels_before, earlier_levels)
     held_after = alert_keys(config.alerting.rules, levels_after, stored)
+    # A country left unrated keeps its alerts: missing data is not evidence that risk fell.
+    held_after.update(
+        {key: level for key, level in held_now.items() if levels_after.get(key[1]) is None}
+    )
 
     level_changes = [
         LevelChange(
