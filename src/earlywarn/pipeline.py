@@ -88,6 +88,7 @@ def score_and_alert(
     as_of: date | None = None,
     max_ingest_run_id: int | None = None,
     weight_set_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> ScoringSummary:
     """Score every country, evaluate alerts and fill the outbox, in one transaction.
 
@@ -111,7 +112,12 @@ def score_and_alert(
                 else {}
             )
             outcome = run_scoring(
-                session, config, weight_set, as_of=as_of, max_ingest_run_id=max_ingest_run_id
+                session,
+                config,
+                weight_set,
+                as_of=as_of,
+                max_ingest_run_id=max_ingest_run_id,
+                vintage_as_of=vintage_as_of,
             )
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
             evaluation = evaluate_alerts(session, config, outcome.run, scores, previous_levels)
