@@ -188,7 +188,18 @@ def test_history_scores_every_date_in_one_pass(
     assert composites[1] == pytest.approx(composites[2])
     assert composites[3] == pytest.approx(composites[4])
     assert composites[3] > composites[1]  # type: ignore[operator]
-    # History rows are explained like any other score.
+    # History rows are shown in the full form and explained like any other score.
+    detail = client.get(f"/score-runs/{run_ids[2]}/countries/KEN", headers=_headers(keys))
+    assert detail.status_code == 200, detail.text
+    factor_1 = detail.json()["breakdown"]["factors"][0]
+    battle = next(i for i in factor_1["indicators"] if i["indicator_id"] == "battle_deaths")
+    assert battle["value"] == 0.1  # the 2019 value carried forward to 2020
+    assert battle["period_end"] == "2019-12-31"
+    assert battle["age_days"] == 366
+    assert battle["ingest_run_id"] is not None
+    assert math.fsum(
+        i["composite_term"] for f in detail.json()["breakdown"]["factors"] for i in f["indicators"]
+    ) == pytest.approx(composites[2], abs=1e-12)
     out = client.get(f"/score-runs/{run_ids[3]}/countries/KEN/explanation", headers=_headers(keys))
     assert out.status_code == 200, out.text
     assert out.json()["composite"] == pytest.approx(composites[3], abs=1e-12)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
 from earlywarn.framework.config import Configuration
 from earlywarn.scoring.engine import (
+    CRIMES,
     FACTOR_NUMBERS,
     LEVELS,
     Aggregate,
@@ -194,3 +196,79 @@ def change(
         )
     out["data_change_by_factor"] = by_factor
     return out
+
+
+_REASONS = {
+    1: "no observation",
+    2: "stale",
+    3: "outside the domain of the transform",
+    4: "no fresh population value for the per-capita rate",
+}
+
+
+def expand_breakdown(
+    config: Configuration, as_of: date, weights: Weights, stored: dict[str, Any]
+) -> dict[str, Any]:
+    """A history score's column breakdown in the full form (every factor with every indicator:
+    variable used, value, age, ingest run, contribution, term, or why it is missing). The full
+    form is returned unchanged."""
+    if stored.get("format") != "columns":
+        return stored
+    spec = EngineSpec.from_config(config)
+    rescored = rescore(spec, ["-"], [stored], weights)
+    by_id = {i.id: i for i in config.indicators.indicators}
+    position = {indicator_id: n for n, indicator_id in enumerate(stored["indicator_ids"])}
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    factors = []
+    for f, number in enumerate(FACTOR_NUMBERS):
+        indicators = []
+        for col in np.flatnonzero(spec.factor_index == f):
+            indicator_id = spec.indicator_ids[col]
+            k = position.get(indicator_id)
+            ind = by_id[indicator_id]
+            source = stored["source_position"][k] if k is not None else -1
+            age = stored["age_days"][k] if k is not None else -1
+            reason_code = stored["reason"][k] if k is not None else 1
+            reason = _REASONS.get(reason_code)
+            if reason_code == 2:
+                reason = f"stale: {age} days old, limit {ind.max_age_days}"
+            indicators.append(
+                {
+                    "indicator_id": indicator_id,
+                    "name": ind.name,
+                    "variable": ind.variables[source] if source >= 0 else ind.variable,
+                    "fallback": source > 0,
+                    "weight": float(weights.indicator[col]),
+                    "value": stored["value"][k] if k is not None else None,
+                    "period_end": (as_of - timedelta(days=age)).isoformat() if age >= 0 else None,
+                    "age_days": age if age >= 0 else None,
+                    "ingest_run_id": stored["ingest_run_id"][k]
+                    if k is not None and stored["ingest_run_id"][k] >= 0
+                    else None,
+                    "contribution": _maybe(rescored.contributions[0, 0, col]),
+                    "composite_term": float(rescored.terms[0, 0, col]),
+                    "missing_reason": reason,
+                }
+            )
+        factors.append(
+            {
+                "number": number,
+                "name": factor_names[number],
+                "weight": float(weights.factor[f]),
+                "score": _maybe(rescored.agg.factor_score[0, 0, f]),
+                "coverage": float(rescored.agg.factor_coverage[0, 0, f]),
+                "applicable": bool(rescored.agg.applicable[0, 0, f]),
+                "crime": spec.crime_of_factor[f],
+                "composite_term": float(
+                    rescored.agg.factor_share[0, 0, f]
+                    * np.nan_to_num(rescored.agg.factor_score[0, 0, f])
+                ),
+                "indicators": indicators,
+            }
+        )
+    return {
+        "factors_with_data": stored["factors_with_data"],
+        "armed_conflict": stored["armed_conflict"],
+        "crimes": dict(zip(CRIMES, stored["crime_score"], strict=True)),
+        "factors": factors,
+    }

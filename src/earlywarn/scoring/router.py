@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from earlywarn.api.deps import MAX_ID, ConfigDep, IdPath, OptionalIdQuery, Reader, SessionDep
 from earlywarn.countries.models import Country
+from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.scoring import repository, service
 from earlywarn.scoring.engine import FACTOR_NUMBERS
@@ -56,10 +57,15 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
     )
 
 
-def _detail(session: Session, score: CountryScore, run: ScoreRun) -> CountryScoreDetail:
+def _detail(
+    session: Session, score: CountryScore, run: ScoreRun, config: Configuration
+) -> CountryScoreDetail:
     names = repository.country_names(session, [score.country_iso3])
     base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
-    return CountryScoreDetail(**base.model_dump(), breakdown=score.factors)
+    breakdown = score.factors
+    if breakdown.get("format") == "columns":
+        breakdown = service.expand_stored_breakdown(session, config, run, score)
+    return CountryScoreDetail(**base.model_dump(), breakdown=breakdown)
 
 
 @router.get("/scores/latest", response_model=RankedScores)
@@ -119,7 +125,9 @@ def country_score_history(
 
 
 @router.get("/countries/{iso3}/scores/latest", response_model=CountryScoreDetail)
-def country_latest_score(session: SessionDep, _: Reader, iso3: str) -> CountryScoreDetail:
+def country_latest_score(
+    session: SessionDep, config: ConfigDep, _: Reader, iso3: str
+) -> CountryScoreDetail:
     """The country's latest score with the full breakdown down to each indicator value."""
     code = iso3.upper()
     if session.get(Country, code) is None:
@@ -133,7 +141,7 @@ def country_latest_score(session: SessionDep, _: Reader, iso3: str) -> CountrySc
             status.HTTP_404_NOT_FOUND,
             detail=f"country '{code}' has no data in scoring run {run.id}",
         )
-    return _detail(session, score, run)
+    return _detail(session, score, run, config)
 
 
 # --- as of a date, under another weight set, breakdown per run, explanation, comparison ------
@@ -278,11 +286,11 @@ def _score_in_run(session: Session, run: ScoreRun, iso3: str) -> CountryScore:
 
 @router.get("/score-runs/{run_id}/countries/{iso3}", response_model=CountryScoreDetail)
 def run_country_breakdown(
-    session: SessionDep, _: Reader, run_id: IdPath, iso3: str
+    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: str
 ) -> CountryScoreDetail:
     """One country's score in one run with the full breakdown down to each indicator value."""
     run = _run(session, run_id)
-    return _detail(session, _score_in_run(session, run, iso3), run)
+    return _detail(session, _score_in_run(session, run, iso3), run, config)
 
 
 @router.get("/score-runs/{run_id}/countries/{iso3}/explanation", response_model=ScoreExplanation)

@@ -356,6 +356,14 @@ def explain_score(
     )
 
 
+def expand_stored_breakdown(
+    session: Session, config: Configuration, run: ScoreRun, score: CountryScore
+) -> dict[str, Any]:
+    spec = EngineSpec.from_config(config)
+    weights = weights_of(spec, session.get_one(WeightSet, score.weight_set_id))
+    return explain.expand_breakdown(config, run.as_of, weights, score.factors)
+
+
 def rescore_scores(
     config: Configuration, scores: Sequence[CountryScore], weight_set: WeightSet
 ) -> explain.Rescored:
