@@ -182,14 +182,14 @@ def part_a(url: str, countries: int, indicators: int, years: int) -> dict[str, A
 
     with session_scope(factory) as session:
         started = time.perf_counter()
-        rows = repository.observation_rows(
+        rows = repository.observation_groups(
             session, sorted({i.variable for i in config.indicators.indicators}), end=dates[-1]
         )
         read_seconds = time.perf_counter() - started
         weights = weights_of(
             EngineSpec.from_config(config), session.get_one(WeightSet, weight_set_id)
         )
-    table_seconds, table = _timed(lambda: ObservationTable.from_rows(rows), 1)
+    table_seconds, table = _timed(lambda: ObservationTable.from_groups(rows), 1)
     panel_seconds, inputs = _timed(lambda: build_inputs(config, table, dates))
     spec = EngineSpec.from_config(config)
 

@@ -133,6 +133,44 @@ class ObservationTable:
         )
 
     @classmethod
+    def from_groups(
+        cls, groups: Sequence[tuple[str, str, int, str, str, str, str]], separator: str = "|"
+    ) -> ObservationTable:
+        """From one row per (unit, variable) with '|'-joined period starts, ends, values and
+        ingest runs (``scoring.repository.observation_groups``). Periods are named by their
+        start and end dates, and sources by their ingest run (which belongs to one source)."""
+        if not groups:
+            return cls.from_rows([])
+        iso3, var, counts, starts, ends, values, runs = zip(*groups, strict=True)
+        repeat = np.array(counts, dtype=np.intp)
+
+        def split(column: Sequence[str]) -> list[str]:
+            return separator.join(column).split(separator)
+
+        units, unit_codes = _codes(iso3)
+        order = sorted(range(len(units)), key=units.__getitem__)
+        remap = np.empty(len(units), dtype=np.intp)
+        remap[order] = np.arange(len(units))
+        variables, variable_codes = _codes(var)
+        period_start = np.array(split(starts), dtype="datetime64[D]").astype(np.int64)
+        period_end = np.array(split(ends), dtype="datetime64[D]").astype(np.int64)
+        n = len(period_start)
+        return cls(
+            units=[units[k] for k in order],
+            variables=variables,
+            sources=[""],
+            periods=[""],
+            unit=np.repeat(remap[unit_codes], repeat),
+            variable=np.repeat(variable_codes, repeat),
+            source=np.zeros(n, dtype=np.intp),
+            period=np.zeros(n, dtype=np.intp),
+            period_start=period_start,
+            period_end=period_end,
+            value=np.array(split(values), dtype=np.float64),
+            ingest_run_id=np.array(split(runs), dtype=np.int64),
+        )
+
+    @classmethod
     def from_latest(
         cls, latest: Iterable[LatestValue], *, units: Sequence[str] | None = None
     ) -> ObservationTable:

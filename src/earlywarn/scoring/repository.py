@@ -4,7 +4,8 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Text, cast, func, insert, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, defer
 
 from earlywarn.countries.models import Country
@@ -187,3 +188,65 @@ def previous_score(
         .limit(1)
     ).first()
     return None if row is None else (row[0], row[1])
+
+
+# The separator of the aggregated columns below; it cannot occur in dates, numbers or ids.
+COLUMN_SEPARATOR = "|"
+
+
+def observation_groups(
+    session: Session,
+    variables: Collection[str],
+    *,
+    end: date,
+    vintage_as_of: datetime | None = None,
+) -> list[tuple[str, str, int, str, str, str, str]]:
+    """Like ``observation_rows`` but one row per (country, variable), its observations'
+    period starts, period ends, values and ingest runs joined into '|'-separated text:
+    ~16,000 rows for a million observations, parsed by numpy in C rather than row by row in
+    Python (that per-row cost, not the database, dominated a history read). Values are
+    written with 17 significant digits (SQLite) or PostgreSQL's exact shortest form, so they
+    read back exactly."""
+    dialect = session.get_bind().dialect.name
+    columns: list[Any]
+    value_text: Any
+    if dialect == "postgresql":
+
+        def joined(column: Any) -> Any:
+            return func.string_agg(
+                cast(column, Text), aggregate_order_by(literal(COLUMN_SEPARATOR), Observation.id)
+            )
+
+        value_text = Observation.value
+    else:
+
+        def joined(column: Any) -> Any:
+            # SQLite feeds every aggregate of a group the same rows in the same order.
+            return func.group_concat(column, COLUMN_SEPARATOR)
+
+        value_text = func.printf("%.17g", Observation.value)
+    columns = [
+        Observation.country_iso3,
+        Observation.variable,
+        func.count(),
+        joined(Observation.period_start),
+        joined(Observation.period_end),
+        joined(value_text),
+        joined(Observation.ingest_run_id),
+    ]
+    query = (
+        select(*columns)
+        .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
+        .group_by(Observation.country_iso3, Observation.variable)
+    )
+    if vintage_as_of is not None:
+        finished = session.scalars(
+            select(IngestRun.id).where(
+                IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
+            )
+        ).all()
+        query = query.where(Observation.ingest_run_id.in_(list(finished) or [-1]))
+    return [
+        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6])
+        for row in session.execute(query)
+    ]

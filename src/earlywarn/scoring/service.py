@@ -232,10 +232,11 @@ def score_history(
     """Score every date in ``dates`` under one weight set from one read of the observations:
     one ``ScoreRun`` per date, every country with data, the breakdown in the column form."""
     dates = sorted(dates)
-    table = ObservationTable.from_rows(
-        repository.observation_rows(
+    table = ObservationTable.from_groups(
+        repository.observation_groups(
             session, input_variables(config), end=dates[-1], vintage_as_of=vintage_as_of
-        )
+        ),
+        repository.COLUMN_SEPARATOR,
     )
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
     spec = EngineSpec.from_config(config, reference)
