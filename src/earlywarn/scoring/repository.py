@@ -96,47 +96,6 @@ def country_names(session: Session, iso3s: Sequence[str]) -> dict[str, str]:
     return {row.iso3: row.name for row in session.execute(query)}
 
 
-def observation_rows(
-    session: Session,
-    variables: Collection[str],
-    *,
-    end: date,
-    vintage_as_of: datetime | None = None,
-) -> list[tuple[Any, ...]]:
-    """Every vintage of every period of ``variables`` starting on or before ``end``, as plain
-    driver tuples (iso3, variable, period, start, end, value, source, ingest run; dates may be
-    ISO strings on SQLite): a history is scored from one read, and the engine picks the newest
-    vintage itself (a window function over a million rows costs more than a sort in numpy).
-    The driver's own tuples skip the ORM's per-row processing, which dominates at this size."""
-    query = select(
-        Observation.country_iso3,
-        Observation.variable,
-        Observation.period,
-        Observation.period_start,
-        Observation.period_end,
-        Observation.value,
-        Observation.source_id,
-        Observation.ingest_run_id,
-    ).where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
-    if vintage_as_of is not None:
-        # Resolved first: the statement below is rendered with literal values, and the ids
-        # of ingest runs are plain integers.
-        finished = session.scalars(
-            select(IngestRun.id).where(
-                IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
-            )
-        ).all()
-        query = query.where(Observation.ingest_run_id.in_(list(finished) or [-1]))
-    connection = session.connection()
-    compiled = query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(str(compiled))
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
 def scores_with_breakdown(session: Session, run_id: int) -> list[CountryScore]:
     """A run's scores with their full breakdown, by country code (for re-scoring a run)."""
     query = (
@@ -201,12 +160,15 @@ def observation_groups(
     end: date,
     vintage_as_of: datetime | None = None,
 ) -> list[tuple[str, str, int, str, str, str, str]]:
-    """Like ``observation_rows`` but one row per (country, variable), its observations'
-    period starts, period ends, values and ingest runs joined into '|'-separated text:
-    ~16,000 rows for a million observations, parsed by numpy in C rather than row by row in
-    Python (that per-row cost, not the database, dominated a history read). Values are
-    written with 17 significant digits (SQLite) or PostgreSQL's exact shortest form, so they
-    read back exactly."""
+    """Every vintage of every period of ``variables`` starting on or before ``end`` (of ingest
+    runs finished by ``vintage_as_of`` when given), for scoring a whole history from one read;
+    the engine picks the newest vintage itself.
+
+    One row per (country, variable), its observations' period starts, period ends, values and
+    ingest runs joined into '|'-separated text: ~16,000 rows for a million observations,
+    parsed by numpy in C rather than row by row in Python (that per-row cost, not the
+    database, dominated a history read). Values are written with 17 significant digits
+    (SQLite) or PostgreSQL's exact shortest form, so they read back exactly."""
     dialect = session.get_bind().dialect.name
     columns: list[Any]
     value_text: Any
