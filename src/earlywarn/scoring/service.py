@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -228,9 +229,20 @@ def score_history(
     *,
     dates: Sequence[date],
     vintage_as_of: datetime | None = None,
+    timings: dict[str, float] | None = None,
 ) -> list[ScoreRun]:
     """Score every date in ``dates`` under one weight set from one read of the observations:
-    one ``ScoreRun`` per date, every country with data, the breakdown in the column form."""
+    one ``ScoreRun`` per date, every country with data, the breakdown in the column form.
+    ``timings``, when given, receives the seconds spent reading, scoring and writing."""
+    clock = time.perf_counter()
+    spent = timings if timings is not None else {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        spent[name] = spent.get(name, 0.0) + now - clock
+        clock = now
+
     dates = sorted(dates)
     table = ObservationTable.from_groups(
         repository.observation_groups(
@@ -239,8 +251,10 @@ def score_history(
         repository.COLUMN_SEPARATOR,
     )
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
+    lap("read_seconds")
     spec = EngineSpec.from_config(config, reference)
     scored = score_panel(config, table, dates, weights_of(spec, weight_set), reference=reference)
+    lap("score_seconds")
     runs: list[ScoreRun] = []
     now = utc_now()
     level_names = [None, *LEVELS]
@@ -291,8 +305,10 @@ def score_history(
                     "created_at": now,
                 }
             )
+    lap("breakdown_seconds")
     repository.insert_scores(session, payload)
     session.flush()
+    lap("write_seconds")
     return runs
 
 
