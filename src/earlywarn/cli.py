@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -301,14 +301,30 @@ def score(
     as_of: Annotated[
         str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default today")
     ] = None,
+    vintage_as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Use only data loaded by ingest runs finished at or before this UTC time "
+            "(YYYY-MM-DDTHH:MM:SS), to reproduce what was known then"
+        ),
+    ] = None,
 ) -> None:
     """Score every country and evaluate alerts on the data already loaded."""
     from earlywarn.pipeline import score_and_alert
 
     settings = get_settings()
     config = _config(settings)
+    vintage: datetime | None = None
+    if vintage_as_of is not None:
+        try:
+            vintage = datetime.fromisoformat(vintage_as_of)
+        except ValueError as exc:
+            raise _fail(
+                f"--vintage-as-of must be a time like 2025-12-31T12:00:00, got '{vintage_as_of}'"
+            ) from exc
+        vintage = vintage if vintage.tzinfo else vintage.replace(tzinfo=UTC)
     with _database(settings) as (_, factory):
-        summary = score_and_alert(factory, config, as_of=_parse_date(as_of))
+        summary = score_and_alert(factory, config, as_of=_parse_date(as_of), vintage_as_of=vintage)
         console.print(
             f"score run {summary.score_run_id}: {summary.countries_rated} countries rated "
             f"({summary.countries_with_data} with data); alerts opened {summary.alerts_opened}, "

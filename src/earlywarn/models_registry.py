@@ -9,6 +9,7 @@ from earlywarn.ingest import models as ingest_models
 from earlywarn.notify import models as notify_models
 from earlywarn.observations import models as observations_models
 from earlywarn.scoring import models as scoring_models
+from earlywarn.weights import models as weights_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "notify_models",
     "observations_models",
     "scoring_models",
+    "weights_models",
 ]

@@ -28,6 +28,7 @@ from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.service import record_failed_run, run_scoring
 from earlywarn.settings import Settings
+from earlywarn.weights.service import active_for_scoring
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +63,12 @@ class PipelineResult:
 
 
 def prepare_database(factory: sessionmaker[Session], config: Configuration) -> int:
-    """Seed the country crosswalk and mirror the configuration; returns the weight-set id."""
+    """Seed the country crosswalk and mirror the configuration; returns the id of the active
+    weight set (new weights in the configuration become active; otherwise the set an
+    administrator applied through the API stays)."""
     with session_scope(factory) as session:
         seed_countries(session)
-        return sync_configuration(session, config).id
+        return active_for_scoring(session, sync_configuration(session, config)).id
 
 
 def _take_scoring_lock(session: Session) -> None:
@@ -85,6 +88,7 @@ def score_and_alert(
     as_of: date | None = None,
     max_ingest_run_id: int | None = None,
     weight_set_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> ScoringSummary:
     """Score every country, evaluate alerts and fill the outbox, in one transaction.
 
@@ -108,7 +112,12 @@ def score_and_alert(
                 else {}
             )
             outcome = run_scoring(
-                session, config, weight_set, as_of=as_of, max_ingest_run_id=max_ingest_run_id
+                session,
+                config,
+                weight_set,
+                as_of=as_of,
+                max_ingest_run_id=max_ingest_run_id,
+                vintage_as_of=vintage_as_of,
             )
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
             evaluation = evaluate_alerts(session, config, outcome.run, scores, previous_levels)

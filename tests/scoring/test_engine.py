@@ -10,7 +10,8 @@ import pytest
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig, LevelThresholds
 from earlywarn.observations.schemas import LatestValue
-from earlywarn.scoring.engine import CountryResult, level_for, percentile_ranks, score_countries
+from earlywarn.scoring.engine import level_for, percentile_ranks
+from earlywarn.scoring.results import CountryResult, score_countries
 from earlywarn.types import RiskLevel
 
 AS_OF = date(2025, 6, 30)

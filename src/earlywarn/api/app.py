@@ -24,6 +24,7 @@ from earlywarn.notify import router as notify_router
 from earlywarn.observations import router as observations_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
+from earlywarn.weights import router as weights_router
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def _routers() -> list[APIRouter]:
         countries_router.router,
         observations_router.router,
         framework_router.router,
+        weights_router.router,
         ingest_router.router,
         notify_router.router,
         auth_router.router,

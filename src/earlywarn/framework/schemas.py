@@ -58,6 +58,7 @@ class Direction(StrEnum):
 
 class Transform(StrEnum):
     IDENTITY = "identity"
+    LOG = "log"  # natural log, for strictly positive quantities (rates, money)
     LOG1P = "log1p"  # natural log of (1 + x), for counts
     SQRT = "sqrt"
 
@@ -77,14 +78,64 @@ class BoundsNormalisation(_Strict):
 
 
 class PercentileNormalisation(_Strict):
-    """Share of countries in the same scoring run with a lower value (ties count half)."""
+    """Share of a reference distribution below the value (ties count half).
+
+    Without a reference period the reference is the countries of the same scoring run (so a
+    country's rank among its peers that year); with ``reference_start_year`` and
+    ``reference_end_year`` it is every country's values in those years, so a score does not move
+    just because other countries' data moved.
+    """
 
     method: Literal["percentile"]
+    reference_start_year: int | None = Field(default=None, ge=1800, le=2200)
+    reference_end_year: int | None = Field(default=None, ge=1800, le=2200)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> PercentileNormalisation:
+        start, end = self.reference_start_year, self.reference_end_year
+        if (start is None) != (end is None):
+            raise ValueError("give both reference_start_year and reference_end_year, or neither")
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"reference_end_year ({end}) is before reference_start_year ({start})")
+        return self
+
+    @property
+    def has_reference_period(self) -> bool:
+        return self.reference_start_year is not None
 
 
 Normalisation = Annotated[
     BoundsNormalisation | PercentileNormalisation, Field(discriminator="method")
 ]
+
+
+class PerCapita(_Strict):
+    """Turn a count into a rate: ``value / population * per`` (population carried forward
+    like any value, up to the indicator's ``max_age_days``)."""
+
+    population_variable: str = Field(min_length=1)
+    per: float = Field(gt=0, default=100_000)
+
+
+class Winsorise(_Strict):
+    """Clip the transformed values at these quantiles of the same cross-section, so that one
+    extreme country does not flatten everyone else's percentile or bounds position."""
+
+    lower_quantile: float = Field(ge=0, lt=0.5)
+    upper_quantile: float = Field(gt=0.5, le=1)
+
+
+class FallbackVariable(_Strict):
+    """Another source of the same concept, used when the preferred variable has no fresh value.
+
+    Its own ``transform`` (and ``per_capita``) must bring it onto the same scale as the
+    preferred variable after the indicator's transform, e.g. the EWP's square root of infant
+    mortality (identity) for the World Bank rate under ``sqrt``.
+    """
+
+    variable: str = Field(min_length=1)
+    transform: Transform = Transform.IDENTITY
+    per_capita: PerCapita | None = None
 
 
 class IndicatorConfig(_Strict):
@@ -94,12 +145,20 @@ class IndicatorConfig(_Strict):
     variable: str = Field(min_length=1, description="Observation variable, e.g. ewp.discrimpop")
     source: str
     framework_indicators: list[str] = Field(default_factory=list)
+    per_capita: PerCapita | None = None
     transform: Transform = Transform.IDENTITY
+    fallbacks: list[FallbackVariable] = Field(default_factory=list)
+    winsorise: Winsorise | None = None
     direction: Direction
     normalisation: Normalisation
     weight: float = Field(gt=0, le=10)
     max_age_days: int = Field(gt=0)
     description: str = ""
+
+    @property
+    def variables(self) -> list[str]:
+        """The preferred variable, then the fallbacks in order."""
+        return [self.variable, *(f.variable for f in self.fallbacks)]
 
 
 class IndicatorsConfig(_Strict):
@@ -172,11 +231,40 @@ class LevelThresholds(_Strict):
         return self
 
 
+class ConflictCriterion(_Strict):
+    variable: str = Field(min_length=1)
+    min_value: float
+
+
+class ArmedConflictConfig(_Strict):
+    """When a country counts as being in armed conflict, for the factors that apply only then.
+
+    A country is in armed conflict when any criterion's variable has a value at least
+    ``min_value`` no older than ``max_age_days``; it is not when at least one criterion has a
+    fresh value and none reaches its minimum; otherwise its status is unknown. The factors in
+    ``factors`` count only in armed conflict: outside it (or when the status is unknown) they
+    are 'not applicable', which is neither zero risk nor missing data.
+    """
+
+    factors: list[int] = Field(default_factory=lambda: [13, 14])
+    criteria: list[ConflictCriterion] = Field(min_length=1)
+    max_age_days: int = Field(gt=0)
+
+    @field_validator("factors")
+    @classmethod
+    def _known(cls, factors: list[int]) -> list[int]:
+        unknown = sorted(n for n in factors if not 1 <= n <= 14)
+        if unknown:
+            raise ValueError(f"unknown risk factor numbers {unknown}")
+        return factors
+
+
 class ScoringConfig(_Strict):
     methodology_version: str
     factor_weights: dict[int, float]
     min_factors_with_data: int = Field(ge=1, le=14)
     levels: LevelThresholds
+    armed_conflict: ArmedConflictConfig | None = None
 
     @field_validator("factor_weights")
     @classmethod

@@ -5,13 +5,14 @@ row of the highest ingest run is the current value, and earlier rows stay for re
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from earlywarn.countries.models import Country
+from earlywarn.ingest.models import IngestRun
 from earlywarn.observations.models import Observation
 from earlywarn.observations.schemas import LatestValue
 
@@ -57,6 +58,22 @@ def _to_latest(row: Row[Any]) -> LatestValue:
     )
 
 
+def _vintage_conditions(
+    max_ingest_run_id: int | None, vintage_as_of: datetime | None
+) -> list[ColumnElement[bool]]:
+    """Only what was known at a past moment: observations of ingest runs up to an id, or that
+    had finished loading at or before a time (a load is visible only once it commits)."""
+    conditions: list[ColumnElement[bool]] = []
+    if max_ingest_run_id is not None:
+        conditions.append(Observation.ingest_run_id <= max_ingest_run_id)
+    if vintage_as_of is not None:
+        finished = select(IngestRun.id).where(
+            IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
+        )
+        conditions.append(Observation.ingest_run_id.in_(finished))
+    return conditions
+
+
 def latest_values(
     session: Session,
     variables: Collection[str],
@@ -64,10 +81,12 @@ def latest_values(
     as_of: date,
     earliest_period_start: date,
     max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> list[LatestValue]:
     """For every (country, variable) among ``variables``: the newest period starting within
     [``earliest_period_start``, ``as_of``], in its newest vintage (not above
-    ``max_ingest_run_id`` when given). One query per 500 variables."""
+    ``max_ingest_run_id``, nor loaded after ``vintage_as_of``, when given). One query per 500
+    variables."""
     results: list[LatestValue] = []
     ordered = sorted(set(variables))
     for start in range(0, len(ordered), _IN_CHUNK):
@@ -75,9 +94,8 @@ def latest_values(
             Observation.variable.in_(ordered[start : start + _IN_CHUNK]),
             Observation.period_start >= earliest_period_start,
             Observation.period_start <= as_of,
+            *_vintage_conditions(max_ingest_run_id, vintage_as_of),
         ]
-        if max_ingest_run_id is not None:
-            conditions.append(Observation.ingest_run_id <= max_ingest_run_id)
         newest = _first_ranked(
             conditions,
             partition=(Observation.country_iso3, Observation.variable),
@@ -92,6 +110,34 @@ def latest_values(
         )
         results.extend(_to_latest(row) for row in session.execute(newest))
     results.sort(key=lambda v: (v.variable, v.iso3))
+    return results
+
+
+def values_between(
+    session: Session,
+    variables: Collection[str],
+    *,
+    start: date,
+    end: date,
+    max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
+) -> list[LatestValue]:
+    """Every period of ``variables`` starting within [``start``, ``end``], each in its newest
+    vintage (as known at the given vintage): the reference distribution of a percentile."""
+    results: list[LatestValue] = []
+    ordered = sorted(set(variables))
+    for first in range(0, len(ordered), _IN_CHUNK):
+        current = _first_ranked(
+            [
+                Observation.variable.in_(ordered[first : first + _IN_CHUNK]),
+                Observation.period_start >= start,
+                Observation.period_start <= end,
+                *_vintage_conditions(max_ingest_run_id, vintage_as_of),
+            ],
+            partition=(Observation.country_iso3, Observation.variable, Observation.period),
+            order=(Observation.ingest_run_id.desc(), Observation.id.desc()),
+        )
+        results.extend(_to_latest(row) for row in session.execute(current))
     return results
 
 

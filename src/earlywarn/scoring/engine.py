@@ -1,123 +1,56 @@
-"""The scoring method itself: pure functions, no database, no HTTP.
+"""The scoring method itself, vectorised over a whole panel: pure numpy, no database, no HTTP.
 
-indicator value -> transform -> 0..1 risk contribution (bounds or percentile, direction)
+Arrays are shaped ``(T, U, I)``: T scoring dates (one for an ordinary run, every year for a
+history), U units (countries), I indicators; factors are the 14 risk factors in number order.
+
+indicator value -> (per capita) -> transform -> winsorise -> 0..1 contribution (bounds or
+                   percentile against the run or a reference period, direction)
 risk factor     =  weighted mean of the contributions of its indicators that have fresh data
-composite       =  weighted mean of the factor scores of the factors that have data
+composite       =  weighted mean of the scores of the factors that have data and apply
 level           =  the highest rung of the ladder whose lower bound the composite reaches
 
-Coverage is reported at every step so that a reader can tell a low score from missing data.
+Missing data is NaN throughout and lowers coverage; it never counts as zero risk. Because both
+means are weighted means, the composite is exactly a sum of per-indicator terms
+``factor_share * indicator_share * contribution``: ``explain`` returns them.
 """
 
 from __future__ import annotations
 
-import math
-from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from datetime import date
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import (
     BoundsNormalisation,
     Direction,
-    IndicatorConfig,
     LevelThresholds,
     Transform,
 )
-from earlywarn.observations.schemas import LatestValue
 from earlywarn.types import RiskLevel
 
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
-@dataclass(frozen=True)
-class IndicatorScore:
-    indicator_id: str
-    name: str
-    variable: str
-    weight: float
-    value: float | None = None
-    period: str | None = None
-    age_days: int | None = None
-    source_id: str | None = None
-    ingest_run_id: int | None = None
-    contribution: float | None = None  # 0..1, None when missing, stale or unusable
-    missing_reason: str | None = None
+FACTOR_NUMBERS = tuple(range(1, 15))
+CRIMES = ("genocide", "crimes_against_humanity", "war_crimes")
+LEVELS = (RiskLevel.LOW, RiskLevel.CONCERN, RiskLevel.WARNING, RiskLevel.EMERGENCY)
 
 
-@dataclass(frozen=True)
-class FactorScore:
-    number: int
-    name: str
-    weight: float
-    score: float | None
-    coverage: float  # share of the factor's indicator weight that had usable data
-    indicators: list[IndicatorScore] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class CountryResult:
-    iso3: str
-    composite: float | None
-    level: RiskLevel | None
-    coverage: float  # factor-weighted share of all indicator weight that had usable data
-    factors_with_data: int
-    factors: list[FactorScore]
-
-    def summary(self) -> dict[str, Any]:
-        """The per-factor scores without the indicators, for ranked lists."""
-        return {
-            "factors_with_data": self.factors_with_data,
-            "factors": [
-                {"number": f.number, "name": f.name, "score": f.score, "coverage": f.coverage}
-                for f in self.factors
-            ],
-        }
-
-    def breakdown(self) -> dict[str, Any]:
-        """The JSON stored with the score: every factor with every indicator."""
-        return {
-            "factors_with_data": self.factors_with_data,
-            "factors": [asdict(f) for f in self.factors],
-        }
-
-
-def transform_value(transform: Transform, value: float) -> float | None:
-    if transform is Transform.IDENTITY:
-        return value
-    if transform is Transform.LOG1P:
-        return math.log1p(value) if value > -1 else None
-    if transform is Transform.SQRT:
-        return math.sqrt(value) if value >= 0 else None
+def transform_array(transform: Transform, values: FloatArray) -> FloatArray:
+    """The transform, NaN outside its domain (the caller reports why)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if transform is Transform.IDENTITY:
+            return values
+        if transform is Transform.LOG:
+            return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
+        if transform is Transform.LOG1P:
+            return np.where(values > -1, np.log1p(np.where(values > -1, values, 0.0)), np.nan)
+        if transform is Transform.SQRT:
+            return np.where(values >= 0, np.sqrt(np.where(values >= 0, values, 0.0)), np.nan)
     raise AssertionError(f"unhandled transform {transform}")
-
-
-def bounds_contribution(normalisation: BoundsNormalisation, transformed: float) -> float:
-    span = normalisation.upper - normalisation.lower
-    return min(1.0, max(0.0, (transformed - normalisation.lower) / span))
-
-
-def percentile_ranks(values: Mapping[str, float]) -> dict[str, float]:
-    """Mid-rank percentile in [0, 1]: the share of others below, ties counting half."""
-    if len(values) == 1:
-        return dict.fromkeys(values, 0.5)
-    ordered = sorted(values.values())
-    ranks: dict[str, float] = {}
-    for key, value in values.items():
-        below = _count_below(ordered, value)
-        equal = _count_below(ordered, math.nextafter(value, math.inf)) - below
-        ranks[key] = (below + (equal - 1) / 2) / (len(ordered) - 1)
-    return ranks
-
-
-def _count_below(ordered: Sequence[float], value: float) -> int:
-    lo, hi = 0, len(ordered)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ordered[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def level_for(composite: float, thresholds: LevelThresholds) -> RiskLevel:
@@ -130,136 +63,297 @@ def level_for(composite: float, thresholds: LevelThresholds) -> RiskLevel:
     return RiskLevel.LOW
 
 
-def _usable_values(
-    indicator: IndicatorConfig, values: Iterable[LatestValue], as_of: date, weight: float
-) -> tuple[dict[str, tuple[IndicatorScore, float]], dict[str, IndicatorScore]]:
-    """Per country, the observation (without its contribution yet) and its transformed value;
-    and, for each country left out, the observation with the reason."""
-    usable: dict[str, tuple[IndicatorScore, float]] = {}
-    rejected: dict[str, IndicatorScore] = {}
-    for obs in values:
-        age_days = max(0, (as_of - obs.period_end).days)
-        observed = IndicatorScore(
-            indicator_id=indicator.id,
-            name=indicator.name,
-            variable=indicator.variable,
-            weight=weight,
-            value=obs.value,
-            period=obs.period,
-            age_days=age_days,
-            source_id=obs.source_id,
-            ingest_run_id=obs.ingest_run_id,
-        )
-        if age_days > indicator.max_age_days:
-            reason = f"stale: {age_days} days old, limit {indicator.max_age_days}"
-            rejected[obs.iso3] = replace(observed, missing_reason=reason)
-            continue
-        transformed = transform_value(indicator.transform, obs.value)
-        if transformed is None or not math.isfinite(transformed):
-            reason = f"value {obs.value} outside the domain of {indicator.transform.value}"
-            rejected[obs.iso3] = replace(observed, missing_reason=reason)
-            continue
-        usable[obs.iso3] = (observed, transformed)
-    return usable, rejected
+def level_codes(composite: FloatArray, thresholds: LevelThresholds) -> NDArray[np.int8]:
+    """Index into ``LEVELS`` per cell, -1 where the composite is NaN (unrated)."""
+    codes = np.full(composite.shape, -1, dtype=np.int8)
+    rated = ~np.isnan(composite)
+    bounds = np.array([thresholds.concern, thresholds.warning, thresholds.emergency])
+    codes[rated] = np.searchsorted(bounds, composite[rated], side="right").astype(np.int8)
+    return codes
 
 
-def score_countries(
-    config: Configuration,
-    latest: Iterable[LatestValue],
-    *,
-    as_of: date,
-    indicator_weights: Mapping[str, float],
-    factor_weights: Mapping[int, float],
-) -> list[CountryResult]:
-    """Score every country that has at least one observation of a configured variable."""
-    by_variable: dict[str, list[LatestValue]] = defaultdict(list)
-    for obs in latest:
-        by_variable[obs.variable].append(obs)
-
-    # indicator id -> iso3 -> IndicatorScore (with or without a contribution)
-    per_indicator: dict[str, dict[str, IndicatorScore]] = {}
-    countries: set[str] = set()
-    for indicator in config.indicators.indicators:
-        weight = indicator_weights.get(indicator.id, indicator.weight)
-        usable, rejected = _usable_values(
-            indicator, by_variable.get(indicator.variable, []), as_of, weight
-        )
-        countries.update(usable, rejected)
-        if isinstance(indicator.normalisation, BoundsNormalisation):
-            norm = indicator.normalisation
-            raw = {iso3: bounds_contribution(norm, t) for iso3, (_, t) in usable.items()}
-        else:
-            raw = percentile_ranks({iso3: t for iso3, (_, t) in usable.items()})
-        scores = dict(rejected)
-        for iso3, (observed, _) in usable.items():
-            contribution = raw[iso3]
-            if indicator.direction is Direction.DECREASES_RISK:
-                contribution = 1.0 - contribution
-            scores[iso3] = replace(observed, contribution=round(contribution, 6))
-        per_indicator[indicator.id] = scores
-
-    return [
-        _score_country(config, iso3, per_indicator, indicator_weights, factor_weights)
-        for iso3 in sorted(countries)
-    ]
+def percentile_ranks(values: Mapping[str, float]) -> dict[str, float]:
+    """Mid-rank percentile in [0, 1]: the share of others below, ties counting half."""
+    keys = list(values)
+    ranks = run_percentiles(np.array([[values[k] for k in keys]], dtype=np.float64).T[None])
+    return {k: float(ranks[0, n, 0]) for n, k in enumerate(keys)}
 
 
-def _score_country(
-    config: Configuration,
-    iso3: str,
-    per_indicator: Mapping[str, Mapping[str, IndicatorScore]],
-    indicator_weights: Mapping[str, float],
-    factor_weights: Mapping[int, float],
-) -> CountryResult:
-    factors: list[FactorScore] = []
-    for factor in config.framework.risk_factors:
-        entries: list[IndicatorScore] = []
-        for indicator in config.indicators_for(factor.number):
-            weight = indicator_weights.get(indicator.id, indicator.weight)
-            entries.append(
-                per_indicator[indicator.id].get(iso3)
-                or IndicatorScore(
-                    indicator_id=indicator.id,
-                    name=indicator.name,
-                    variable=indicator.variable,
-                    weight=weight,
-                    missing_reason="no observation",
-                )
-            )
-        total_weight = sum(e.weight for e in entries)
-        present = [e for e in entries if e.contribution is not None]
-        present_weight = sum(e.weight for e in present)
-        score = (
-            sum(e.weight * (e.contribution or 0.0) for e in present) / present_weight
-            if present_weight > 0
-            else None
-        )
-        factors.append(
-            FactorScore(
-                number=factor.number,
-                name=factor.name,
-                weight=factor_weights.get(factor.number, 1.0),
-                score=None if score is None else round(score, 6),
-                coverage=round(present_weight / total_weight, 6) if total_weight else 0.0,
-                indicators=entries,
-            )
-        )
-
-    rated = [f for f in factors if f.score is not None and f.weight > 0]
-    weight_sum = sum(f.weight for f in factors if f.weight > 0)
-    coverage = sum(f.weight * f.coverage for f in factors if f.weight > 0) / weight_sum
-    composite: float | None = None
-    level: RiskLevel | None = None
-    if len(rated) >= config.scoring.min_factors_with_data:
-        composite = round(
-            sum(f.weight * (f.score or 0.0) for f in rated) / sum(f.weight for f in rated), 6
-        )
-        level = level_for(composite, config.scoring.levels)
-    return CountryResult(
-        iso3=iso3,
-        composite=composite,
-        level=level,
-        coverage=round(coverage, 6),
-        factors_with_data=len(rated),
-        factors=factors,
+def run_percentiles(x: FloatArray) -> FloatArray:
+    """Mid-rank percentile of each value among the non-missing values of the same date and
+    indicator (axis 1), ties counting half; a lone value is 0.5."""
+    order = np.argsort(x, axis=1, kind="stable")  # NaN sort last
+    ordered = np.take_along_axis(x, order, axis=1)
+    size = x.shape[1]
+    positions = np.arange(size).reshape(1, size, 1)
+    new_group = np.ones(ordered.shape, dtype=bool)
+    new_group[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    first = np.maximum.accumulate(np.where(new_group, positions, 0), axis=1)
+    group_end = np.ones(ordered.shape, dtype=bool)
+    group_end[:, :-1] = new_group[:, 1:]
+    last = np.flip(
+        np.minimum.accumulate(np.flip(np.where(group_end, positions, size), axis=1), axis=1),
+        axis=1,
     )
+    n = np.sum(~np.isnan(x), axis=1, keepdims=True).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ranked = np.where(n > 1, (first + last) / 2.0 / (n - 1.0), 0.5)
+    out = np.empty_like(x)
+    np.put_along_axis(out, order, ranked, axis=1)
+    return np.where(np.isnan(x), np.nan, out)
+
+
+def reference_percentiles(reference_sorted: FloatArray, values: FloatArray) -> FloatArray:
+    """Share of the reference values below each value, ties counting half."""
+    below = np.searchsorted(reference_sorted, values, side="left")
+    not_above = np.searchsorted(reference_sorted, values, side="right")
+    out = (below + not_above) / (2.0 * len(reference_sorted))
+    return np.where(np.isnan(values), np.nan, out)
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """The configuration compiled into arrays, indicator order as in ``indicator_ids``."""
+
+    indicator_ids: tuple[str, ...]
+    factor_index: NDArray[np.intp]  # (I,) 0-based factor of each indicator
+    membership: FloatArray  # (I, F) one-hot
+    bounds_lower: FloatArray  # (I,) NaN for percentile indicators
+    bounds_upper: FloatArray
+    run_percentile: BoolArray  # (I,) percentile against the same cross-section
+    reference: Mapping[int, FloatArray]  # indicator position -> sorted reference values
+    decreases_risk: BoolArray
+    winsorise: FloatArray  # (I, 2) quantiles, NaN when not winsorised
+    conditional_factors: BoolArray  # (F,) apply only in armed conflict
+    crime_of_factor: tuple[str | None, ...]  # (F,)
+    min_factors_with_data: int
+    levels: LevelThresholds
+
+    @classmethod
+    def from_config(
+        cls, config: Configuration, reference: Mapping[str, FloatArray] | None = None
+    ) -> EngineSpec:
+        indicators = config.indicators.indicators
+        n = len(indicators)
+        factor_index = np.array([i.risk_factor - 1 for i in indicators], dtype=np.intp)
+        membership = np.zeros((n, len(FACTOR_NUMBERS)))
+        membership[np.arange(n), factor_index] = 1.0
+        lower = np.full(n, np.nan)
+        upper = np.full(n, np.nan)
+        run_percentile = np.zeros(n, dtype=bool)
+        references: dict[int, FloatArray] = {}
+        winsorise = np.full((n, 2), np.nan)
+        for pos, ind in enumerate(indicators):
+            norm = ind.normalisation
+            if isinstance(norm, BoundsNormalisation):
+                lower[pos], upper[pos] = norm.lower, norm.upper
+            elif norm.has_reference_period:
+                ref = (reference or {}).get(ind.id)
+                if ref is None or len(ref) == 0:
+                    # No reference values at all: every value of it is unusable, reported as
+                    # missing rather than guessed.
+                    references[pos] = np.empty(0)
+                else:
+                    references[pos] = np.sort(ref[~np.isnan(ref)])
+            else:
+                run_percentile[pos] = True
+            if ind.winsorise is not None:
+                winsorise[pos] = (ind.winsorise.lower_quantile, ind.winsorise.upper_quantile)
+        conflict = config.scoring.armed_conflict
+        conditional = np.zeros(len(FACTOR_NUMBERS), dtype=bool)
+        if conflict is not None:
+            conditional[[n - 1 for n in conflict.factors]] = True
+        crimes = {f.number: f.crime for f in config.framework.risk_factors}
+        return cls(
+            indicator_ids=tuple(i.id for i in indicators),
+            factor_index=factor_index,
+            membership=membership,
+            bounds_lower=lower,
+            bounds_upper=upper,
+            run_percentile=run_percentile,
+            reference=references,
+            decreases_risk=np.array([i.direction is Direction.DECREASES_RISK for i in indicators]),
+            winsorise=winsorise,
+            conditional_factors=conditional,
+            crime_of_factor=tuple(crimes.get(n) for n in FACTOR_NUMBERS),
+            min_factors_with_data=config.scoring.min_factors_with_data,
+            levels=config.scoring.levels,
+        )
+
+
+def winsorise(spec: EngineSpec, x: FloatArray) -> FloatArray:
+    """Clip each winsorised indicator at its quantiles of the same date's cross-section."""
+    cols = np.flatnonzero(~np.isnan(spec.winsorise[:, 0]))
+    if cols.size == 0:
+        return x
+    x = x.copy()
+    for col in cols:
+        block = x[:, :, col]
+        has = np.any(~np.isnan(block), axis=1)
+        if not has.any():
+            continue
+        low_q, high_q = spec.winsorise[col]
+        low = np.full(block.shape[0], np.nan)
+        high = np.full(block.shape[0], np.nan)
+        low[has] = np.nanquantile(block[has], low_q, axis=1)
+        high[has] = np.nanquantile(block[has], high_q, axis=1)
+        x[:, :, col] = np.clip(block, low[:, None], high[:, None])
+    return x
+
+
+def normalise(spec: EngineSpec, x: FloatArray) -> FloatArray:
+    """Transformed values (T, U, I) -> contributions in [0, 1], NaN where missing."""
+    x = winsorise(spec, x)
+    with np.errstate(invalid="ignore"):
+        c = np.clip((x - spec.bounds_lower) / (spec.bounds_upper - spec.bounds_lower), 0.0, 1.0)
+    if spec.run_percentile.any():
+        cols = np.flatnonzero(spec.run_percentile)
+        c[:, :, cols] = run_percentiles(x[:, :, cols])
+    for col, ref in spec.reference.items():
+        c[:, :, col] = (
+            reference_percentiles(ref, x[:, :, col]) if len(ref) else np.full(x.shape[:2], np.nan)
+        )
+    flip = spec.decreases_risk
+    if flip.any():
+        c[:, :, flip] = 1.0 - c[:, :, flip]
+    return c
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Indicator weights (I,) and factor weights (F,), in the spec's order."""
+
+    indicator: FloatArray
+    factor: FloatArray
+
+    @classmethod
+    def from_maps(
+        cls,
+        spec: EngineSpec,
+        indicator_weights: Mapping[str, float],
+        factor_weights: Mapping[int, float],
+        *,
+        default_indicator_weights: Mapping[str, float] | None = None,
+    ) -> Weights:
+        defaults = default_indicator_weights or {}
+        return cls(
+            indicator=np.array(
+                [float(indicator_weights.get(i, defaults.get(i, 1.0))) for i in spec.indicator_ids]
+            ),
+            factor=np.array([float(factor_weights.get(n, 1.0)) for n in FACTOR_NUMBERS]),
+        )
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """Factor scores and the composite for every (date, unit), with what is needed to explain
+    them. ``factor_share`` is each factor's weight in the composite (0 when it is not rated);
+    ``indicator_share`` each indicator's weight in its factor (0 when it has no data)."""
+
+    factor_score: FloatArray  # (T, U, F), NaN without data
+    factor_coverage: FloatArray  # (T, U, F), share of the factor's indicator weight with data
+    applicable: BoolArray  # (T, U, F)
+    rated: BoolArray  # (T, U, F)
+    factors_with_data: NDArray[np.int64]  # (T, U)
+    composite: FloatArray  # (T, U), NaN when unrated
+    coverage: FloatArray  # (T, U)
+    level: NDArray[np.int8]  # (T, U), index into LEVELS, -1 unrated
+    factor_share: FloatArray  # (T, U, F)
+    crime_score: FloatArray  # (T, U, 3) in CRIMES order, NaN without data
+
+
+def aggregate(
+    spec: EngineSpec,
+    contributions: FloatArray,
+    weights: Weights,
+    armed_conflict: NDArray[np.int8] | None = None,
+    *,
+    applicable: BoolArray | None = None,
+) -> Aggregate:
+    """Weighted means over a whole panel: two matrix products, no per-country loop.
+
+    ``armed_conflict`` (T, U) is 1 in armed conflict, 0 not, -1 unknown; the conditional
+    factors apply only where it is 1. ``applicable`` (T, U, F) gives the same directly (when
+    re-scoring stored contributions).
+    """
+    present = ~np.isnan(contributions)
+    w = weights.indicator
+    weighted = np.where(present, contributions, 0.0) * w
+    numerator = weighted @ spec.membership  # (T, U, F)
+    denominator = (present * w) @ spec.membership
+    total = w @ spec.membership  # (F,)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor_score = np.where(denominator > 0, numerator / denominator, np.nan)
+        factor_coverage = np.where(total > 0, denominator / np.where(total > 0, total, 1.0), 0.0)
+
+    shape = factor_score.shape
+    if applicable is not None:
+        applicable = np.broadcast_to(applicable, shape)
+    elif armed_conflict is None or not spec.conditional_factors.any():
+        applicable = np.ones(shape, dtype=bool)
+    else:
+        in_conflict = (armed_conflict == 1)[..., None]
+        applicable = np.where(spec.conditional_factors, in_conflict, True)
+    g = weights.factor
+    counted = applicable & (g > 0)
+    rated = counted & (denominator > 0)
+    factors_with_data = rated.sum(axis=2)
+    rated_weight = np.where(rated, g, 0.0)
+    g_sum = rated_weight.sum(axis=2)
+    enough = (factors_with_data >= spec.min_factors_with_data) & (g_sum > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor_share = np.where(enough[..., None], rated_weight / g_sum[..., None], 0.0)
+    composite = np.where(enough, np.sum(factor_share * np.nan_to_num(factor_score), axis=2), np.nan)
+
+    counted_weight = np.where(counted, g, 0.0)
+    counted_sum = counted_weight.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(
+            counted_sum > 0, (counted_weight * factor_coverage).sum(axis=2) / counted_sum, 0.0
+        )
+    crime_score = np.full((*shape[:2], len(CRIMES)), np.nan)
+    for k, crime in enumerate(CRIMES):
+        cols = [f for f, c in enumerate(spec.crime_of_factor) if c == crime]
+        cw = rated_weight[..., cols]
+        s = cw.sum(axis=2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            crime_score[..., k] = np.where(
+                s > 0, (cw * np.nan_to_num(factor_score[..., cols])).sum(axis=2) / s, np.nan
+            )
+    return Aggregate(
+        factor_score=factor_score,
+        factor_coverage=factor_coverage,
+        applicable=applicable,
+        rated=rated,
+        factors_with_data=factors_with_data,
+        composite=composite,
+        coverage=coverage,
+        level=level_codes(composite, spec.levels),
+        factor_share=factor_share,
+        crime_score=crime_score,
+    )
+
+
+def indicator_terms(
+    spec: EngineSpec, contributions: FloatArray, weights: Weights, agg: Aggregate
+) -> FloatArray:
+    """Each indicator's term in the composite (T, U, I): factor share x indicator share x
+    contribution. They sum, per (date, unit), to the composite (0 terms when unrated)."""
+    present = ~np.isnan(contributions)
+    w = weights.indicator
+    denominator = (present * w) @ spec.membership  # (T, U, F)
+    per_factor = np.divide(
+        agg.factor_share, denominator, out=np.zeros_like(denominator), where=denominator > 0
+    )
+    share = per_factor[..., spec.factor_index] * np.where(present, w, 0.0)
+    return share * np.where(present, contributions, 0.0)
+
+
+def points_to(crime_score: Sequence[float], thresholds: LevelThresholds) -> list[str]:
+    """The crimes whose specific factors reach the 'concern' rung, strongest first."""
+    found = [
+        (score, crime)
+        for crime, score in zip(CRIMES, crime_score, strict=True)
+        if not np.isnan(score) and score >= thresholds.concern
+    ]
+    return [crime for _, crime in sorted(found, key=lambda pair: (-pair[0], pair[1]))]

@@ -31,6 +31,10 @@ class ScoreRun(Base):
     finished_at: Mapped[datetime | None]
     countries_scored: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # The data vintage scored: only observations of ingest runs that finished at or before
+    # ``vintage_as_of`` (and with ids up to ``max_ingest_run_id``) counted. None: all data.
+    vintage_as_of: Mapped[datetime | None]
+    max_ingest_run_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class CountryScore(Base):

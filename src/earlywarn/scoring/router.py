@@ -1,24 +1,34 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import IdPath, Reader, SessionDep
+from earlywarn.api.deps import MAX_ID, ConfigDep, IdPath, OptionalIdQuery, Reader, SessionDep
 from earlywarn.countries.models import Country
-from earlywarn.scoring import repository
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.models import WeightSet
+from earlywarn.scoring import repository, service
+from earlywarn.scoring.engine import FACTOR_NUMBERS
+from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.scoring.schemas import (
     CountryScoreDetail,
     CountryScoreOut,
     FactorSummary,
     RankedScores,
+    RunComparison,
+    RunComparisonRow,
+    ScoreExplanation,
     ScoreRunOut,
 )
 from earlywarn.types import RiskLevel
 
 router = APIRouter(tags=["scores"])
+
+IdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 
 _NO_RUN = "no scoring run has succeeded yet: load data and run `earlywarn run-once`"
 
@@ -47,10 +57,15 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
     )
 
 
-def _detail(session: Session, score: CountryScore, run: ScoreRun) -> CountryScoreDetail:
+def _detail(
+    session: Session, score: CountryScore, run: ScoreRun, config: Configuration
+) -> CountryScoreDetail:
     names = repository.country_names(session, [score.country_iso3])
     base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
-    return CountryScoreDetail(**base.model_dump(), breakdown=score.factors)
+    breakdown = score.factors
+    if breakdown.get("format") == "columns":
+        breakdown = service.expand_stored_breakdown(session, config, run, score)
+    return CountryScoreDetail(**base.model_dump(), breakdown=breakdown)
 
 
 @router.get("/scores/latest", response_model=RankedScores)
@@ -110,7 +125,9 @@ def country_score_history(
 
 
 @router.get("/countries/{iso3}/scores/latest", response_model=CountryScoreDetail)
-def country_latest_score(session: SessionDep, _: Reader, iso3: str) -> CountryScoreDetail:
+def country_latest_score(
+    session: SessionDep, config: ConfigDep, _: Reader, iso3: str
+) -> CountryScoreDetail:
     """The country's latest score with the full breakdown down to each indicator value."""
     code = iso3.upper()
     if session.get(Country, code) is None:
@@ -124,4 +141,182 @@ def country_latest_score(session: SessionDep, _: Reader, iso3: str) -> CountrySc
             status.HTTP_404_NOT_FOUND,
             detail=f"country '{code}' has no data in scoring run {run.id}",
         )
-    return _detail(session, score, run)
+    return _detail(session, score, run, config)
+
+
+# --- as of a date, under another weight set, breakdown per run, explanation, comparison ------
+
+
+def _run(session: Session, run_id: int) -> ScoreRun:
+    run = repository.get_run(session, run_id)
+    if run is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no scoring run {run_id}")
+    return run
+
+
+def _weight_set(session: Session, weight_set_id: int) -> WeightSet:
+    found = session.get(WeightSet, weight_set_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no weight set {weight_set_id}")
+    return found
+
+
+def _rescored_out(
+    score: CountryScore,
+    run: ScoreRun,
+    rescored: Rescored,
+    u: int,
+    rank: int | None,
+    name: str,
+    weight_set: WeightSet,
+    factor_names: dict[int, str],
+) -> CountryScoreOut:
+    agg = rescored.agg
+    factors = []
+    for f, n in enumerate(FACTOR_NUMBERS):
+        value = float(agg.factor_score[0, u, f])
+        factors.append(
+            FactorSummary(
+                number=n,
+                name=factor_names[n],
+                score=None if value != value else value,
+                coverage=float(agg.factor_coverage[0, u, f]),
+            )
+        )
+    return CountryScoreOut(
+        rank=rank,
+        iso3=score.country_iso3,
+        name=name,
+        composite=rescored.composite(u),
+        level=rescored.level(u),
+        coverage=float(agg.coverage[0, u]),
+        factors_with_data=int(agg.factors_with_data[0, u]),
+        factors=factors,
+        score_run_id=run.id,
+        as_of=run.as_of,
+        weight_set_id=weight_set.id,
+        methodology_version=score.methodology_version,
+    )
+
+
+@router.get("/scores", response_model=RankedScores)
+def scores_as_of(
+    session: SessionDep,
+    config: ConfigDep,
+    _: Reader,
+    as_of: date,
+    weight_set_id: OptionalIdQuery = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+) -> RankedScores:
+    """Countries ranked in the latest successful run that scored ``as_of`` or an earlier date;
+    with ``weight_set_id``, that run's stored contributions re-scored under that set."""
+    run = repository.latest_run_as_of(session, as_of)
+    if run is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"no successful scoring run as of {as_of}"
+        )
+    if weight_set_id is None:
+        scores = repository.scores_for_run(session, run.id, limit=limit)
+        names = repository.country_names(session, [s.country_iso3 for s in scores])
+        ranked = [
+            _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
+            for i, s in enumerate(scores)
+        ]
+        return RankedScores(run=ScoreRunOut.model_validate(run), count=len(ranked), scores=ranked)
+    weight_set = _weight_set(session, weight_set_id)
+    stored, rescored = service.rescore_run(session, config, run, weight_set)
+    ranks = rescored.ranks()
+    names = repository.country_names(session, rescored.units)
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    rows = [
+        _rescored_out(
+            s,
+            run,
+            rescored,
+            u,
+            ranks.get(s.country_iso3),
+            names.get(s.country_iso3, ""),
+            weight_set,
+            factor_names,
+        )
+        for u, s in enumerate(stored)
+    ]
+    rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.iso3))
+    rows = rows[:limit] if limit is not None else rows
+    return RankedScores(run=ScoreRunOut.model_validate(run), count=len(rows), scores=rows)
+
+
+@router.get("/countries/{iso3}/score-history", response_model=list[CountryScoreOut])
+def country_history_under(
+    session: SessionDep,
+    config: ConfigDep,
+    _: Reader,
+    iso3: str,
+    weight_set_id: IdQuery,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[CountryScoreOut]:
+    """A country's history re-computed under any weight set, newest first (nothing is
+    written: each stored score's contributions are weighted again)."""
+    code = iso3.upper()
+    if session.get(Country, code) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
+    weight_set = _weight_set(session, weight_set_id)
+    name = repository.country_names(session, [code]).get(code, code)
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    out = []
+    for score, run in repository.country_scores_with_runs(session, code, limit=limit):
+        spec_scores = [score]
+        rescored = service.rescore_scores(config, spec_scores, weight_set)
+        out.append(_rescored_out(score, run, rescored, 0, None, name, weight_set, factor_names))
+    return out
+
+
+def _score_in_run(session: Session, run: ScoreRun, iso3: str) -> CountryScore:
+    code = iso3.upper()
+    if session.get(Country, code) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
+    score = repository.score_for_country(session, run.id, code)
+    if score is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"country '{code}' has no data in scoring run {run.id}",
+        )
+    return score
+
+
+@router.get("/score-runs/{run_id}/countries/{iso3}", response_model=CountryScoreDetail)
+def run_country_breakdown(
+    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: str
+) -> CountryScoreDetail:
+    """One country's score in one run with the full breakdown down to each indicator value."""
+    run = _run(session, run_id)
+    return _detail(session, _score_in_run(session, run, iso3), run, config)
+
+
+@router.get("/score-runs/{run_id}/countries/{iso3}/explanation", response_model=ScoreExplanation)
+def run_country_explanation(
+    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: str
+) -> ScoreExplanation:
+    """Factor and indicator terms that add up to the composite, and the change since the
+    country's previous run split into data changes per factor and the effect of weights."""
+    run = _run(session, run_id)
+    return service.explain_score(session, config, run, _score_in_run(session, run, iso3))
+
+
+@router.get("/score-run-comparison", response_model=RunComparison)
+def compare_runs(
+    session: SessionDep,
+    config: ConfigDep,
+    _: Reader,
+    base_run_id: IdQuery,
+    other_run_id: IdQuery,
+) -> RunComparison:
+    """Two runs side by side: composites, levels, ranks and the change split into data and
+    weights, for every country in either."""
+    base, other = _run(session, base_run_id), _run(session, other_run_id)
+    rows: list[RunComparisonRow] = service.compare_runs(session, config, base, other)
+    return RunComparison(
+        base=ScoreRunOut.model_validate(base),
+        other=ScoreRunOut.model_validate(other),
+        countries=rows,
+    )

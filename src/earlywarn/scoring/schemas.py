@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from earlywarn.scoring.models import ScoreRunStatus
 from earlywarn.types import RiskLevel
@@ -21,6 +21,8 @@ class ScoreRunOut(BaseModel):
     finished_at: datetime | None
     countries_scored: int
     error: str | None
+    vintage_as_of: datetime | None = None
+    max_ingest_run_id: int | None = None
 
 
 class FactorSummary(BaseModel):
@@ -55,3 +57,43 @@ class CountryScoreDetail(CountryScoreOut):
     """One score with the full breakdown: every factor and every indicator behind it."""
 
     breakdown: dict[str, Any]
+
+
+class ScoreExplanation(BaseModel):
+    """Terms that add up to the composite: each factor's term is its share of the composite
+    times its score, and the sum of its indicators' terms (share x contribution)."""
+
+    iso3: str
+    score_run_id: int
+    as_of: date
+    weight_set_id: int
+    weight_set_version: int
+    methodology_version: str
+    composite: float | None
+    level: RiskLevel | None
+    sum_of_factor_terms: float
+    sum_of_indicator_terms: float
+    factors: list[dict[str, Any]]
+    change_since_previous: dict[str, Any] | None = Field(
+        description="Change from the country's previous run: data per factor and weights"
+    )
+    previous_score_run_id: int | None
+
+
+class RunComparisonRow(BaseModel):
+    iso3: str
+    composite_before: float | None
+    composite_after: float | None
+    level_before: RiskLevel | None
+    level_after: RiskLevel | None
+    rank_before: int | None
+    rank_after: int | None
+    change: float | None
+    data_change: float | None
+    weights_change: float | None
+
+
+class RunComparison(BaseModel):
+    base: ScoreRunOut
+    other: ScoreRunOut
+    countries: list[RunComparisonRow]

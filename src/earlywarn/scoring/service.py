@@ -1,19 +1,33 @@
-"""Scoring runs: read the latest fresh observations, score every country, store the results."""
+"""Scoring runs: read the observations, score every country as one panel, store the results."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.observations import repository as observations_repository
-from earlywarn.scoring import repository
-from earlywarn.scoring.engine import CountryResult, score_countries
-from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring import explain, repository
+from earlywarn.scoring.engine import (
+    FACTOR_NUMBERS,
+    LEVELS,
+    EngineSpec,
+    FloatArray,
+    Weights,
+    transform_array,
+)
+from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
+from earlywarn.scoring.panel import ObservationTable, input_variables
+from earlywarn.scoring.results import CountryResult, ScoredPanel, score_panel
+from earlywarn.scoring.schemas import RunComparisonRow, ScoreExplanation
 
 # Observations older than the largest max_age_days are never used, so there is no point
 # reading them; a year of slack covers periods that start long before they end.
@@ -30,6 +44,82 @@ class ScoringOutcome:
         return sum(1 for r in self.results if r.composite is not None)
 
 
+def weights_of(spec: EngineSpec, weight_set: WeightSet) -> Weights:
+    """A stored weight set as arrays; an indicator it does not name keeps weight 0 (it was not
+    part of the methodology that set was made for), so scoring never invents a weight."""
+    return Weights.from_maps(
+        spec,
+        {k: float(v) for k, v in weight_set.indicator_weights.items()},
+        {int(k): float(v) for k, v in weight_set.factor_weights.items()},
+        default_indicator_weights=dict.fromkeys(spec.indicator_ids, 0.0),
+    )
+
+
+def reference_values(
+    session: Session,
+    config: Configuration,
+    *,
+    max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
+) -> dict[str, FloatArray]:
+    """For each indicator normalised against a reference period: its values (every country,
+    every year of the period, on the indicator's common scale)."""
+    reference: dict[str, FloatArray] = {}
+    for ind in config.indicators.indicators:
+        norm = ind.normalisation
+        if (
+            norm.method != "percentile"
+            or norm.reference_start_year is None
+            or norm.reference_end_year is None
+        ):
+            continue
+        sources = [(ind.variable, ind.transform, ind.per_capita)] + [
+            (f.variable, f.transform, f.per_capita) for f in ind.fallbacks
+        ]
+        populations = {p.population_variable for _, _, p in sources if p is not None}
+        rows = observations_repository.values_between(
+            session,
+            {v for v, _, _ in sources} | populations,
+            start=date(norm.reference_start_year, 1, 1),
+            end=date(norm.reference_end_year, 12, 31),
+            max_ingest_run_id=max_ingest_run_id,
+            vintage_as_of=vintage_as_of,
+        )
+        by_key = {(r.variable, r.iso3, r.period): r.value for r in rows}
+        taken: dict[tuple[str, str], float] = {}
+        for variable, transform, per_capita in sources:
+            for (var, iso3, period), value in by_key.items():
+                if var != variable or (iso3, period) in taken:
+                    continue
+                if per_capita is not None:
+                    population = by_key.get((per_capita.population_variable, iso3, period))
+                    if population is None or population <= 0:
+                        continue
+                    value = value / population * per_capita.per
+                converted = float(transform_array(transform, np.array([value]))[0])
+                if not np.isnan(converted):
+                    taken[(iso3, period)] = converted
+        reference[ind.id] = np.array(list(taken.values()), dtype=np.float64)
+    return reference
+
+
+def _score_row(
+    run: ScoreRun, result: CountryResult, weight_set: WeightSet, config: Configuration
+) -> dict[str, Any]:
+    return {
+        "score_run_id": run.id,
+        "country_iso3": result.iso3,
+        "composite": result.composite,
+        "level": result.level,
+        "coverage": result.coverage,
+        "factors": result.breakdown(),
+        "factor_summary": result.summary(),
+        "weight_set_id": weight_set.id,
+        "methodology_version": config.scoring.methodology_version,
+        "created_at": utc_now(),
+    }
+
+
 def run_scoring(
     session: Session,
     config: Configuration,
@@ -37,12 +127,13 @@ def run_scoring(
     *,
     as_of: date,
     max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> ScoringOutcome:
     """Score every country with data as of ``as_of`` (optionally as of a past data vintage).
 
     Adds a succeeded ``ScoreRun`` and its ``CountryScore`` rows to the session; the caller
-    commits. Observations with ``ingest_run_id`` above ``max_ingest_run_id`` are ignored, so a
-    past state of the data can be scored again.
+    commits. Observations of ingest runs above ``max_ingest_run_id``, or that finished after
+    ``vintage_as_of``, are ignored, so a past state of the data can be scored again.
     """
     run = repository.add_run(
         session,
@@ -50,46 +141,175 @@ def run_scoring(
             as_of=as_of,
             weight_set_id=weight_set.id,
             methodology_version=config.scoring.methodology_version,
+            vintage_as_of=vintage_as_of,
+            max_ingest_run_id=max_ingest_run_id,
         ),
     )
     max_age_days = max(i.max_age_days for i in config.indicators.indicators)
+    if config.scoring.armed_conflict is not None:
+        max_age_days = max(max_age_days, config.scoring.armed_conflict.max_age_days)
     latest = observations_repository.latest_values(
         session,
-        sorted({i.variable for i in config.indicators.indicators}),
+        input_variables(config),
         as_of=as_of,
         earliest_period_start=as_of - timedelta(days=max_age_days + _READ_SLACK_DAYS),
         max_ingest_run_id=max_ingest_run_id,
+        vintage_as_of=vintage_as_of,
     )
-    results = score_countries(
-        config,
-        latest,
-        as_of=as_of,
-        indicator_weights={k: float(v) for k, v in weight_set.indicator_weights.items()},
-        factor_weights={int(k): float(v) for k, v in weight_set.factor_weights.items()},
+    reference = reference_values(
+        session, config, max_ingest_run_id=max_ingest_run_id, vintage_as_of=vintage_as_of
     )
-    repository.insert_scores(
-        session,
-        [
-            {
-                "score_run_id": run.id,
-                "country_iso3": r.iso3,
-                "composite": r.composite,
-                "level": r.level,
-                "coverage": r.coverage,
-                "factors": r.breakdown(),
-                "factor_summary": r.summary(),
-                "weight_set_id": weight_set.id,
-                "methodology_version": config.scoring.methodology_version,
-                "created_at": utc_now(),
-            }
-            for r in results
-        ],
-    )
+    indicator_vars = {v for i in config.indicators.indicators for v in i.variables}
+    units = sorted({v.iso3 for v in latest if v.variable in indicator_vars})
+    table = ObservationTable.from_latest(latest, units=units)
+    spec = EngineSpec.from_config(config, reference)
+    scored = score_panel(config, table, [as_of], weights_of(spec, weight_set), reference=reference)
+    results = scored.results(0)
+    repository.insert_scores(session, [_score_row(run, r, weight_set, config) for r in results])
     run.status = ScoreRunStatus.SUCCEEDED
     run.countries_scored = sum(1 for r in results if r.composite is not None)
     run.finished_at = utc_now()
     session.flush()
     return ScoringOutcome(run=run, results=results)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def _nullable(values: FloatArray) -> list[Any]:
+    """Rows of ``values`` as lists, NaN as None (JSON has no NaN)."""
+    cells = values.astype(object)
+    cells[np.isnan(values)] = None
+    out: list[Any] = cells.tolist()
+    return out
+
+
+def compact_breakdowns(scored: ScoredPanel, t: int, units: Sequence[int]) -> list[dict[str, Any]]:
+    """The breakdowns of a history date's scores as columns (indicator order in
+    ``indicator_ids``), built a whole date at a time so that thousands store quickly. Terms
+    are not stored: they follow from the contributions and the weight set (``explain``)."""
+    agg, inputs, table = scored.agg, scored.inputs, scored.table
+    idx = np.asarray(units, dtype=np.intp)
+    rows = inputs.row[t][idx]
+    has = rows >= 0
+    safe = np.maximum(rows, 0)
+    empty = len(table) == 0
+    value = _nullable(np.where(has, table.value[safe], np.nan) if not empty else rows * np.nan)
+    run_ids = (np.where(has, table.ingest_run_id[safe], -1) if not empty else rows).tolist()
+    conflict = inputs.armed_conflict[t][idx].tolist()
+    columns = {
+        "factors_with_data": agg.factors_with_data[t][idx].tolist(),
+        "factor_score": _nullable(agg.factor_score[t][idx]),
+        "factor_coverage": agg.factor_coverage[t][idx].tolist(),
+        "factor_applicable": agg.applicable[t][idx].tolist(),
+        "crime_score": _nullable(agg.crime_score[t][idx]),
+        "value": value,
+        "ingest_run_id": run_ids,
+        "source_position": inputs.source_position[t][idx].tolist(),
+        "reason": inputs.reason[t][idx].tolist(),
+        "age_days": inputs.age_days[t][idx].tolist(),
+        "contribution": _nullable(scored.contributions[t][idx]),
+    }
+    ids = list(scored.spec.indicator_ids)
+    return [
+        {
+            "format": "columns",
+            "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
+            "indicator_ids": ids,
+            **{name: column[k] for name, column in columns.items()},
+        }
+        for k in range(len(idx))
+    ]
+
+
+def score_history(
+    session: Session,
+    config: Configuration,
+    weight_set: WeightSet,
+    *,
+    dates: Sequence[date],
+    vintage_as_of: datetime | None = None,
+    timings: dict[str, float] | None = None,
+) -> list[ScoreRun]:
+    """Score every date in ``dates`` under one weight set from one read of the observations:
+    one ``ScoreRun`` per date, every country with data, the breakdown in the column form.
+    ``timings``, when given, receives the seconds spent reading, scoring and writing."""
+    clock = time.perf_counter()
+    spent = timings if timings is not None else {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        spent[name] = spent.get(name, 0.0) + now - clock
+        clock = now
+
+    dates = sorted(dates)
+    table = ObservationTable.from_groups(
+        repository.observation_groups(
+            session, input_variables(config), end=dates[-1], vintage_as_of=vintage_as_of
+        ),
+        repository.COLUMN_SEPARATOR,
+    )
+    reference = reference_values(session, config, vintage_as_of=vintage_as_of)
+    lap("read_seconds")
+    spec = EngineSpec.from_config(config, reference)
+    scored = score_panel(config, table, dates, weights_of(spec, weight_set), reference=reference)
+    lap("score_seconds")
+    runs: list[ScoreRun] = []
+    now = utc_now()
+    level_names = [None, *LEVELS]
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    for as_of in dates:
+        run = ScoreRun(
+            as_of=as_of,
+            weight_set_id=weight_set.id,
+            methodology_version=config.scoring.methodology_version,
+            vintage_as_of=vintage_as_of,
+            status=ScoreRunStatus.SUCCEEDED,
+            finished_at=now,
+        )
+        runs.append(run)
+    session.add_all(runs)
+    session.flush()
+    payload: list[dict[str, Any]] = []
+    for t, run in enumerate(runs):
+        units = scored.rows_for(t)
+        composite = scored.agg.composite[t]
+        levels = scored.agg.level[t]
+        coverage = scored.agg.coverage[t]
+        run.countries_scored = int(np.sum(~np.isnan(composite[units]))) if units else 0
+        for u, breakdown in zip(units, compact_breakdowns(scored, t, units), strict=True):
+            payload.append(
+                {
+                    "score_run_id": run.id,
+                    "country_iso3": table.units[u],
+                    "composite": None if np.isnan(composite[u]) else float(composite[u]),
+                    "level": level_names[int(levels[u]) + 1],
+                    "coverage": float(coverage[u]),
+                    "factors": breakdown,
+                    "factor_summary": {
+                        "factors_with_data": breakdown["factors_with_data"],
+                        "armed_conflict": breakdown["armed_conflict"],
+                        "factors": [
+                            {
+                                "number": n,
+                                "name": factor_names[n],
+                                "score": breakdown["factor_score"][f],
+                                "coverage": breakdown["factor_coverage"][f],
+                            }
+                            for f, n in enumerate(FACTOR_NUMBERS)
+                        ],
+                    },
+                    "weight_set_id": weight_set.id,
+                    "methodology_version": config.scoring.methodology_version,
+                    "created_at": now,
+                }
+            )
+    lap("breakdown_seconds")
+    repository.insert_scores(session, payload)
+    session.flush()
+    lap("write_seconds")
+    return runs
 
 
 def record_failed_run(
@@ -107,3 +327,127 @@ def record_failed_run(
             finished_at=utc_now(),
         ),
     )
+
+
+# --- explanations over stored scores ---------------------------------------------------------
+
+
+def explain_score(
+    session: Session, config: Configuration, run: ScoreRun, score: CountryScore
+) -> ScoreExplanation:
+    """The score's terms under the weight set it was made with, and what changed since the
+    country's previous run (data per factor, and weights)."""
+    spec = EngineSpec.from_config(config)
+    weight_set = session.get_one(WeightSet, score.weight_set_id)
+    weights = weights_of(spec, weight_set)
+    rescored = explain.rescore(spec, [score.country_iso3], [score.factors], weights)
+    terms = explain.explanation(config, rescored, 0)
+    previous = repository.previous_score(session, score.country_iso3, run.id)
+    change: dict[str, Any] | None = None
+    if previous is not None:
+        previous_score, _ = previous
+        previous_weights = weights_of(
+            spec, session.get_one(WeightSet, previous_score.weight_set_id)
+        )
+        change = explain.change(
+            config,
+            spec,
+            score.country_iso3,
+            (previous_score.factors, previous_weights),
+            (score.factors, weights),
+        )
+    return ScoreExplanation(
+        iso3=score.country_iso3,
+        score_run_id=run.id,
+        as_of=run.as_of,
+        weight_set_id=weight_set.id,
+        weight_set_version=weight_set.version,
+        methodology_version=score.methodology_version,
+        composite=terms["composite"],
+        level=terms["level"],
+        sum_of_factor_terms=terms["sum_of_factor_terms"],
+        sum_of_indicator_terms=terms["sum_of_indicator_terms"],
+        factors=terms["factors"],
+        change_since_previous=change,
+        previous_score_run_id=None if previous is None else previous[1].id,
+    )
+
+
+def expand_stored_breakdown(
+    session: Session, config: Configuration, run: ScoreRun, score: CountryScore
+) -> dict[str, Any]:
+    spec = EngineSpec.from_config(config)
+    weights = weights_of(spec, session.get_one(WeightSet, score.weight_set_id))
+    return explain.expand_breakdown(config, run.as_of, weights, score.factors)
+
+
+def rescore_scores(
+    config: Configuration, scores: Sequence[CountryScore], weight_set: WeightSet
+) -> explain.Rescored:
+    spec = EngineSpec.from_config(config)
+    return explain.rescore(
+        spec,
+        [s.country_iso3 for s in scores],
+        [s.factors for s in scores],
+        weights_of(spec, weight_set),
+    )
+
+
+def rescore_run(
+    session: Session, config: Configuration, run: ScoreRun, weight_set: WeightSet
+) -> tuple[list[CountryScore], explain.Rescored]:
+    """A stored run's scores re-computed under another weight set (nothing is written)."""
+    scores = repository.scores_with_breakdown(session, run.id)
+    spec = EngineSpec.from_config(config)
+    rescored = explain.rescore(
+        spec,
+        [s.country_iso3 for s in scores],
+        [s.factors for s in scores],
+        weights_of(spec, weight_set),
+    )
+    return scores, rescored
+
+
+def compare_runs(
+    session: Session, config: Configuration, base: ScoreRun, other: ScoreRun
+) -> list[RunComparisonRow]:
+    """Every country of either run: composites, levels and ranks in both, and the change split
+    into data (both under the base run's weights) and weights."""
+    spec = EngineSpec.from_config(config)
+    base_scores = {s.country_iso3: s for s in repository.scores_with_breakdown(session, base.id)}
+    other_scores = {s.country_iso3: s for s in repository.scores_with_breakdown(session, other.id)}
+    base_weights = weights_of(spec, session.get_one(WeightSet, base.weight_set_id))
+    other_weights = weights_of(spec, session.get_one(WeightSet, other.weight_set_id))
+    units = sorted(set(base_scores) | set(other_scores))
+    empty: dict[str, Any] = {"factors": []}
+
+    def scored(scores: dict[str, CountryScore], weights: Weights) -> explain.Rescored:
+        return explain.rescore(
+            spec, units, [scores[u].factors if u in scores else empty for u in units], weights
+        )
+
+    before = scored(base_scores, base_weights)
+    mixed = scored(other_scores, base_weights)
+    after = scored(other_scores, other_weights)
+    ranks_before, ranks_after = before.ranks(), after.ranks()
+    rows = []
+    for u, iso3 in enumerate(units):
+        old, mid, new = before.composite(u), mixed.composite(u), after.composite(u)
+        complete = old is not None and mid is not None and new is not None
+        rows.append(
+            RunComparisonRow(
+                iso3=iso3,
+                composite_before=old,
+                composite_after=new,
+                level_before=before.level(u),
+                level_after=after.level(u),
+                rank_before=ranks_before.get(iso3),
+                rank_after=ranks_after.get(iso3),
+                change=new - old if old is not None and new is not None else None,
+                data_change=mid - old if complete and mid is not None and old is not None else None,
+                weights_change=new - mid
+                if complete and new is not None and mid is not None
+                else None,
+            )
+        )
+    return rows

@@ -1,0 +1,358 @@
+"""From observations to the engine's input panel, in numpy.
+
+For every scoring date, unit and indicator: the newest value of the preferred variable that
+is no older than the indicator's ``max_age_days`` (carried forward until then), else of the
+first fallback that has one; turned into a rate per capita and transformed onto the
+indicator's common scale. Every cell remembers which observation it used, or why it has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.schemas import IndicatorConfig, PerCapita, Transform
+from earlywarn.observations.schemas import LatestValue
+from earlywarn.scoring.engine import FloatArray, transform_array
+
+_EPOCH = date(1970, 1, 1)
+
+# Why a cell has no usable value (0: it has one).
+OK, NO_OBSERVATION, STALE, OUT_OF_DOMAIN, NO_POPULATION, NO_REFERENCE = range(6)
+
+
+def day_number(day: date) -> int:
+    return (day - _EPOCH).days
+
+
+def _days(dates: Sequence[date | str]) -> NDArray[np.int64]:
+    """Days since 1970-01-01 of dates (or ISO date strings, as SQLite returns them raw)."""
+    # Few distinct dates (one per period), so convert those and index.
+    distinct, codes = _codes(dates)  # type: ignore[arg-type]
+    days = np.array([str(d)[:10] for d in distinct], dtype="datetime64[D]").astype(np.int64)
+    return days[codes] if len(days) else np.empty(0, dtype=np.int64)
+
+
+def _codes(values: Sequence[str]) -> tuple[list[str], NDArray[np.intp]]:
+    """Distinct values in order of appearance, and each value's position among them (a dict
+    is several times faster than np.unique on Python strings)."""
+    distinct = list(dict.fromkeys(values))
+    lookup = {v: n for n, v in enumerate(distinct)}
+    return distinct, np.fromiter(map(lookup.__getitem__, values), np.intp, len(values))
+
+
+def _at(column: NDArray[np.generic], rows: NDArray[np.intp], fill: float) -> FloatArray:
+    """``column[rows]`` with ``fill`` where ``rows`` is -1 (also for an empty column)."""
+    if len(column) == 0:
+        return np.full(rows.shape, fill)
+    return np.where(rows >= 0, column[np.maximum(rows, 0)], fill).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class ObservationTable:
+    """Observations as columns. ``unit``, ``variable``, ``source`` and ``period`` index the
+    lists of the same name; days count from 1970-01-01."""
+
+    units: list[str]
+    variables: list[str]
+    sources: list[str]
+    periods: list[str]
+    unit: NDArray[np.intp]
+    variable: NDArray[np.intp]
+    source: NDArray[np.intp]
+    period: NDArray[np.intp]
+    period_start: NDArray[np.int64]
+    period_end: NDArray[np.int64]
+    value: FloatArray
+    ingest_run_id: NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Sequence[tuple[str, str, str, date, date, float, str, int]],
+        *,
+        units: Sequence[str] | None = None,
+    ) -> ObservationTable:
+        """From (iso3, variable, period, period_start, period_end, value, source, ingest run).
+
+        ``units`` fixes the unit list (rows of other units are dropped); by default it is every
+        unit in the rows, sorted. Columnar: strings are coded with ``np.unique``, not a loop.
+        """
+        if not rows:
+            return cls(
+                units=list(units or []),
+                variables=[],
+                sources=[],
+                periods=[],
+                unit=np.empty(0, dtype=np.intp),
+                variable=np.empty(0, dtype=np.intp),
+                source=np.empty(0, dtype=np.intp),
+                period=np.empty(0, dtype=np.intp),
+                period_start=np.empty(0, dtype=np.int64),
+                period_end=np.empty(0, dtype=np.int64),
+                value=np.empty(0),
+                ingest_run_id=np.empty(0, dtype=np.int64),
+            )
+        iso3, var, per, p_start, p_end, val, src, run = zip(*rows, strict=True)
+        found_units, unit = _codes(iso3)
+        if units is None:
+            order = sorted(range(len(found_units)), key=found_units.__getitem__)
+            unit_list = [found_units[k] for k in order]
+            remap = np.empty(len(found_units), dtype=np.intp)
+            remap[order] = np.arange(len(found_units))
+        else:
+            unit_list = list(units)
+            positions = {u: n for n, u in enumerate(unit_list)}
+            remap = np.array([positions.get(u, -1) for u in found_units], dtype=np.intp)
+        unit = remap[unit] if len(remap) else unit
+        keep = unit >= 0
+        variables, variable = _codes(var)
+        sources, source = _codes(src)
+        periods, period = _codes(per)
+        return cls(
+            units=unit_list,
+            variables=variables,
+            sources=sources,
+            periods=periods,
+            unit=unit[keep].astype(np.intp),
+            variable=variable[keep].astype(np.intp),
+            source=source[keep].astype(np.intp),
+            period=period[keep].astype(np.intp),
+            period_start=_days(p_start)[keep],
+            period_end=_days(p_end)[keep],
+            value=np.array(val, dtype=np.float64)[keep],
+            ingest_run_id=np.array(run, dtype=np.int64)[keep],
+        )
+
+    @classmethod
+    def from_groups(
+        cls, groups: Sequence[tuple[str, str, int, str, str, str, str]], separator: str = "|"
+    ) -> ObservationTable:
+        """From one row per (unit, variable) with '|'-joined period starts, ends, values and
+        ingest runs (``scoring.repository.observation_groups``). Periods are named by their
+        start and end dates, and sources by their ingest run (which belongs to one source)."""
+        if not groups:
+            return cls.from_rows([])
+        iso3, var, counts, starts, ends, values, runs = zip(*groups, strict=True)
+        repeat = np.array(counts, dtype=np.intp)
+
+        def split(column: Sequence[str]) -> list[str]:
+            return separator.join(column).split(separator)
+
+        units, unit_codes = _codes(iso3)
+        order = sorted(range(len(units)), key=units.__getitem__)
+        remap = np.empty(len(units), dtype=np.intp)
+        remap[order] = np.arange(len(units))
+        variables, variable_codes = _codes(var)
+        period_start = np.array(split(starts), dtype="datetime64[D]").astype(np.int64)
+        period_end = np.array(split(ends), dtype="datetime64[D]").astype(np.int64)
+        n = len(period_start)
+        return cls(
+            units=[units[k] for k in order],
+            variables=variables,
+            sources=[""],
+            periods=[""],
+            unit=np.repeat(remap[unit_codes], repeat),
+            variable=np.repeat(variable_codes, repeat),
+            source=np.zeros(n, dtype=np.intp),
+            period=np.zeros(n, dtype=np.intp),
+            period_start=period_start,
+            period_end=period_end,
+            value=np.array(split(values), dtype=np.float64),
+            ingest_run_id=np.array(split(runs), dtype=np.int64),
+        )
+
+    @classmethod
+    def from_latest(
+        cls, latest: Iterable[LatestValue], *, units: Sequence[str] | None = None
+    ) -> ObservationTable:
+        return cls.from_rows(
+            [
+                (
+                    v.iso3,
+                    v.variable,
+                    v.period,
+                    v.period_start,
+                    v.period_end,
+                    v.value,
+                    v.source_id,
+                    v.ingest_run_id,
+                )
+                for v in latest
+            ],
+            units=units,
+        )
+
+    def newest(self, variable: str, as_of_days: NDArray[np.int64]) -> NDArray[np.intp]:
+        """(T, U): the row of the newest period of ``variable`` starting on or before each
+        date, in its newest vintage; -1 where there is none. Carries values forward."""
+        grid = np.full((len(as_of_days), len(self.units)), -1, dtype=np.intp)
+        try:
+            code = self.variables.index(variable)
+        except ValueError:
+            return grid
+        rows = np.flatnonzero(self.variable == code)
+        first_date = np.searchsorted(as_of_days, self.period_start[rows], side="left")
+        keep = first_date < len(as_of_days)
+        rows, first_date = rows[keep], first_date[keep]
+        if rows.size == 0:
+            return grid
+        # Within each (date, unit) the last row after this sort is the newest period (a
+        # longer one on a tied start) in its newest vintage.
+        order = np.lexsort(
+            (
+                rows,
+                self.ingest_run_id[rows],
+                self.period_end[rows],
+                self.period_start[rows],
+                self.unit[rows],
+                first_date,
+            )
+        )
+        rows, first_date = rows[order], first_date[order]
+        units = self.unit[rows]
+        last = np.ones(rows.size, dtype=bool)
+        last[:-1] = (first_date[1:] != first_date[:-1]) | (units[1:] != units[:-1])
+        grid[first_date[last], units[last]] = rows[last]
+        # Forward fill: a period stays the newest until a later one starts.
+        filled_at = np.where(grid >= 0, np.arange(len(as_of_days))[:, None], -1)
+        np.maximum.accumulate(filled_at, axis=0, out=filled_at)
+        cols = np.broadcast_to(np.arange(len(self.units)), grid.shape)
+        return np.where(filled_at >= 0, grid[np.maximum(filled_at, 0), cols], -1)
+
+
+@dataclass(frozen=True)
+class PanelInputs:
+    """The engine's input: transformed values and where each came from."""
+
+    units: list[str]
+    as_of: list[date]
+    value: FloatArray  # (T, U, I) on the indicator's common scale, NaN when unusable
+    row: NDArray[np.intp]  # (T, U, I) observation row used (or rejected), -1 none
+    source_position: NDArray[np.int8]  # (T, U, I) 0 preferred, 1.. fallback, -1 none
+    reason: NDArray[np.int8]  # (T, U, I) OK, NO_OBSERVATION, STALE, ...
+    age_days: NDArray[np.int64]  # (T, U, I), -1 without a row
+    armed_conflict: NDArray[np.int8]  # (T, U): 1 yes, 0 no, -1 unknown
+
+
+def _sources(indicator: IndicatorConfig) -> list[tuple[str, Transform, PerCapita | None]]:
+    return [
+        (indicator.variable, indicator.transform, indicator.per_capita),
+        *((f.variable, f.transform, f.per_capita) for f in indicator.fallbacks),
+    ]
+
+
+def build_inputs(
+    config: Configuration, table: ObservationTable, as_of: Sequence[date]
+) -> PanelInputs:
+    as_of_days = np.array([day_number(d) for d in as_of], dtype=np.int64)
+    shape = (len(as_of), len(table.units))
+    indicators = config.indicators.indicators
+    full = (*shape, len(indicators))
+    value = np.full(full, np.nan)
+    row_used = np.full(full, -1, dtype=np.intp)
+    position = np.full(full, -1, dtype=np.int8)
+    reason = np.full(full, NO_OBSERVATION, dtype=np.int8)
+    age = np.full(full, -1, dtype=np.int64)
+    newest: dict[str, NDArray[np.intp]] = {}
+
+    def rows_of(variable: str) -> NDArray[np.intp]:
+        if variable not in newest:
+            newest[variable] = table.newest(variable, as_of_days)
+        return newest[variable]
+
+    def fresh_age(
+        rows: NDArray[np.intp], max_age_days: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        ends = _at(table.period_end, rows, 0).astype(np.int64)
+        ages = np.where(rows >= 0, np.maximum(as_of_days[:, None] - ends, 0), -1)
+        return ages, (rows >= 0) & (ages <= max_age_days)
+
+    for col, ind in enumerate(indicators):
+        chosen = np.zeros(shape, dtype=bool)
+        for pos, (variable, transform, per_capita) in enumerate(_sources(ind)):
+            rows = rows_of(variable)
+            ages, fresh = fresh_age(rows, ind.max_age_days)
+            raw = _at(table.value, rows, np.nan)
+            usable = fresh
+            if per_capita is not None:
+                pop_rows = rows_of(per_capita.population_variable)
+                _, pop_fresh = fresh_age(pop_rows, ind.max_age_days)
+                pop = np.where(pop_fresh, _at(table.value, pop_rows, np.nan), np.nan)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    raw = np.where(pop > 0, raw / pop * per_capita.per, np.nan)
+                usable = fresh & (pop > 0)
+            take = usable & ~chosen
+            if pos == 0:
+                # The preferred variable's state explains a cell no source fills.
+                reason[..., col] = np.where(
+                    rows < 0, NO_OBSERVATION, np.where(~fresh, STALE, NO_POPULATION)
+                )
+                row_used[..., col] = rows
+                age[..., col] = ages
+            transformed = transform_array(transform, raw)
+            value[..., col] = np.where(take, transformed, value[..., col])
+            row_used[..., col] = np.where(take, rows, row_used[..., col])
+            age[..., col] = np.where(take, ages, age[..., col])
+            position[..., col] = np.where(take, pos, position[..., col])
+            reason[..., col] = np.where(
+                take, np.where(np.isnan(transformed), OUT_OF_DOMAIN, OK), reason[..., col]
+            )
+            chosen |= take
+    return PanelInputs(
+        units=table.units,
+        as_of=list(as_of),
+        value=value,
+        row=row_used,
+        source_position=position,
+        reason=reason,
+        age_days=age,
+        armed_conflict=armed_conflict(config, table, as_of_days),
+    )
+
+
+def armed_conflict(
+    config: Configuration, table: ObservationTable, as_of_days: NDArray[np.int64]
+) -> NDArray[np.int8]:
+    """1 where any criterion holds with a fresh value, 0 where some criterion has a fresh value
+    and none holds, -1 (unknown) where no criterion has a fresh value."""
+    shape = (len(as_of_days), len(table.units))
+    settings = config.scoring.armed_conflict
+    if settings is None:
+        return np.full(shape, -1, dtype=np.int8)
+    known = np.zeros(shape, dtype=bool)
+    conflict = np.zeros(shape, dtype=bool)
+    for criterion in settings.criteria:
+        rows = table.newest(criterion.variable, as_of_days)
+        ages = as_of_days[:, None] - _at(table.period_end, rows, 0)
+        fresh = (rows >= 0) & (ages <= settings.max_age_days)
+        known |= fresh
+        with np.errstate(invalid="ignore"):
+            conflict |= fresh & (_at(table.value, rows, np.nan) >= criterion.min_value)
+    return np.where(conflict, 1, np.where(known, 0, -1)).astype(np.int8)
+
+
+def input_variables(config: Configuration) -> list[str]:
+    """Every variable scoring reads: indicators with fallbacks, populations, conflict."""
+    names: set[str] = set()
+    for ind in config.indicators.indicators:
+        for variable, _, per_capita in _sources(ind):
+            names.add(variable)
+            if per_capita is not None:
+                names.add(per_capita.population_variable)
+    if config.scoring.armed_conflict is not None:
+        names.update(c.variable for c in config.scoring.armed_conflict.criteria)
+    return sorted(names)
+
+
+def indicator_variables(config: Configuration) -> set[str]:
+    """The variables that make a country part of a run (not populations or conflict data)."""
+    return {v for ind in config.indicators.indicators for v in ind.variables}

@@ -1,0 +1,1 @@
+"""Administration of weight sets: propose, preview, apply, roll back, with an audit log."""
