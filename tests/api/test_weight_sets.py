@@ -89,6 +89,8 @@ def _propose(client: Any, keys: dict[Role, str], body: dict[str, Any]) -> Any:
                     "political_killings_approved": 0.0,
                     "past_mass_killing": 0.0,
                     "recent_mass_killing_onset": 0.0,
+                    "political_terror": 0.0,
+                    "physical_violence_index": 0.0,
                 }
             },
             "risk factor 2 has weight",
