@@ -75,7 +75,7 @@ def context(config: UcdpSourceConfig, known: set[str] | None = None) -> Connecto
         settings=SETTINGS,
         indicators=IndicatorsConfig(indicators=[]),
         now=NOW,
-        known_iso3s=frozenset(known or {"ISR"}),
+        known_iso3s=frozenset(known or {"ISR", "PSE"}),
         source_config=config,
         sleep=lambda seconds: None,
     )
@@ -94,14 +94,22 @@ def test_real_events_are_paged_mapped_from_gw_666_and_aggregated(shared_dir: Pat
     fake = FakeUcdp(real_events(shared_dir))
     payload = fetch(fake, UcdpSourceConfig(start_year=2002, end_year=2004))
     got = values(payload)
-    # 2002: five events (three state-based: 4+1+1 deaths; two one-sided: 1+1, both civilians).
-    assert got[("ISR", "ucdp.ged_events", "2002")] == 5
-    assert got[("ISR", "ucdp.ged_deaths", "2002")] == 8
-    assert got[("ISR", "ucdp.battle_related_deaths", "2002")] == 6
-    assert got[("ISR", "ucdp.one_sided_deaths", "2002")] == 2
-    assert got[("ISR", "ucdp.non_state_deaths", "2002")] == 0
-    assert got[("ISR", "ucdp.ged_civilian_deaths", "2002")] == 2
-    assert got[("ISR", "ucdp.battle_related_deaths", "2004")] == 6
+    # GW 666 events in the Gaza Strip and the West Bank count for Palestine (event_country).
+    # ISR 2002: two state-based events (Southern district 4, Jerusalem district 1).
+    assert got[("ISR", "ucdp.ged_events", "2002")] == 2
+    assert got[("ISR", "ucdp.ged_deaths", "2002")] == 5
+    assert got[("ISR", "ucdp.battle_related_deaths", "2002")] == 5
+    assert got[("ISR", "ucdp.one_sided_deaths", "2002")] == 0
+    assert got[("ISR", "ucdp.ged_civilian_deaths", "2002")] == 0
+    # PSE 2002: Gaza state-based 1; Gaza and West Bank one-sided 1 + 1, both civilians.
+    assert got[("PSE", "ucdp.ged_events", "2002")] == 3
+    assert got[("PSE", "ucdp.ged_deaths", "2002")] == 3
+    assert got[("PSE", "ucdp.battle_related_deaths", "2002")] == 1
+    assert got[("PSE", "ucdp.one_sided_deaths", "2002")] == 2
+    assert got[("PSE", "ucdp.non_state_deaths", "2002")] == 0
+    assert got[("PSE", "ucdp.ged_civilian_deaths", "2002")] == 2
+    assert got[("PSE", "ucdp.battle_related_deaths", "2004")] == 6
+    assert ("ISR", "ucdp.ged_events", "2004") not in got
     assert ("ISR", "ucdp.ged_events", "2003") not in got  # silence is missing, not zero
     assert len(fake.requests) == 2
     first = fake.requests[0].url.params
@@ -168,6 +176,7 @@ def test_without_token_the_api_refusal_is_reported_and_not_retried() -> None:
 def israel(session_factory: sessionmaker[Session]) -> None:
     with session_scope(session_factory) as session:
         session.add(Country(iso3="ISR", iso2="IL", gw_code=666, cow_code=666, name="Israel"))
+        session.add(Country(iso3="PSE", iso2="PS", name="Palestine, State of"))
 
 
 def test_ingest_stores_vintages_archives_pages_and_reruns_add_nothing(
@@ -190,9 +199,9 @@ def test_ingest_stores_vintages_archives_pages_and_reruns_add_nothing(
                 )
             )
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED, RunStatus.UNCHANGED]
-    assert runs[0].rows_loaded == 12  # 6 variables x 2 country-years
+    assert runs[0].rows_loaded == 18  # 6 variables x 3 country-years (ISR 2002, PSE 2002, 2004)
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Observation)) == 12
+        assert session.scalar(select(func.count()).select_from(Observation)) == 18
         archived = session.scalars(select(ArchivedPayload).order_by(ArchivedPayload.id)).all()
     assert [a.ingest_run_id for a in archived] == [runs[0].id] * 2 + [runs[1].id] * 2
     assert all(a.content is None for a in archived[2:])  # the same bytes, referenced

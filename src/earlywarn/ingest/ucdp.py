@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from earlywarn.countries.service import CountryResolver
+from earlywarn.countries.service import CountryResolver, event_country
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
@@ -276,6 +276,8 @@ def _tally(
         collected.skipped["unknown_gw_code"] += 1
         collected.unknown_gw.add(str(gw))
         return
+    admin1 = event.get("adm_1")
+    iso3 = event_country(iso3, admin1 if isinstance(admin1, str) else None)
     if known and iso3 not in known:
         collected.skipped["country_not_in_table"] += 1
         collected.unplaced_iso3.add(iso3)
