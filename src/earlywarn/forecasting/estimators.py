@@ -153,7 +153,10 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         check_classification_targets(y)
         self.classes_, encoded = np.unique(y, return_inverse=True)
         if len(self.classes_) != 2:
-            raise ValueError(f"OnsetEnsemble is binary; got {len(self.classes_)} class(es)")
+            raise ValueError(
+                f"Only binary classification is supported. OnsetEnsemble got "
+                f"{len(self.classes_)} class(es)."
+            )
         unknown = set(self.candidates) - set(CANDIDATES)
         if unknown or not self.candidates:
             raise ValueError(f"candidates must be a non-empty subset of {CANDIDATES}")
@@ -207,6 +210,11 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             self.logit_ = _logit(self.C_, self.l1_ratio, self.random_state).fit(X, target)
         if self.selected_ in ("boosting", "average"):
             self.boosting_ = self._boosting().fit(X, target)
+        # scikit-learn's convention for estimators with max_iter: iterations actually run.
+        iterations = [int(np.max(self.logit_[-1].n_iter_))] if self.logit_ is not None else []
+        if self.boosting_ is not None:
+            iterations.append(int(self.boosting_.n_iter_))
+        self.n_iter_ = max(iterations)
         return self
 
     def _raw(self, X: FloatArray) -> FloatArray:

@@ -216,7 +216,7 @@ def read_ewp_csv(
     """
     cells, outcome_names, names = _read_ewp_cells(source, predictors=predictors)
     if outcomes_source is not None:
-        extra, extra_names, _ = _read_ewp_cells(outcomes_source, predictors=())
+        extra, extra_names, _ = _read_ewp_cells(outcomes_source, predictors=(), outcomes_only=True)
         for key, values in extra.items():
             cells.setdefault(key, {}).update(values)
         outcome_names = sorted(set(outcome_names) | set(extra_names))
@@ -232,7 +232,7 @@ def _label(source: Path | bytes) -> str:
 
 
 def _read_ewp_cells(
-    source: Path | bytes, *, predictors: Sequence[str]
+    source: Path | bytes, *, predictors: Sequence[str], outcomes_only: bool = False
 ) -> tuple[dict[tuple[str, int], dict[str, float]], list[str], dict[str, str]]:
     label = _label(source)
     try:
@@ -244,7 +244,14 @@ def _read_ewp_cells(
     missing = [c for c in ("ccode", "year", *predictors) if c not in header]
     if missing:
         raise FileFormatError(f"{label}: missing column(s) {', '.join(missing)}")
-    outcome_names = [c for c in header if c.startswith("mk_") and c not in predictors]
+    # In the EWP file the outcomes are the mk_onset* columns; an outcome table has only those.
+    outcome_names = [
+        c
+        for c in header
+        if c not in predictors
+        and c not in _IDENTITY
+        and (outcomes_only or c.startswith(DEFAULT_EVENT))
+    ]
     wanted = [(header.index(c), c) for c in (*predictors, *outcome_names)]
     code_at, year_at = header.index("ccode"), header.index("year")
     name_at = header.index("ewp_name") if "ewp_name" in header else None
