@@ -28,10 +28,12 @@ def test_passes_scikit_learns_estimator_checks() -> None:
 def test_get_params_set_params_and_clone() -> None:
     model = _light(year_column=2)
     params = model.get_params()
-    assert params["random_state"] == 0 and params["year_column"] == 2
+    assert params["random_state"] == 0
+    assert params["year_column"] == 2
     assert params["candidates"] == ("logit", "boosting", "average")
     twin = clone(model).set_params(l1_ratio=0.9)
-    assert twin.l1_ratio == 0.9 and model.l1_ratio == 0.5
+    assert twin.l1_ratio == 0.9
+    assert model.l1_ratio == 0.5
 
 
 def test_same_random_state_same_probabilities(panel: Panel) -> None:
@@ -64,7 +66,8 @@ def test_selection_and_calibration_use_out_of_time_folds_inside_the_training_dat
 def test_single_candidate_and_bad_candidates(panel: Panel) -> None:
     X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
     only = _light(year_column=2, candidates=("boosting",)).fit(X, y)
-    assert only.selected_ == "boosting" and only.logit_ is None
+    assert only.selected_ == "boosting"
+    assert only.logit_ is None
     with pytest.raises(ValueError, match="candidates"):
         _light(candidates=("forest",)).fit(X, y)
 
