@@ -317,22 +317,31 @@ class DataFormat(StrEnum):
 
 
 def _load_panel(
-    data_format: DataFormat, data: Path | None, settings: Settings
+    data_format: DataFormat,
+    data: Path | None,
+    settings: Settings,
+    predictors: str | None = None,
+    outcomes: Path | None = None,
 ) -> tuple[Panel, str]:
     """The panel and a description of where it came from (for the model card)."""
-    from earlywarn.forecasting.panel import read_ewp_csv
+    from earlywarn.forecasting.panel import EWP_PREDICTORS, read_ewp_csv
     from earlywarn.forecasting.service import panel_from_observations
     from earlywarn.ingest.errors import FileFormatError
 
+    names = tuple(p.strip() for p in predictors.split(",") if p.strip()) if predictors else None
+    chosen = names or EWP_PREDICTORS
     if data_format is DataFormat.EWP:
         if data is None:
             raise _fail("--format ewp needs --data PATH (an Early Warning Project CSV)")
         try:
-            return read_ewp_csv(data), f"EWP file {data.name}"
+            panel = read_ewp_csv(data, predictors=chosen, outcomes_source=outcomes)
         except FileFormatError as exc:
             raise _fail(str(exc)) from exc
+        return panel, f"EWP file {data.name}"
+    if outcomes is not None:
+        raise _fail("--outcomes goes with --format ewp; import outcome tables into the database")
     with _database(settings) as (_, factory), session_scope(factory) as session:
-        panel = panel_from_observations(session)
+        panel = panel_from_observations(session, predictors=chosen)
     if not len(panel):
         raise _fail("no ewp.* observations are stored: run `earlywarn import FILE --format ewp`")
     return panel, "stored observations (ewp.* variables)"
@@ -340,6 +349,14 @@ def _load_panel(
 
 ModelOption = Annotated[
     str, typer.Option("--model", help="ensemble (default), logit, boosting or ewp-reference")
+]
+PredictorsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated predictor columns (default: the EWP 2025 model's 39)"),
+]
+OutcomesOption = Annotated[
+    Path | None,
+    typer.Option(help="An outcome table in the EWP format that adds or replaces outcomes"),
 ]
 
 
@@ -357,6 +374,8 @@ def backtest(
     ] = None,
     model: ModelOption = "ensemble",
     n_jobs: Annotated[int | None, typer.Option(help="Parallel steps (default: 2)")] = None,
+    predictors: PredictorsOption = None,
+    outcomes: OutcomesOption = None,
 ) -> None:
     """Walk-forward backtest with the Early Warning Project protocol (train through T,
     forecast from T+2, score each onset by the better of the two forecasts before it)."""
@@ -368,7 +387,7 @@ def backtest(
 
     if model not in MODEL_NAMES:
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    panel, source = _load_panel(data_format, data, get_settings())
+    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes)
     try:
         result = run_backtest(
             panel,
@@ -409,6 +428,8 @@ def train(
     first_train_year: Annotated[int, typer.Option(help="Backtest: first T")] = 1991,
     last_train_year: Annotated[int, typer.Option(help="Backtest: last T")] = 2021,
     promote: Annotated[bool, typer.Option("--promote", help="Promote it at once")] = False,
+    predictors: PredictorsOption = None,
+    outcomes: OutcomesOption = None,
 ) -> None:
     """Train a forecasting model on all known data and save it with its model card."""
     from earlywarn.forecasting.backtest import run_backtest
@@ -423,7 +444,7 @@ def train(
     if model not in MODEL_NAMES:
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
     settings = get_settings()
-    panel, source = _load_panel(data_format, data, settings)
+    panel, source = _load_panel(data_format, data, settings, predictors, outcomes)
     figures = None
     try:
         if run_backtest_too:
