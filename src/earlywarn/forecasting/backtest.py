@@ -18,6 +18,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.panel import DEFAULT_EVENT, DEFAULT_TARGET, FloatArray, Panel
 
@@ -104,7 +105,9 @@ def _step(
     panel: Panel, factory: ModelFactory, forecast_year: int, target: str
 ) -> tuple[YearForecast, str | None, float]:
     start = time.process_time()
-    forecast, model = forecast_from(panel, factory, forecast_year, target=target)
+    # Small fits: one OpenMP thread per step (steps run in parallel instead).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        forecast, model = forecast_from(panel, factory, forecast_year, target=target)
     return forecast, getattr(model, "selected_", None), time.process_time() - start
 
 

@@ -27,6 +27,7 @@ import joblib
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, clone
+from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.panel import FloatArray, Panel
 
@@ -76,7 +77,10 @@ def train_bundle(
         X, y = known.training_rows(target)
         if len(np.unique(y)) != 2:
             raise RegistryError(f"outcome {target!r} has no onsets (or only onsets) to learn from")
-        estimators[horizon] = clone(model).fit(X, y.astype(np.int64))
+        # A few thousand rows: extra OpenMP threads only spin, and on a shared machine
+        # they cost far more CPU than they save.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            estimators[horizon] = clone(model).fit(X, y.astype(np.int64))
         labelled = known.years[known.complete() & ~np.isnan(known.outcome(target))]
         trained_through[horizon] = int(labelled.max())
     digest = panel.digest()
