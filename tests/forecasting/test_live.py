@@ -220,3 +220,33 @@ def make_client(
         return TestClient(app), raw
 
     return build
+
+
+def test_train_command_reads_stored_observations(
+    loaded: Path, engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from earlywarn.cli import app as cli_app
+    from earlywarn.settings import get_settings
+
+    models = tmp_path / "registry"
+    monkeypatch.setenv("EARLYWARN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("EARLYWARN_MODELS_DIR", str(models))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli_app,
+            ["train", "--predictors", "risk,noise,year", "--model", "logit", "--no-backtest",
+             "--promote"],
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    registry = ModelRegistry(models)
+    (version,) = registry.versions()
+    assert registry.promoted_version() == version
+    card = registry.card(version)
+    assert card["data_source"] == "stored observations (ewp.* variables)"
+    assert card["backtest"] is None
+    assert card["training_years"]["1"] == {"last_labelled_year": 2023}
