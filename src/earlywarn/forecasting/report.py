@@ -53,7 +53,7 @@ def _ticks(x_max: float, y_max: float) -> str:
         _, py = _xy(0, fy, x_max, y_max)
         out.append(
             f'<text x="{px}" y="{_H - _PAD + 14}" font-size="10" text-anchor="middle">'
-            f"{fx:g}</text>"
+            f"{fx:.3g}</text>"
             f'<text x="{_PAD - 4}" y="{py + 3}" font-size="10" text-anchor="end">{fy:.2g}</text>'
         )
     return "".join(out)
