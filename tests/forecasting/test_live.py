@@ -182,6 +182,9 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     assert client.get("/countries/XXX/forecasts", headers=headers).status_code == 404
     run = client.get(f"/score-runs/{summary.score_run_id}/forecasts", headers=headers).json()
     assert len(run["forecasts"]) == len(COUNTRIES)
+    unknown = client.get(f"/score-runs/{summary.score_run_id + 1}/forecasts", headers=headers)
+    assert unknown.status_code == 404
+    assert "no scoring run" in unknown.json()["detail"]
 
     models = client.get("/forecast-models", headers=headers).json()
     assert [m["promoted"] for m in models] == [True]

@@ -11,6 +11,7 @@ from earlywarn.forecasting import repository
 from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.registry import ModelRegistry, RegistryError
 from earlywarn.forecasting.schemas import Driver, ForecastOut, ModelCardOut, RankedForecasts
+from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.repository import country_names
 
 router = APIRouter(tags=["forecasts"])
@@ -65,6 +66,8 @@ def run_forecasts(
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> RankedForecasts:
     """The forecasts stored with one scoring run (empty when it made none)."""
+    if session.get(ScoreRun, run_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no scoring run {run_id}")
     return _ranked(session, run_id, limit)
 
 
