@@ -121,3 +121,26 @@ def test_backtest_refuses_an_empty_range(panel: Panel) -> None:
         run_backtest(
             panel, FirstColumnRisk, model_name="rule", first_train_year=2000, last_train_year=1999
         )
+
+
+def test_report_has_its_four_views(panel: Panel, tmp_path: Any) -> None:
+    from earlywarn.forecasting.report import write_report
+
+    result = run_backtest(
+        panel,
+        FirstColumnRisk,
+        model_name="rule",
+        first_train_year=1985,
+        last_train_year=2015,
+        n_jobs=1,
+    )
+    path = tmp_path / "report.html"
+    write_report(result, path)
+    page = path.read_text()
+    assert page.count("<svg") == 3  # ROC, precision/recall at k, calibration
+    assert "ROC curve" in page
+    assert "Calibration" in page
+    assert "Rank of each onset" in page
+    # Nine figures, then one four-cell row per onset; the missed ones are marked.
+    assert page.count("<td>") == 9 + 4 * result.n_onsets
+    assert page.count("class=missed") == len(result.missed)
