@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -32,6 +33,10 @@ from earlywarn.ingest.schemas import FileFormat
 from earlywarn.migrations import upgrade_to_head
 from earlywarn.settings import Settings, get_settings
 from earlywarn.types import Role
+
+if TYPE_CHECKING:
+    from earlywarn.forecasting.panel import Panel
+    from earlywarn.pipeline import ScoringSummary
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -324,13 +329,20 @@ def score(
             ) from exc
         vintage = vintage if vintage.tzinfo else vintage.replace(tzinfo=UTC)
     with _database(settings) as (_, factory):
-        summary = score_and_alert(factory, config, as_of=_parse_date(as_of), vintage_as_of=vintage)
+        summary = score_and_alert(
+            factory,
+            config,
+            as_of=_parse_date(as_of),
+            vintage_as_of=vintage,
+            models_dir=settings.models_dir,
+        )
         console.print(
             f"score run {summary.score_run_id}: {summary.countries_rated} countries rated "
             f"({summary.countries_with_data} with data); alerts opened {summary.alerts_opened}, "
             f"escalated {summary.alerts_escalated}, resolved {summary.alerts_resolved}; "
             f"outbox messages {summary.outbox_messages}"
         )
+        _print_forecast(summary)
         _print_summary(factory, summary.score_run_id)
 
 
@@ -379,6 +391,7 @@ def run_once(
             f"de-escalated {s.alerts_deescalated}, resolved {s.alerts_resolved}; "
             f"outbox messages {s.outbox_messages}"
         )
+        _print_forecast(s)
         _print_summary(factory, s.score_run_id)
 
 
@@ -436,6 +449,209 @@ def serve(
             start_scheduler=settings.scheduler_enabled and not no_scheduler,
         )
         uvicorn.run(api, host=host or settings.host, port=port or settings.port, workers=1)
+
+
+def _print_forecast(summary: ScoringSummary) -> None:
+    if summary.forecast_skipped_reason:
+        console.print(f"[yellow]forecasts skipped:[/] {summary.forecast_skipped_reason}")
+    else:
+        console.print(
+            f"forecasts stored for {summary.forecasts_stored} countries "
+            f"(model {summary.forecast_model_version})"
+        )
+
+
+class DataFormat(StrEnum):
+    EWP = "ewp"
+    DB = "db"
+
+
+def _load_panel(
+    data_format: DataFormat,
+    data: Path | None,
+    settings: Settings,
+    predictors: str | None = None,
+    outcomes: Path | None = None,
+) -> tuple[Panel, str]:
+    """The panel and a description of where it came from (for the model card)."""
+    from earlywarn.forecasting.panel import EWP_PREDICTORS, read_ewp_csv
+    from earlywarn.forecasting.service import panel_from_observations
+    from earlywarn.ingest.errors import FileFormatError
+
+    names = tuple(p.strip() for p in predictors.split(",") if p.strip()) if predictors else None
+    chosen = names or EWP_PREDICTORS
+    if data_format is DataFormat.EWP:
+        if data is None:
+            raise _fail("--format ewp needs --data PATH (an Early Warning Project CSV)")
+        try:
+            panel = read_ewp_csv(data, predictors=chosen, outcomes_source=outcomes)
+        except FileFormatError as exc:
+            raise _fail(str(exc)) from exc
+        return panel, f"EWP file {data.name}"
+    if outcomes is not None:
+        raise _fail("--outcomes goes with --format ewp; import outcome tables into the database")
+    with _database(settings) as (_, factory), session_scope(factory) as session:
+        panel = panel_from_observations(session, predictors=chosen)
+    if not len(panel):
+        raise _fail("no ewp.* observations are stored: run `earlywarn import FILE --format ewp`")
+    return panel, "stored observations (ewp.* variables)"
+
+
+ModelOption = Annotated[
+    str, typer.Option("--model", help="ensemble (default), logit, boosting or ewp-reference")
+]
+PredictorsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated predictor columns (default: the EWP 2025 model's 39)"),
+]
+OutcomesOption = Annotated[
+    Path | None,
+    typer.Option(help="An outcome table in the EWP format that adds or replaces outcomes"),
+]
+
+
+@app.command()
+def backtest(
+    data_format: Annotated[
+        DataFormat, typer.Option("--format", help="ewp: a CSV file; db: stored observations")
+    ] = DataFormat.EWP,
+    data: Annotated[Path | None, typer.Option(help="The EWP-format CSV")] = None,
+    first_train_year: Annotated[int, typer.Option(help="First last-training-year T")] = 1991,
+    last_train_year: Annotated[int, typer.Option(help="Last last-training-year T")] = 2021,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Write an HTML report for analysts here")
+    ] = None,
+    model: ModelOption = "ensemble",
+    n_jobs: Annotated[int | None, typer.Option(help="Parallel steps (default: 2)")] = None,
+    predictors: PredictorsOption = None,
+    outcomes: OutcomesOption = None,
+) -> None:
+    """Walk-forward backtest with the Early Warning Project protocol (train through T,
+    forecast from T+2, score each onset by the better of the two forecasts before it)."""
+    import json
+
+    from earlywarn.forecasting.backtest import run_backtest
+    from earlywarn.forecasting.estimators import MODEL_NAMES, make_model
+    from earlywarn.forecasting.report import write_report
+
+    if model not in MODEL_NAMES:
+        raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes)
+    try:
+        result = run_backtest(
+            panel,
+            functools.partial(make_model, model, panel.feature_names),
+            model_name=model,
+            first_train_year=first_train_year,
+            last_train_year=last_train_year,
+            n_jobs=n_jobs,
+        )
+    except (ValueError, KeyError) as exc:
+        raise _fail(f"backtest on {source}: {exc}") from exc
+    summary = result.summary()
+    summary["data"] = source
+    summary["data_digest_sha256"] = panel.digest()
+    if json_out is not None:
+        json_out.write_text(json.dumps(summary, indent=2) + "\n")
+    if report is not None:
+        write_report(result, report)
+    console.print(
+        f"{model}: AUC {result.auc:.3f}, recall@10/20/30 {result.recall_at_10:.2f}/"
+        f"{result.recall_at_20:.2f}/{result.recall_at_30:.2f} of {result.n_onsets} onsets, "
+        f"false alarms per hit at 4% {result.false_alarms_per_hit_at_4pct}, "
+        f"{result.seconds:.1f} s"
+    )
+
+
+@app.command()
+def train(
+    data_format: Annotated[
+        DataFormat, typer.Option("--format", help="ewp: a CSV file; db: stored observations")
+    ] = DataFormat.DB,
+    data: Annotated[Path | None, typer.Option(help="The EWP-format CSV (--format ewp)")] = None,
+    model: ModelOption = "ensemble",
+    run_backtest_too: Annotated[
+        bool,
+        typer.Option("--backtest/--no-backtest", help="Backtest first; figures go in the card"),
+    ] = True,
+    first_train_year: Annotated[int, typer.Option(help="Backtest: first T")] = 1991,
+    last_train_year: Annotated[int, typer.Option(help="Backtest: last T")] = 2021,
+    promote: Annotated[bool, typer.Option("--promote", help="Promote it at once")] = False,
+    predictors: PredictorsOption = None,
+    outcomes: OutcomesOption = None,
+) -> None:
+    """Train a forecasting model on all known data and save it with its model card."""
+    from earlywarn.forecasting.backtest import run_backtest
+    from earlywarn.forecasting.estimators import MODEL_NAMES, make_model
+    from earlywarn.forecasting.registry import (
+        ModelRegistry,
+        RegistryError,
+        model_card,
+        train_bundle,
+    )
+
+    if model not in MODEL_NAMES:
+        raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
+    settings = get_settings()
+    panel, source = _load_panel(data_format, data, settings, predictors, outcomes)
+    figures = None
+    try:
+        if run_backtest_too:
+            figures = run_backtest(
+                panel,
+                functools.partial(make_model, model, panel.feature_names),
+                model_name=model,
+                first_train_year=first_train_year,
+                last_train_year=last_train_year,
+            ).summary()
+            figures.pop("onsets")
+        bundle = train_bundle(panel, make_model(model, panel.feature_names), name=model)
+        registry = ModelRegistry(settings.models_dir)
+        folder = registry.save(bundle, model_card(bundle, data_source=source, backtest=figures))
+        if promote:
+            registry.promote(bundle.version)
+    except (ValueError, KeyError, RegistryError) as exc:
+        raise _fail(f"training on {source}: {exc}") from exc
+    console.print(f"saved model {bundle.version} in {folder}" + (" (promoted)" if promote else ""))
+
+
+@app.command("promote")
+def promote_model(
+    version: Annotated[str, typer.Argument(help="A version listed by `earlywarn models`")],
+) -> None:
+    """Make this model version the one the service forecasts with."""
+    from earlywarn.forecasting.registry import ModelRegistry, RegistryError
+
+    try:
+        ModelRegistry(get_settings().models_dir).promote(version)
+    except RegistryError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"promoted {version}")
+
+
+@app.command("models")
+def list_models() -> None:
+    """List the trained model versions and which one is promoted."""
+    from earlywarn.forecasting.registry import ModelRegistry, RegistryError
+
+    registry = ModelRegistry(get_settings().models_dir)
+    try:
+        promoted = registry.promoted_version()
+    except RegistryError as exc:
+        raise _fail(str(exc)) from exc
+    table = Table(title=f"Models in {registry.root}")
+    for column in ("version", "promoted", "AUC", "recall@30"):
+        table.add_column(column)
+    for version in registry.versions():
+        backtest_figures = registry.card(version).get("backtest") or {}
+        table.add_row(
+            version,
+            "yes" if version == promoted else "",
+            str(backtest_figures.get("auc", "-")),
+            str(backtest_figures.get("recall_at_30", "-")),
+        )
+    console.print(table)
 
 
 if __name__ == "__main__":

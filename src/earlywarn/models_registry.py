@@ -4,6 +4,7 @@ from earlywarn.alerting import models as alerting_models
 from earlywarn.auth import models as auth_models
 from earlywarn.countries import models as countries_models
 from earlywarn.db import Base
+from earlywarn.forecasting import models as forecasting_models
 from earlywarn.framework import models as framework_models
 from earlywarn.ingest import models as ingest_models
 from earlywarn.notify import models as notify_models
@@ -16,6 +17,7 @@ __all__ = [
     "alerting_models",
     "auth_models",
     "countries_models",
+    "forecasting_models",
     "framework_models",
     "ingest_models",
     "notify_models",

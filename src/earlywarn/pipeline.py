@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
 from sqlalchemy import text
@@ -20,6 +21,8 @@ from earlywarn.alerting.models import AlertEventKind
 from earlywarn.alerting.service import evaluate_alerts
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
+from earlywarn.forecasting.registry import ModelRegistry
+from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.service import sync_configuration
@@ -54,6 +57,9 @@ class ScoringSummary:
     alerts_deescalated: int
     alerts_resolved: int
     outbox_messages: int
+    forecasts_stored: int = 0
+    forecast_model_version: str | None = None
+    forecast_skipped_reason: str | None = None
 
 
 @dataclass
@@ -81,6 +87,28 @@ def _take_scoring_lock(session: Session) -> None:
         raise PipelineBusyError("another scoring run is in progress; try again when it ends")
 
 
+def _forecast(
+    session: Session, score_run_id: int, models_dir: Path | None, as_of: date
+) -> ForecastOutcome:
+    """Store onset probabilities beside the scores, in a savepoint: a missing or broken model
+    is logged and skipped, and never costs the run its scores and alerts."""
+    if models_dir is None:
+        reason = "no models directory configured"
+        log.info("forecasting skipped: %s", reason)
+        return ForecastOutcome(stored=0, data_year=None, model_version="", skipped_reason=reason)
+    try:
+        with session.begin_nested():
+            bundle = ModelRegistry(models_dir).load_promoted()
+            outcome = store_forecasts(session, score_run_id, bundle, as_of=as_of)
+    except Exception as exc:  # a model is data from disk: any failure means "no forecast"
+        reason = f"forecasting failed: {type(exc).__name__}: {exc}"
+        log.warning("forecasting skipped: %s", reason)
+        return ForecastOutcome(stored=0, data_year=None, model_version="", skipped_reason=reason)
+    if outcome.skipped_reason:
+        log.info("forecasting skipped: %s", outcome.skipped_reason)
+    return outcome
+
+
 def score_and_alert(
     factory: sessionmaker[Session],
     config: Configuration,
@@ -89,6 +117,7 @@ def score_and_alert(
     max_ingest_run_id: int | None = None,
     weight_set_id: int | None = None,
     vintage_as_of: datetime | None = None,
+    models_dir: Path | None = None,
 ) -> ScoringSummary:
     """Score every country, evaluate alerts and fill the outbox, in one transaction.
 
@@ -119,6 +148,7 @@ def score_and_alert(
                 max_ingest_run_id=max_ingest_run_id,
                 vintage_as_of=vintage_as_of,
             )
+            forecast = _forecast(session, outcome.run.id, models_dir, as_of)
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
             evaluation = evaluate_alerts(session, config, outcome.run, scores, previous_levels)
             return ScoringSummary(
@@ -131,6 +161,9 @@ def score_and_alert(
                 alerts_deescalated=evaluation.count(AlertEventKind.DEESCALATED),
                 alerts_resolved=evaluation.count(AlertEventKind.RESOLVED),
                 outbox_messages=evaluation.outbox_messages,
+                forecasts_stored=forecast.stored,
+                forecast_model_version=forecast.model_version or None,
+                forecast_skipped_reason=forecast.skipped_reason,
             )
     except PipelineBusyError:
         raise
@@ -172,7 +205,9 @@ def run_pipeline(
             client=client,
             skip_own_schedule=skip_own_schedule,
         )
-    report("scoring countries and evaluating alerts")
-    result.scoring = score_and_alert(factory, config, as_of=as_of, weight_set_id=weight_set_id)
+    report("scoring countries, forecasting and evaluating alerts")
+    result.scoring = score_and_alert(
+        factory, config, as_of=as_of, weight_set_id=weight_set_id, models_dir=settings.models_dir
+    )
     report("done")
     return result

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
         description="Crontab (UTC) for the scheduled pipeline run in `earlywarn serve`.",
     )
     scheduler_enabled: bool = True
+    models_dir: Path = Field(
+        default=Path("models"),
+        description="Forecasting model registry: one folder per version, promoted.json.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     worldbank_base_url: str = "https://api.worldbank.org/v2"

@@ -17,6 +17,7 @@ from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.countries import router as countries_router
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.forecasting import router as forecasting_router
 from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import router as ingest_router
@@ -68,6 +69,7 @@ def _routers() -> list[APIRouter]:
     return [
         health.router,
         scoring_router.router,
+        forecasting_router.router,
         alerting_router.router,
         countries_router.router,
         observations_router.router,

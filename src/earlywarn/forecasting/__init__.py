@@ -1,5 +1,7 @@
-"""Forecasting: the probability of a mass-atrocity onset (scikit-learn, backtested).
+"""Forecasting: the probability of a mass-killing onset (scikit-learn, backtested).
 
-Not built yet. It will read the same observations as scoring (the EWP outcome columns are
-already imported as ``ewp.mk_onset*`` variables) and store versioned models under ``models/``.
+``panel`` builds point-in-time country-year panels (from an EWP-format file or from stored
+``ewp.*`` observations); ``estimators`` holds the models; ``backtest`` runs the Early Warning
+Project's walk-forward protocol; ``registry`` keeps trained models with their model cards under
+``models/``; ``service`` stores each scoring run's forecasts with their drivers.
 """

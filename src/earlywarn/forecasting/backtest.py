@@ -1,0 +1,245 @@
+"""The Early Warning Project's walk-forward ("fake out-of-sample") protocol.
+
+For every last training year T: fit on the panel as known at the end of T+2 (so rows up to T
+carry their two-year label), forecast every complete row of year T+2, rank within that year.
+Each country-year Y is then scored by the larger of the forecasts made from Y-1 and Y-2
+(``maxrisk2``) and the better of their ranks (``minrank2``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, clone
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from threadpoolctl import threadpool_limits
+
+from earlywarn.forecasting.panel import DEFAULT_EVENT, DEFAULT_TARGET, FloatArray, Panel
+
+FALSE_ALARM_THRESHOLD = 0.04
+RECALL_RANKS = (10, 20, 30)
+TARGET_LEAD_YEARS = 2  # mk_onset_1or2: the label of year T is complete at the end of T+2
+
+ModelFactory = Callable[[], BaseEstimator]
+
+
+@dataclass(frozen=True)
+class YearForecast:
+    year: int
+    countries: list[str]
+    probabilities: list[float]
+    ranks: list[int]
+
+
+@dataclass(frozen=True)
+class ScoredCountryYear:
+    country: str
+    year: int
+    onset: bool
+    max_risk: float
+    best_rank: int
+
+
+@dataclass
+class BacktestResult:
+    model: str
+    first_train_year: int
+    last_train_year: int
+    auc: float | None
+    average_precision: float | None
+    brier: float
+    recall_at_10: float
+    recall_at_20: float
+    recall_at_30: float
+    n_onsets: int
+    n_scored: int
+    hits_at_4pct: int
+    false_alarms_at_4pct: int
+    false_alarms_per_hit_at_4pct: float | None
+    seconds: float
+    cpu_seconds: float
+    missed: list[dict[str, Any]]
+    onsets: list[dict[str, Any]]
+    selection: dict[str, int] = field(default_factory=dict)
+    scored: list[ScoredCountryYear] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON the CLI writes (without the per-country-year detail)."""
+        data = asdict(self)
+        data.pop("scored")
+        return data
+
+
+def forecast_from(
+    panel: Panel, factory: ModelFactory, forecast_year: int, *, target: str = DEFAULT_TARGET
+) -> tuple[YearForecast, BaseEstimator]:
+    """Train on what was known at the end of ``forecast_year`` and forecast its rows.
+
+    Only ``panel.as_of(forecast_year)`` is used, so nothing after that year can leak in.
+    """
+    known = panel.as_of(forecast_year)
+    X, y = known.training_rows(target)
+    model = clone(factory())
+    model.fit(X, y.astype(np.int64))
+    rows = known.complete() & (known.years == forecast_year)
+    p = np.asarray(model.predict_proba(known.features[rows])[:, 1], dtype=np.float64)
+    order = np.argsort(-p, kind="stable")
+    ranks = np.empty(len(p), dtype=np.int64)
+    ranks[order] = np.arange(1, len(p) + 1)
+    forecast = YearForecast(
+        year=forecast_year,
+        countries=known.countries[rows].tolist(),
+        probabilities=p.tolist(),
+        ranks=ranks.tolist(),
+    )
+    return forecast, model
+
+
+def _step(
+    panel: Panel, factory: ModelFactory, forecast_year: int, target: str
+) -> tuple[YearForecast, str | None, float]:
+    start = time.process_time()
+    # Small fits: one OpenMP thread per step (steps run in parallel instead).
+    with threadpool_limits(limits=1, user_api="openmp"):
+        forecast, model = forecast_from(panel, factory, forecast_year, target=target)
+    return forecast, getattr(model, "selected_", None), time.process_time() - start
+
+
+def run_backtest(
+    panel: Panel,
+    factory: ModelFactory,
+    *,
+    model_name: str,
+    first_train_year: int = 1991,
+    last_train_year: int = 2021,
+    target: str = DEFAULT_TARGET,
+    event: str = DEFAULT_EVENT,
+    n_jobs: int | None = None,
+) -> BacktestResult:
+    if first_train_year > last_train_year:
+        raise ValueError("first train year is after the last train year")
+    wall = time.perf_counter()
+    cpu = time.process_time()
+    years = range(first_train_year + TARGET_LEAD_YEARS, last_train_year + TARGET_LEAD_YEARS + 1)
+    jobs = n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)
+    # Newest (largest) training sets first, so the two workers finish together.
+    steps = Parallel(n_jobs=jobs)(
+        delayed(_step)(panel, factory, year, target) for year in reversed(years)
+    )
+    forecasts = {f.year: f for f, _, _ in steps}
+    selection: dict[str, int] = {}
+    for _, chosen, _ in steps:
+        if chosen is not None:
+            selection[chosen] = selection.get(chosen, 0) + 1
+    worker_cpu = sum(c for _, _, c in steps) if jobs != 1 else 0.0
+    scored = score_forecasts(
+        panel,
+        forecasts,
+        first_year=first_train_year + TARGET_LEAD_YEARS + 1,
+        last_year=last_train_year + TARGET_LEAD_YEARS,
+        event=event,
+    )
+    result = evaluate(scored, names=panel.country_names)
+    return BacktestResult(
+        model=model_name,
+        first_train_year=first_train_year,
+        last_train_year=last_train_year,
+        seconds=round(time.perf_counter() - wall, 3),
+        cpu_seconds=round(time.process_time() - cpu + worker_cpu, 3),
+        selection=selection,
+        scored=scored,
+        **result,
+    )
+
+
+def score_forecasts(
+    panel: Panel,
+    forecasts: dict[int, YearForecast],
+    *,
+    first_year: int,
+    last_year: int,
+    event: str = DEFAULT_EVENT,
+) -> list[ScoredCountryYear]:
+    """``maxrisk2`` and ``minrank2`` for every country-year in range with a known event and at
+    least one forecast from the two years before."""
+    by_key: dict[tuple[str, int], tuple[float, int]] = {}
+    for forecast in forecasts.values():
+        for country, p, rank in zip(
+            forecast.countries, forecast.probabilities, forecast.ranks, strict=True
+        ):
+            by_key[(country, forecast.year)] = (p, rank)
+    events = panel.outcome(event)
+    scored = []
+    for country, year, happened in zip(panel.countries, panel.years, events, strict=True):
+        if not first_year <= year <= last_year or np.isnan(happened):
+            continue
+        earlier = [
+            by_key[k] for k in ((str(country), year - 1), (str(country), year - 2)) if k in by_key
+        ]
+        if not earlier:
+            continue
+        scored.append(
+            ScoredCountryYear(
+                country=str(country),
+                year=int(year),
+                onset=bool(happened),
+                max_risk=max(p for p, _ in earlier),
+                best_rank=min(r for _, r in earlier),
+            )
+        )
+    return scored
+
+
+def evaluate(
+    scored: list[ScoredCountryYear], *, names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    if not scored:
+        raise ValueError("no country-year has both an outcome and a forecast in that range")
+    onset = np.array([s.onset for s in scored], dtype=bool)
+    risk: FloatArray = np.array([s.max_risk for s in scored], dtype=np.float64)
+    rank = np.array([s.best_rank for s in scored])
+    n_onsets = int(onset.sum())
+    both = 0 < n_onsets < len(scored)
+    flagged = risk >= FALSE_ALARM_THRESHOLD
+    hits = int((flagged & onset).sum())
+    false_alarms = int((flagged & ~onset).sum())
+    recalls = {
+        f"recall_at_{k}": round(float((rank[onset] <= k).mean()) if n_onsets else 0.0, 4)
+        for k in RECALL_RANKS
+    }
+    names = names or {}
+    onsets: list[dict[str, Any]] = sorted(
+        (
+            {
+                "country": s.country,
+                "name": names.get(s.country, s.country),
+                "year": s.year,
+                "best_rank": s.best_rank,
+                "max_risk": round(s.max_risk, 4),
+            }
+            for s in scored
+            if s.onset
+        ),
+        key=lambda o: (o["year"], o["country"]),
+    )
+    return {
+        "auc": round(float(roc_auc_score(onset, risk)), 4) if both else None,
+        "average_precision": round(float(average_precision_score(onset, risk)), 4)
+        if both
+        else None,
+        "brier": round(float(brier_score_loss(onset, risk)), 5),
+        **recalls,
+        "n_onsets": n_onsets,
+        "n_scored": len(scored),
+        "hits_at_4pct": hits,
+        "false_alarms_at_4pct": false_alarms,
+        "false_alarms_per_hit_at_4pct": round(false_alarms / hits, 2) if hits else None,
+        "missed": [o for o in onsets if o["best_rank"] > max(RECALL_RANKS)],
+        "onsets": onsets,
+    }

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from earlywarn.db import Base, JSONType, utc_now
+
+
+class Forecast(Base):
+    """A country's onset probabilities made beside its risk-factor score in one scoring run.
+
+    ``probability_1y`` is the probability that a mass killing begins in the year after
+    ``data_year``; ``probability_2y`` that one begins within the two years after it.
+    ``drivers`` lists the predictors that move ``probability_2y`` most when set to their
+    cross-country typical value (see forecasting/service.py).
+    """
+
+    __tablename__ = "forecasts"
+    __table_args__ = (UniqueConstraint("score_run_id", "country_iso3"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id"), index=True)
+    country_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3"), index=True)
+    model_version: Mapped[str] = mapped_column(String(128))
+    data_year: Mapped[int] = mapped_column(Integer)
+    probability_1y: Mapped[float] = mapped_column(Float)
+    probability_2y: Mapped[float] = mapped_column(Float)
+    rank_2y: Mapped[int] = mapped_column(Integer)
+    drivers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

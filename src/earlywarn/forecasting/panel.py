@@ -1,0 +1,276 @@
+"""The country-year panel that forecasting trains on, with point-in-time views.
+
+A panel is a plain set of numpy arrays (one row per country-year): it is read either from an
+Early Warning Project (EWP) format CSV (the backtest) or from stored observations (the live
+service, where the EWP import stores every column as the variable ``ewp.<column>``).
+
+Point in time: an outcome column is an event in a later year (``mk_onset_1or2`` of row ``y`` is
+an onset in ``y+1`` or ``y+2``), so at the end of year ``T`` it is known only for rows with
+``y + horizon <= T``. ``Panel.as_of(T)`` keeps the rows up to ``T`` and blanks every label not
+yet observable then; everything that trains or forecasts goes through it.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from earlywarn.ingest.errors import FileFormatError
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# The 39 predictors of the EWP 2025 Statistical Risk Assessment, in the file's order.
+EWP_PREDICTORS: tuple[str, ...] = (
+    "widetargeting",
+    "narrowtargeting",
+    "v2csgender_binary",
+    "v2mecenefm_binary",
+    "partyban.new.0",
+    "partyban.new.1",
+    "partyban.new.2",
+    "minorityrule",
+    "judicialreform",
+    "religiousfreedom",
+    "pol_killing_approved",
+    "freediscussion",
+    "social_inequality",
+    "even_civilrights",
+    "repress_civilsoc",
+    "social_power_dist",
+    "ses_power_dist",
+    "popsize.log2",
+    "gdppcgrowth",
+    "un_imr_sqrt",
+    "efindex",
+    "discrimpop",
+    "reg.na",
+    "reg.eap",
+    "reg.sca",
+    "reg.mna",
+    "reg.eur",
+    "ios.iccpr1",
+    "battledeaths.log2",
+    "coup.try.5yr",
+    "mk_ongoing_count_log2",
+    "mean_mk_onset_interaction",
+    "mk_onset_prev_year",
+    "newcountry",
+    "mk_ever",
+    "year",
+    "year_sq",
+    "countryage.new.log2",
+    "includesnonstate",
+)
+
+# Outcome column -> how many years after the row's year the event it records may happen.
+# An outcome table in the same format may add columns; their horizon is read from the suffix.
+EWP_OUTCOME_HORIZONS_YEARS: dict[str, int] = {
+    "mk_onset": 0,
+    "mk_onset_1": 1,
+    "mk_onset_2": 2,
+    "mk_onset_1or2": 2,
+}
+DEFAULT_TARGET = "mk_onset_1or2"
+DEFAULT_EVENT = "mk_onset"
+_IDENTITY = ("ewp_name", "ccode", "year")
+_MISSING = frozenset({"", "NA"})
+
+
+def outcome_horizon_years(column: str) -> int:
+    """Years between a row and the last year its outcome ``column`` can refer to."""
+    if column in EWP_OUTCOME_HORIZONS_YEARS:
+        return EWP_OUTCOME_HORIZONS_YEARS[column]
+    suffix = column.rsplit("_", 1)[-1]
+    digits = [int(part) for part in suffix.split("or") if part.isdigit()]
+    return max(digits) if digits else 0
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Country-year rows: identity, predictors (NaN = missing) and outcomes (NaN = unknown)."""
+
+    countries: npt.NDArray[np.str_]
+    years: IntArray
+    features: FloatArray
+    feature_names: tuple[str, ...]
+    outcomes: Mapping[str, FloatArray] = field(default_factory=dict)
+    # Display names by country key (the EWP file keys countries by code).
+    country_names: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.years)
+        if len(self.countries) != n or self.features.shape != (n, len(self.feature_names)):
+            raise ValueError("panel arrays do not have one row per country-year")
+        for name, values in self.outcomes.items():
+            if len(values) != n:
+                raise ValueError(f"outcome {name!r} does not have one value per row")
+
+    def __len__(self) -> int:
+        return len(self.years)
+
+    def select(self, mask: BoolArray) -> Panel:
+        return Panel(
+            countries=self.countries[mask],
+            years=self.years[mask],
+            features=self.features[mask],
+            feature_names=self.feature_names,
+            outcomes={k: v[mask] for k, v in self.outcomes.items()},
+            country_names=self.country_names,
+        )
+
+    def as_of(self, year: int) -> Panel:
+        """What was knowable at the end of ``year``: rows up to it, labels observed by then."""
+        view = self.select(self.years <= year)
+        outcomes: dict[str, FloatArray] = {}
+        for name, values in view.outcomes.items():
+            unknown = view.years + outcome_horizon_years(name) > year
+            outcomes[name] = np.where(unknown, np.nan, values)
+        return Panel(
+            view.countries,
+            view.years,
+            view.features,
+            view.feature_names,
+            outcomes,
+            view.country_names,
+        )
+
+    def complete(self) -> BoolArray:
+        """Rows with every predictor present (EWP drops the others before fitting)."""
+        return np.asarray(~np.isnan(self.features).any(axis=1), dtype=np.bool_)
+
+    def training_rows(self, target: str) -> tuple[FloatArray, FloatArray]:
+        """Complete rows with a known ``target``: the design matrix and the 0/1 labels."""
+        labels = self.outcome(target)
+        mask = self.complete() & ~np.isnan(labels)
+        return self.features[mask], labels[mask]
+
+    def outcome(self, name: str) -> FloatArray:
+        try:
+            return self.outcomes[name]
+        except KeyError:
+            known = ", ".join(sorted(self.outcomes)) or "none"
+            raise KeyError(f"no outcome column {name!r} (known: {known})") from None
+
+    def digest(self) -> str:
+        """SHA-256 of the panel's content, so a model card names the data it learned from."""
+        sha = hashlib.sha256()
+        sha.update("\x1f".join(self.feature_names).encode())
+        sha.update("\x1f".join(self.countries.tolist()).encode())
+        sha.update(np.ascontiguousarray(self.years).tobytes())
+        sha.update(np.ascontiguousarray(self.features).tobytes())
+        for name in sorted(self.outcomes):
+            sha.update(name.encode())
+            sha.update(np.ascontiguousarray(self.outcomes[name]).tobytes())
+        return sha.hexdigest()
+
+
+def build_panel(
+    cells: Mapping[tuple[str, int], Mapping[str, float]],
+    *,
+    predictors: Sequence[str],
+    outcome_columns: Iterable[str],
+    country_names: Mapping[str, str] | None = None,
+) -> Panel:
+    """A panel from ``{(country, year): {column: value}}``; absent cells become NaN."""
+    keys = sorted(cells)
+    outcome_names = tuple(outcome_columns)
+    features = np.full((len(keys), len(predictors)), np.nan)
+    outcomes = {name: np.full(len(keys), np.nan) for name in outcome_names}
+    for row, key in enumerate(keys):
+        values = cells[key]
+        for column, name in enumerate(predictors):
+            if name in values:
+                features[row, column] = values[name]
+        for name in outcome_names:
+            if name in values:
+                outcomes[name][row] = values[name]
+    return Panel(
+        countries=np.array([k[0] for k in keys], dtype=np.str_),
+        years=np.array([k[1] for k in keys], dtype=np.int64),
+        features=features,
+        feature_names=tuple(predictors),
+        outcomes=outcomes,
+        country_names=dict(country_names or {}),
+    )
+
+
+def read_ewp_csv(
+    source: Path | bytes,
+    *,
+    predictors: Sequence[str] = EWP_PREDICTORS,
+    outcomes_source: Path | bytes | None = None,
+) -> Panel:
+    """Read an EWP-format file (``ewp_name``, ``ccode``, ``year`` and value columns).
+
+    Countries are keyed by ``ccode`` (the EWP name varies over time for some states).
+    ``outcomes_source``, another file in the same format, replaces or adds outcome columns.
+    """
+    cells, outcome_names, names = _read_ewp_cells(source, predictors=predictors)
+    if outcomes_source is not None:
+        extra, extra_names, _ = _read_ewp_cells(outcomes_source, predictors=(), outcomes_only=True)
+        for key, values in extra.items():
+            cells.setdefault(key, {}).update(values)
+        outcome_names = sorted(set(outcome_names) | set(extra_names))
+    if not cells:
+        raise FileFormatError(f"{_label(source)}: no rows")
+    return build_panel(
+        cells, predictors=predictors, outcome_columns=outcome_names, country_names=names
+    )
+
+
+def _label(source: Path | bytes) -> str:
+    return f"EWP file {source}" if isinstance(source, Path) else "EWP data"
+
+
+def _read_ewp_cells(
+    source: Path | bytes, *, predictors: Sequence[str], outcomes_only: bool = False
+) -> tuple[dict[tuple[str, int], dict[str, float]], list[str], dict[str, str]]:
+    label = _label(source)
+    try:
+        content = source.read_bytes() if isinstance(source, Path) else source
+    except OSError as exc:
+        raise FileFormatError(f"{label}: cannot read ({exc.strerror})") from exc
+    reader = csv.reader(io.StringIO(content.decode("utf-8-sig")))
+    header = [c.strip() for c in next(reader, [])]
+    missing = [c for c in ("ccode", "year", *predictors) if c not in header]
+    if missing:
+        raise FileFormatError(f"{label}: missing column(s) {', '.join(missing)}")
+    # In the EWP file the outcomes are the mk_onset* columns; an outcome table has only those.
+    outcome_names = [
+        c
+        for c in header
+        if c not in predictors
+        and c not in _IDENTITY
+        and (outcomes_only or c.startswith(DEFAULT_EVENT))
+    ]
+    wanted = [(header.index(c), c) for c in (*predictors, *outcome_names)]
+    code_at, year_at = header.index("ccode"), header.index("year")
+    name_at = header.index("ewp_name") if "ewp_name" in header else None
+    cells: dict[tuple[str, int], dict[str, float]] = {}
+    names: dict[str, str] = {}
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"{label}: line {reader.line_num}"
+        if len(row) != len(header):
+            raise FileFormatError(f"{where}: {len(row)} fields, the header has {len(header)}")
+        try:
+            key = (str(int(float(row[code_at]))), int(float(row[year_at])))
+            values = {name: float(row[i]) for i, name in wanted if row[i].strip() not in _MISSING}
+        except ValueError as exc:
+            raise FileFormatError(f"{where}: not a number ({exc})") from None
+        if key in cells:
+            raise FileFormatError(f"{where}: country {key[0]} year {key[1]} appears twice")
+        cells[key] = values
+        if name_at is not None:
+            names[key[0]] = row[name_at].strip()
+    return cells, outcome_names, names

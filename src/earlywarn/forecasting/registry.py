@@ -1,0 +1,241 @@
+"""Trained models on disk: one folder per version with the model and its model card.
+
+Layout under the models directory (``EARLYWARN_MODELS_DIR``, default ``models/``)::
+
+    <version>/model.joblib    the fitted ModelBundle (joblib, which ships with scikit-learn)
+    <version>/model_card.json features, training years, data digest, versions, backtest
+    <version>/model_card.md   the same for people
+    promoted.json             {"version": ...}: the one the service uses
+
+joblib files are pickles: load only models you trained yourself (the directory is local).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, clone
+from threadpoolctl import threadpool_limits
+
+from earlywarn.forecasting.panel import FloatArray, Panel
+
+# Horizon in years -> the outcome column whose probability that horizon reports.
+HORIZON_TARGETS: dict[int, str] = {1: "mk_onset_1", 2: "mk_onset_1or2"}
+PROMOTED_FILE = "promoted.json"
+_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class RegistryError(RuntimeError):
+    """A model version is missing, malformed or cannot be promoted."""
+
+
+@dataclass
+class ModelBundle:
+    """Fitted estimators, one per horizon, and what they were trained on."""
+
+    name: str
+    version: str
+    feature_names: tuple[str, ...]
+    estimators: dict[int, BaseEstimator]
+    trained_through: dict[int, int]  # horizon -> last year whose label was used
+    data_year: int
+    data_digest: str
+
+    def predict(self, features: FloatArray) -> dict[int, FloatArray]:
+        return {
+            h: np.asarray(m.predict_proba(features)[:, 1], dtype=np.float64)
+            for h, m in self.estimators.items()
+        }
+
+
+def new_version(name: str, digest: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{name}-{stamp}-{digest[:8]}"
+
+
+def train_bundle(
+    panel: Panel, model: BaseEstimator, *, name: str, version: str | None = None
+) -> ModelBundle:
+    """Fit one copy of ``model`` per horizon on every label known at the panel's last year."""
+    data_year = int(panel.years.max())
+    known = panel.as_of(data_year)
+    estimators: dict[int, BaseEstimator] = {}
+    trained_through: dict[int, int] = {}
+    for horizon, target in HORIZON_TARGETS.items():
+        X, y = known.training_rows(target)
+        if len(np.unique(y)) != 2:
+            raise RegistryError(f"outcome {target!r} has no onsets (or only onsets) to learn from")
+        # A few thousand rows: extra OpenMP threads only spin, and on a shared machine
+        # they cost far more CPU than they save.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            estimators[horizon] = clone(model).fit(X, y.astype(np.int64))
+        labelled = known.years[known.complete() & ~np.isnan(known.outcome(target))]
+        trained_through[horizon] = int(labelled.max())
+    digest = panel.digest()
+    return ModelBundle(
+        name=name,
+        version=version or new_version(name, digest),
+        feature_names=panel.feature_names,
+        estimators=estimators,
+        trained_through=trained_through,
+        data_year=data_year,
+        data_digest=digest,
+    )
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "joblib": joblib.__version__,
+    }
+
+
+def model_card(
+    bundle: ModelBundle, *, data_source: str, backtest: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    params = {
+        str(h): {k: repr(v) for k, v in m.get_params(deep=False).items()}
+        for h, m in bundle.estimators.items()
+    }
+    return {
+        "name": bundle.name,
+        "version": bundle.version,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "horizons": {str(h): HORIZON_TARGETS[h] for h in bundle.estimators},
+        "features": list(bundle.feature_names),
+        "training_years": {
+            str(h): {"last_labelled_year": y} for h, y in bundle.trained_through.items()
+        },
+        "data_year": bundle.data_year,
+        "data_source": data_source,
+        "data_digest_sha256": bundle.data_digest,
+        "libraries": library_versions(),
+        "parameters": params,
+        "selected": {str(h): getattr(m, "selected_", None) for h, m in bundle.estimators.items()},
+        "backtest": dict(backtest) if backtest else None,
+    }
+
+
+def _card_markdown(card: Mapping[str, Any]) -> str:
+    bt = card.get("backtest") or {}
+    lines = [
+        f"# Model card: {card['version']}",
+        "",
+        f"- model: `{card['name']}`; created {card['created_at']}",
+        f"- horizons: {', '.join(f'{h} year(s) -> `{t}`' for h, t in card['horizons'].items())}",
+        f"- data: {card['data_source']} (sha256 {card['data_digest_sha256']}), "
+        f"latest year {card['data_year']}",
+        f"- labels used through: {card['training_years']}",
+        f"- libraries: {', '.join(f'{k} {v}' for k, v in card['libraries'].items())}",
+        f"- features ({len(card['features'])}): {', '.join(card['features'])}",
+        "",
+        "## Backtest (Early Warning Project protocol)",
+        "",
+    ]
+    if bt:
+        for key in (
+            "first_train_year",
+            "last_train_year",
+            "auc",
+            "recall_at_10",
+            "recall_at_20",
+            "recall_at_30",
+            "n_onsets",
+            "false_alarms_per_hit_at_4pct",
+            "average_precision",
+            "brier",
+        ):
+            lines.append(f"- {key}: {bt.get(key)}")
+    else:
+        lines.append("Not backtested (trained with --no-backtest).")
+    lines += [
+        "",
+        "## Known limits",
+        "",
+        "Trained on country-years with every predictor present; sudden-shock onsets (a "
+        "revolt turning into a civil war within a year) are the hardest to foresee.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class ModelRegistry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _dir(self, version: str) -> Path:
+        if not _VERSION.match(version):
+            raise RegistryError(f"{version!r} is not a model version name")
+        return self.root / version
+
+    def save(self, bundle: ModelBundle, card: Mapping[str, Any]) -> Path:
+        folder = self._dir(bundle.version)
+        if folder.exists():
+            raise RegistryError(f"model version {bundle.version} already exists in {self.root}")
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Written beside, then renamed: a half-written version is never listed.
+        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+        joblib.dump(bundle, staging / "model.joblib", compress=3)
+        (staging / "model_card.json").write_text(json.dumps(card, indent=2) + "\n")
+        (staging / "model_card.md").write_text(_card_markdown(card))
+        os.replace(staging, folder)
+        return folder
+
+    def versions(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.root.iterdir() if p.is_dir() and (p / "model.joblib").is_file()
+        )
+
+    def card(self, version: str) -> dict[str, Any]:
+        path = self._dir(version) / "model_card.json"
+        if not path.is_file():
+            raise RegistryError(f"no model version {version} in {self.root}")
+        card: dict[str, Any] = json.loads(path.read_text())
+        return card
+
+    def load(self, version: str) -> ModelBundle:
+        path = self._dir(version) / "model.joblib"
+        if not path.is_file():
+            raise RegistryError(f"no model version {version} in {self.root}")
+        bundle = joblib.load(path)
+        if not isinstance(bundle, ModelBundle):
+            raise RegistryError(f"{path} does not hold an earlywarn model bundle")
+        return bundle
+
+    def promote(self, version: str) -> None:
+        if version not in self.versions():
+            known = ", ".join(self.versions()) or "none"
+            raise RegistryError(f"no model version {version} in {self.root} (known: {known})")
+        target = self.root / PROMOTED_FILE
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": version}) + "\n")
+        os.replace(tmp, target)
+
+    def promoted_version(self) -> str | None:
+        path = self.root / PROMOTED_FILE
+        if not path.is_file():
+            return None
+        try:
+            version = json.loads(path.read_text())["version"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RegistryError(f"{path} is not valid: {exc}") from exc
+        return str(version)
+
+    def load_promoted(self) -> ModelBundle | None:
+        version = self.promoted_version()
+        return self.load(version) if version is not None else None

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Driver(BaseModel):
+    """A predictor and how much it moves the two-year probability (percentage points)."""
+
+    variable: str
+    value: float
+    typical_value: float
+    effect: float = Field(
+        description="probability minus the probability with this predictor at its typical value"
+    )
+    direction: str = Field(description="'raises' or 'lowers' the forecast")
+
+
+class ForecastOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    iso3: str
+    name: str
+    score_run_id: int
+    model_version: str
+    data_year: int
+    probability_1y: float = Field(description="P(mass-killing onset in the year after data_year)")
+    probability_2y: float = Field(description="P(onset within the two years after data_year)")
+    rank_2y: int
+    drivers: list[Driver]
+
+
+class RankedForecasts(BaseModel):
+    score_run_id: int
+    model_version: str | None
+    forecasts: list[ForecastOut]
+
+
+class ModelCardOut(BaseModel):
+    version: str
+    promoted: bool
+    card: dict[str, object]

@@ -1,0 +1,73 @@
+"""A forecast made from year F uses nothing after F: perturbing the future changes nothing."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from earlywarn.forecasting.backtest import forecast_from
+from earlywarn.forecasting.estimators import OnsetEnsemble, make_model
+from earlywarn.forecasting.panel import Panel, outcome_horizon_years
+
+FORECAST_YEAR = 2005
+
+
+def _ensemble() -> OnsetEnsemble:
+    return OnsetEnsemble(Cs=(0.1, 1.0), max_iter=40, year_column=2, random_state=0)
+
+
+def _scramble_after(panel: Panel, year: int, seed: int) -> Panel:
+    """Every value that was not observable at the end of ``year``, replaced by noise: the
+    predictors of later rows and every outcome whose event falls after ``year``."""
+    rng = np.random.default_rng(seed)
+    later = panel.years > year
+    features = panel.features.copy()
+    features[later] = rng.normal(size=features[later].shape) * 10
+    features[later, 2] = panel.years[later]  # keep the year column a year
+    outcomes = {}
+    for name, values in panel.outcomes.items():
+        future = panel.years + outcome_horizon_years(name) > year
+        outcomes[name] = np.where(future, rng.integers(0, 2, len(values)), values).astype(float)
+    return Panel(panel.countries, panel.years, features, panel.feature_names, outcomes)
+
+
+@pytest.mark.parametrize("model", ["ensemble", "ewp-reference"])
+def test_forecast_from_a_year_ignores_everything_after_it(panel: Panel, model: str) -> None:
+    factory = (
+        _ensemble
+        if model == "ensemble"
+        else functools.partial(make_model, model, panel.feature_names)
+    )
+    original, _ = forecast_from(panel, factory, FORECAST_YEAR)
+    for seed in (1, 2):
+        perturbed, _ = forecast_from(
+            _scramble_after(panel, FORECAST_YEAR, seed), factory, FORECAST_YEAR
+        )
+        assert perturbed.countries == original.countries
+        assert perturbed.probabilities == original.probabilities
+        assert perturbed.ranks == original.ranks
+
+
+def test_the_leakage_check_can_fail(panel: Panel) -> None:
+    """Control: scrambling from two years earlier (labels the model does learn from) moves
+    the forecast, so the test above would notice a model that looked ahead."""
+    original, _ = forecast_from(panel, _ensemble, FORECAST_YEAR)
+    earlier, _ = forecast_from(
+        _scramble_after(panel, FORECAST_YEAR - 3, 1), _ensemble, FORECAST_YEAR
+    )
+    assert earlier.probabilities != original.probabilities
+
+
+def test_training_never_sees_an_unobservable_label(panel: Panel) -> None:
+    seen: list[int] = []
+
+    class Spy(OnsetEnsemble):
+        def fit(self, X, y):  # type: ignore[no-untyped-def]
+            seen.append(int(np.max(X[:, 2])))
+            return super().fit(X, y)
+
+    forecast_from(panel, lambda: Spy(Cs=(1.0,), max_iter=20, year_column=2), FORECAST_YEAR)
+    # mk_onset_1or2 of year F-2 is the last one known at the end of F.
+    assert seen == [FORECAST_YEAR - 2]

@@ -1,0 +1,255 @@
+"""Forecasts in the live pipeline: stored beside each scoring run, served by the API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from earlywarn.forecasting import repository
+from earlywarn.forecasting.estimators import OnsetEnsemble
+from earlywarn.forecasting.models import Forecast
+from earlywarn.forecasting.panel import read_ewp_csv
+from earlywarn.forecasting.registry import ModelRegistry, model_card, train_bundle
+from earlywarn.forecasting.service import drivers, panel_from_observations
+from earlywarn.framework.config import Configuration
+from earlywarn.ingest import service as ingest_service
+from earlywarn.ingest.models import RunStatus
+from earlywarn.pipeline import prepare_database, score_and_alert
+from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+
+from .conftest import COUNTRIES, FEATURES, ewp_csv, synthetic_cells
+
+AS_OF = date(2025, 6, 30)
+
+
+@pytest.fixture
+def loaded(
+    session_factory: sessionmaker[Session], configuration: Configuration, tmp_path: Path
+) -> Path:
+    prepare_database(session_factory, configuration)
+    path = tmp_path / "world.csv"
+    path.write_bytes(ewp_csv(synthetic_cells()))
+    run = ingest_service.import_file(session_factory, path, "ewp")
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    return path
+
+
+@pytest.fixture
+def promoted(loaded: Path, session: Session, tmp_path: Path) -> ModelRegistry:
+    panel = panel_from_observations(session, predictors=FEATURES)
+    # The logit alone keeps the database tests quick; the ensemble's own tests are elsewhere.
+    model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
+    bundle = train_bundle(panel, model, name="ensemble")
+    registry = ModelRegistry(tmp_path / "models")
+    registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
+    registry.promote(bundle.version)
+    return registry
+
+
+def test_panel_from_observations_equals_the_file(loaded: Path, session: Session) -> None:
+    from_db = panel_from_observations(session, predictors=FEATURES)
+    from_file = read_ewp_csv(loaded, predictors=FEATURES)
+    assert len(from_db) == len(from_file)
+    iso3 = {"501": "KEN", "625": "SDN"}
+    for code, key in iso3.items():
+        a = from_db.features[from_db.countries == key]
+        b = from_file.features[from_file.countries == code]
+        np.testing.assert_array_equal(a, b)
+        for name in ("mk_onset", "mk_onset_1or2"):
+            np.testing.assert_array_equal(
+                from_db.outcome(name)[from_db.countries == key],
+                from_file.outcome(name)[from_file.countries == code],
+            )
+
+
+def test_scoring_run_stores_forecasts_with_model_version_and_drivers(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+) -> None:
+    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    version = promoted.promoted_version()
+    assert summary.forecasts_stored == len(COUNTRIES)
+    assert summary.forecast_model_version == version
+    assert summary.forecast_skipped_reason is None
+    with session_factory() as session:
+        forecasts = repository.forecasts_for_run(session, summary.score_run_id)
+        assert set(forecasts) >= {"KEN", "SDN", "COL"}
+        assert len(forecasts) == len(COUNTRIES)
+        kenya = forecasts["KEN"]
+        assert kenya.model_version == version
+        assert kenya.data_year == 2024
+        assert 0 < kenya.probability_1y < 1
+        assert 0 < kenya.probability_2y < 1
+        assert sorted(f.rank_2y for f in forecasts.values()) == list(range(1, len(COUNTRIES) + 1))
+        assert 1 <= len(kenya.drivers) <= 5
+        assert {d["variable"] for d in kenya.drivers} <= set(FEATURES)
+        assert all(d["direction"] in ("raises", "lowers") for d in kenya.drivers)
+        # The persistent risk predictor is what the synthetic world's onsets depend on.
+        top = [f.drivers[0]["variable"] for f in forecasts.values() if f.drivers]
+        assert top.count("risk") > len(top) / 2
+
+
+def test_drivers_sign_and_size_match_moving_one_predictor(promoted: ModelRegistry) -> None:
+    bundle = promoted.load_promoted()
+    assert bundle is not None
+    rng = np.random.default_rng(0)
+    features = np.column_stack([rng.normal(size=12), rng.normal(size=12), np.full(12, 2024.0)])
+    explained = drivers(bundle, features)
+    model = bundle.estimators[2]
+    typical = np.median(features, axis=0)
+    for row, found in enumerate(explained):
+        for d in found:
+            j = FEATURES.index(d["variable"])
+            moved = features[row].copy()
+            moved[j] = typical[j]
+            expected = (
+                model.predict_proba(features[row : row + 1])[0, 1]
+                - model.predict_proba(moved[None, :])[0, 1]
+            )
+            assert d["effect"] == pytest.approx(expected, abs=1e-6)
+            assert d["direction"] == ("raises" if expected > 0 else "lowers")
+
+
+def test_without_a_promoted_model_forecasting_is_skipped_with_a_reason(
+    loaded: Path,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("INFO", logger="earlywarn.pipeline"):
+        summary = score_and_alert(
+            session_factory, configuration, as_of=AS_OF, models_dir=tmp_path / "empty"
+        )
+    assert summary.forecasts_stored == 0
+    assert summary.forecast_skipped_reason is not None
+    assert "no forecasting model is promoted" in summary.forecast_skipped_reason
+    assert "forecasting skipped" in caplog.text
+    with session_factory() as session:
+        assert repository.forecasts_for_run(session, summary.score_run_id) == {}
+        assert session.get_one(ScoreRun, summary.score_run_id).status is ScoreRunStatus.SUCCEEDED
+
+
+def test_a_broken_model_costs_the_run_nothing_but_its_forecasts(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+) -> None:
+    version = promoted.promoted_version()
+    assert version is not None
+    (promoted.root / version / "model.joblib").write_bytes(b"truncated")
+    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    assert summary.forecasts_stored == 0
+    assert summary.forecast_skipped_reason is not None
+    assert summary.forecast_skipped_reason.startswith("forecasting failed")
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Forecast)) == 0
+        assert session.get_one(ScoreRun, summary.score_run_id).status is ScoreRunStatus.SUCCEEDED
+
+
+def test_api_serves_forecasts_with_model_version_and_drivers(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    make_client: Callable[..., Any],
+) -> None:
+    client, key = make_client(models_dir=promoted.root)
+    headers = {"X-API-Key": key}
+    missing = client.get("/forecasts/latest", headers=headers)
+    assert missing.status_code == 404
+    assert "earlywarn train" in missing.json()["detail"]
+
+    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    body = client.get("/forecasts/latest?limit=5", headers=headers).json()
+    assert body["score_run_id"] == summary.score_run_id
+    assert body["model_version"] == promoted.promoted_version()
+    assert [f["rank_2y"] for f in body["forecasts"]] == [1, 2, 3, 4, 5]
+    first = body["forecasts"][0]
+    assert first["name"]
+    assert first["drivers"]
+    assert {"variable", "effect", "direction"} <= set(first["drivers"][0])
+
+    history = client.get("/countries/ken/forecasts", headers=headers).json()
+    assert [h["iso3"] for h in history] == ["KEN"]
+    assert client.get("/countries/XXX/forecasts", headers=headers).status_code == 404
+    run = client.get(f"/score-runs/{summary.score_run_id}/forecasts", headers=headers).json()
+    assert len(run["forecasts"]) == len(COUNTRIES)
+    unknown = client.get(f"/score-runs/{summary.score_run_id + 1}/forecasts", headers=headers)
+    assert unknown.status_code == 404
+    assert "no scoring run" in unknown.json()["detail"]
+
+    models = client.get("/forecast-models", headers=headers).json()
+    assert [m["promoted"] for m in models] == [True]
+    assert models[0]["card"]["features"] == list(FEATURES)
+
+
+@pytest.fixture
+def make_client(
+    engine: Any, configuration: Configuration, tmp_path: Path
+) -> Callable[..., tuple[Any, str]]:
+    import warnings
+
+    from starlette.exceptions import StarletteDeprecationWarning
+
+    from earlywarn.api.app import create_app
+    from earlywarn.auth.service import create_key
+    from earlywarn.db import make_session_factory, session_scope
+    from earlywarn.settings import Settings
+    from earlywarn.types import Role
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StarletteDeprecationWarning)
+        from fastapi.testclient import TestClient
+
+    def build(**overrides: Any) -> tuple[Any, str]:
+        settings = Settings(
+            _env_file=None,
+            data_dir=tmp_path,
+            scheduler_enabled=False,
+            bootstrap_admin_key=None,
+            **overrides,
+        )
+        app = create_app(settings=settings, engine=engine, configuration=configuration)
+        with session_scope(make_session_factory(engine)) as session:
+            _, raw = create_key(session, name="analyst", role=Role.ANALYST)
+        return TestClient(app), raw
+
+    return build
+
+
+def test_train_command_reads_stored_observations(
+    loaded: Path, engine: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from earlywarn.cli import app as cli_app
+    from earlywarn.settings import get_settings
+
+    models = tmp_path / "registry"
+    monkeypatch.setenv("EARLYWARN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("EARLYWARN_MODELS_DIR", str(models))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            cli_app,
+            ["train", "--predictors", "risk,noise,year", "--model", "logit", "--no-backtest",
+             "--promote"],
+        )  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    registry = ModelRegistry(models)
+    (version,) = registry.versions()
+    assert registry.promoted_version() == version
+    card = registry.card(version)
+    assert card["data_source"] == "stored observations (ewp.* variables)"
+    assert card["backtest"] is None
+    assert card["training_years"]["1"] == {"last_labelled_year": 2023}
