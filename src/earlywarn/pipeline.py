@@ -17,11 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.service import evaluate_alerts
+from earlywarn.alerting.rules import SourceHealth
+from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
+from earlywarn.alerting.sources import source_health
 from earlywarn.countries.service import seed_countries
-from earlywarn.db import session_scope
+from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
+from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
@@ -98,20 +101,20 @@ def score_and_alert(
         with session_scope(factory) as session:
             _take_scoring_lock(session)
             weight_set = session.get_one(WeightSet, weight_set_id)
-            previous_run = scoring_repository.latest_successful_run(session)
-            previous_levels = (
-                {
-                    s.country_iso3: s.level
-                    for s in scoring_repository.scores_for_run(session, previous_run.id)
-                }
-                if previous_run
-                else {}
-            )
             outcome = run_scoring(
                 session, config, weight_set, as_of=as_of, max_ingest_run_id=max_ingest_run_id
             )
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
-            evaluation = evaluate_alerts(session, config, outcome.run, scores, previous_levels)
+            # Forecasting, once wired, passes onset_probabilities=... built from
+            # earlywarn.forecasting.repository.forecasts_for_run(session, outcome.run.id).
+            inputs = country_inputs(session, outcome.run, scores)
+            evaluation = evaluate_alerts(
+                session,
+                config,
+                RunRef(outcome.run.id, outcome.run.as_of),
+                inputs,
+                _source_health(session, config),
+            )
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,
@@ -132,6 +135,14 @@ def score_and_alert(
                 session, config, weight_set_id, as_of=as_of, error=f"{type(exc).__name__}: {exc}"
             )
         raise
+
+
+def _source_health(session: Session, config: Configuration) -> list[SourceHealth]:
+    rules = [r for r in config.alerting.rules if isinstance(r, SourceHealthRule)]
+    if not rules:
+        return []
+    stale_after_days = min(r.stale_after_days for r in rules)
+    return source_health(session, utc_now(), stale_after_days=stale_after_days)
 
 
 def run_pipeline(
