@@ -426,9 +426,7 @@ class _Evaluation:
         event = _record(self.session, alert, kind, from_level, reading.level, self.run, self.now)
         self._emit(alert, event)
 
-    def _resolve_automatically(
-        self, alert: Alert, state: AlertRuleState, reading: Reading
-    ) -> None:
+    def _resolve_automatically(self, alert: Alert, state: AlertRuleState, reading: Reading) -> None:
         alert.state = AlertState.RESOLVED
         alert.resolved_at = self.now
         alert.resolved_by = SYSTEM

@@ -50,9 +50,7 @@ class SmtpSettings:
 # --- webhooks -------------------------------------------------------------------------------
 
 
-def signature_header(
-    msg_id: str, timestamp: datetime, body: str, secrets: list[str]
-) -> str:
+def signature_header(msg_id: str, timestamp: datetime, body: str, secrets: list[str]) -> str:
     """``webhook-signature``: one ``v1,<base64>`` per secret, space separated (rotation)."""
     return " ".join(Webhook(secret).sign(msg_id, timestamp, body) for secret in secrets)
 
