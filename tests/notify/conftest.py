@@ -293,9 +293,7 @@ def independent_verify(secret: str, headers: dict[str, str], body: str) -> bool:
     signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body}".encode()
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     offered = headers["webhook-signature"].split(" ")
-    return any(
-        hmac.compare_digest(f"v1,{expected}", candidate) for candidate in offered
-    )
+    return any(hmac.compare_digest(f"v1,{expected}", candidate) for candidate in offered)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -315,7 +314,8 @@ def test_secret_rotation_signs_with_both_secrets_during_the_overlap(
     assert old is not None
     service.rotate_webhook_secret(session, desk.id, overlap=timedelta(hours=1))
     new = desk.webhook_secret
-    assert new is not None and new != old
+    assert new is not None
+    assert new != old
     (message,) = _alert_for(session, make_alert, desk, Channel.WEBHOOK)
     worker = _worker(session_factory)
     _until(worker, lambda: _status(session_factory, message.id) is OutboxStatus.SENT)
@@ -333,7 +333,8 @@ def test_backoff_grows_exponentially_with_full_jitter() -> None:
     rng = random.Random(7)
     for attempts, ceiling in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)]:
         samples = [backoff_seconds(policy, attempts, rng) for _ in range(200)]
-        assert 0 <= min(samples) and max(samples) <= ceiling
+        assert min(samples) >= 0
+        assert max(samples) <= ceiling
         assert max(samples) > ceiling * 0.8, "the whole range is used (jitter)"
 
 
