@@ -81,7 +81,9 @@ def read_country(
         return Reading(
             enter=data.level >= rule.enter_level,
             exit=data.level < rule.exit_level,
-            level=data.level,
+            # Inside the hysteresis band the alert stays at the level it was raised for, so a
+            # country hovering at the boundary does not de- and re-escalate every run.
+            level=max(data.level, rule.enter_level, key=lambda level: level.rank),
             value=data.composite,
             details={"level": data.level.value, "composite": data.composite},
         )
