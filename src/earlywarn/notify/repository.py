@@ -12,6 +12,7 @@ from earlywarn.alerting.models import AlertEvent
 from earlywarn.countries.models import Country
 from earlywarn.notify.models import (
     Channel,
+    DeliveryAttempt,
     FocalPoint,
     OutboxMessage,
     OutboxStatus,
@@ -244,3 +245,16 @@ def list_outbox(
         query = query.where(OutboxMessage.focal_point_id == focal_point_id)
     query = query.order_by(OutboxMessage.id).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def attempts_for_alert(session: Session, alert_id: int) -> dict[int, list[DeliveryAttempt]]:
+    found: dict[int, list[DeliveryAttempt]] = {}
+    rows = session.scalars(
+        select(DeliveryAttempt)
+        .join(OutboxMessage, OutboxMessage.id == DeliveryAttempt.outbox_message_id)
+        .where(OutboxMessage.alert_id == alert_id)
+        .order_by(DeliveryAttempt.outbox_message_id, DeliveryAttempt.attempt)
+    )
+    for attempt in rows:
+        found.setdefault(attempt.outbox_message_id, []).append(attempt)
+    return found

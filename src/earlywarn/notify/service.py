@@ -29,7 +29,14 @@ from earlywarn.notify.models import (
     Purpose,
     Subscription,
 )
-from earlywarn.notify.schemas import FocalPointCreate, FocalPointUpdate, SubscriptionCreate
+from earlywarn.notify.schemas import (
+    DeliveryAttemptRead,
+    DeliveryRead,
+    FocalPointCreate,
+    FocalPointUpdate,
+    OutboxMessageRead,
+    SubscriptionCreate,
+)
 from earlywarn.types import RiskLevel
 
 logger = logging.getLogger(__name__)
@@ -205,6 +212,13 @@ def create_subscription(
 def list_subscriptions(session: Session, focal_point_id: int) -> list[Subscription]:
     get_focal_point(session, focal_point_id)
     return repository.list_subscriptions(session, focal_point_id)
+
+
+def get_subscription(session: Session, subscription_id: int) -> Subscription:
+    subscription = repository.get_subscription(session, subscription_id)
+    if subscription is None:
+        raise NotFound(f"subscription {subscription_id} does not exist")
+    return subscription
 
 
 def delete_subscription(session: Session, subscription_id: int) -> None:
@@ -553,3 +567,25 @@ def list_outbox(
         limit=limit,
         offset=offset,
     )
+
+
+def deliveries_for_alert(session: Session, alert_id: int) -> list[DeliveryRead]:
+    """Every outbox message of an alert with its attempts: who was told what, and when."""
+    attempts = repository.attempts_for_alert(session, alert_id)
+    return [
+        DeliveryRead(
+            **OutboxMessageRead.model_validate(message).model_dump(),
+            webhook_id=message.webhook_id,
+            attempts_log=[
+                DeliveryAttemptRead.model_validate(a) for a in attempts.get(message.id, [])
+            ],
+        )
+        for message in repository.list_outbox(session, alert_id=alert_id, limit=10_000)
+    ]
+
+
+def check_owner(principal_focal_point_id: int | None, is_admin: bool, focal_point_id: int) -> None:
+    """Administrators manage every focal point; a focal point key only its own. Another's is
+    reported as not found, so keys cannot probe which focal points exist."""
+    if not is_admin and principal_focal_point_id != focal_point_id:
+        raise NotFound(f"focal point {focal_point_id} is not this key's focal point")
