@@ -333,12 +333,22 @@ class DeliveryConfig(_Strict):
     backoff_initial_seconds: float = Field(default=30.0, gt=0)
     backoff_max_seconds: float = Field(default=3600.0, gt=0)
     request_timeout_seconds: float = Field(default=10.0, gt=0)
-    disable_endpoint_after_failures: int = Field(default=10, ge=1)
+    disable_endpoint_after_failures: int = Field(default=5, ge=1)
     lease_seconds: float = Field(default=120.0, gt=0)
     batch_size: int = Field(default=50, ge=1, le=1000)
+    # Sends of one batch run in this many threads; 1 sends one after the other.
+    concurrency: int = Field(default=8, ge=1, le=64)
     poll_interval_seconds: float = Field(default=15.0, gt=0)
     # A rotated-out webhook secret keeps signing alongside the new one for this long.
     secret_rotation_overlap_hours: float = Field(default=24.0, ge=0)
+
+    @model_validator(mode="after")
+    def _disable_before_giving_up(self) -> DeliveryConfig:
+        # An endpoint that is down must be disabled (its messages held) before any message
+        # runs out of attempts, or an outage would lose messages.
+        if self.disable_endpoint_after_failures > self.max_attempts:
+            raise ValueError("disable_endpoint_after_failures must not exceed max_attempts")
+        return self
 
 
 class AlertingConfig(_Strict):

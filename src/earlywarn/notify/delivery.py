@@ -6,9 +6,13 @@ One pass (``deliver_due``):
    lease, and not for a disabled webhook endpoint; each gets ``lease_until``. On PostgreSQL
    ``FOR UPDATE SKIP LOCKED`` keeps concurrent workers off each other's rows;
 2. **send** each outside any transaction (a slow receiver holds no locks);
-3. **record** each attempt in its own transaction: a ``delivery_attempts`` row always, then the
-   message becomes sent, failed (permanent, or out of attempts) or pending again after an
+3. **record** the batch's attempts in one transaction: a ``delivery_attempts`` row always, then
+   each message becomes sent, failed (permanent, or out of attempts) or pending again after an
    exponential backoff with full jitter.
+
+Sends of one batch run concurrently (``concurrency`` threads; httpx's client is thread-safe),
+and one commit covers the batch: a receiver that is slow, or a commit that is slow (SQLite
+syncs on every commit), costs once per batch rather than once per message.
 
 A worker killed between 1 and 3 leaves a lease that expires: the row is claimed again and
 sent again, with the same ``webhook-id`` so the receiver can drop the duplicate. A webhook
@@ -21,13 +25,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.schemas import DeliveryConfig
@@ -80,6 +85,14 @@ class _Claimed:
     attempts: int
     focal_point_id: int
     secrets: list[str]
+
+
+@dataclass(frozen=True)
+class _Result:
+    item: _Claimed
+    result: SendResult
+    started: datetime
+    duration_ms: float
 
 
 def backoff_seconds(policy: DeliveryConfig, attempts: int, rng: random.Random) -> float:
@@ -205,48 +218,86 @@ class DeliveryWorker:
 
     # --- 3. record --------------------------------------------------------------------------
 
-    def record(
-        self, item: _Claimed, result: SendResult, started: datetime, duration_ms: float
-    ) -> DeliveryStats:
+    def record(self, results: Sequence[_Result]) -> DeliveryStats:
         stats = DeliveryStats()
         with session_scope(self.factory) as session:
-            message = session.get_one(OutboxMessage, item.id, with_for_update=True)
-            focal_point = session.get_one(FocalPoint, item.focal_point_id)
-            now = self.clock()
-            message.attempts += 1
-            message.lease_until = None
-            outcome = result.outcome.value
-            if result.outcome is Outcome.DELIVERED:
-                message.status = OutboxStatus.SENT
-                message.sent_at = now
-                message.last_error = None
-                stats.delivered += 1
-            elif result.outcome is Outcome.RETRY and message.attempts < self.policy.max_attempts:
-                message.next_attempt_at = now + timedelta(
-                    seconds=backoff_seconds(self.policy, message.attempts, self.rng)
-                )
-                message.last_error = result.error
-                stats.retried += 1
-            else:
-                if result.outcome is Outcome.RETRY:
-                    outcome = "exhausted"
-                message.status = OutboxStatus.FAILED
-                message.last_error = result.error
-                stats.failed += 1
-            session.add(
-                DeliveryAttempt(
-                    outbox_message_id=message.id,
-                    attempt=message.attempts,
-                    started_at=started,
-                    duration_ms=duration_ms,
-                    outcome=outcome,
-                    status_code=result.status_code,
-                    error=result.error,
-                )
+            ids = [r.item.id for r in results]
+            # The payload was sent already; not loading it again saves decoding large JSON.
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .options(defer(OutboxMessage.payload))
             )
-            if message.channel is Channel.WEBHOOK:
-                self._track_endpoint(session, focal_point, result, now, stats)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update()
+            messages = {m.id: m for m in session.scalars(query)}
+            points = {
+                fp.id: fp
+                for fp in session.scalars(
+                    select(FocalPoint).where(
+                        FocalPoint.id.in_({r.item.focal_point_id for r in results})
+                    )
+                )
+            }
+            for result in results:
+                self._record_one(
+                    session,
+                    messages[result.item.id],
+                    points[result.item.focal_point_id],
+                    result,
+                    stats,
+                )
         return stats
+
+    def _record_one(
+        self,
+        session: Session,
+        message: OutboxMessage,
+        focal_point: FocalPoint,
+        done: _Result,
+        stats: DeliveryStats,
+    ) -> None:
+        result = done.result
+        now = self.clock()
+        outcome = result.outcome.value
+        message.attempts += 1
+        if message.status is not OutboxStatus.PENDING:
+            # Another worker took the row over after this one's lease expired and finished
+            # it first: keep its outcome, log this attempt.
+            pass
+        elif result.outcome is Outcome.DELIVERED:
+            message.status = OutboxStatus.SENT
+            message.sent_at = now
+            message.last_error = None
+            message.lease_until = None
+            stats.delivered += 1
+        elif result.outcome is Outcome.RETRY and message.attempts < self.policy.max_attempts:
+            message.next_attempt_at = now + timedelta(
+                seconds=backoff_seconds(self.policy, message.attempts, self.rng)
+            )
+            message.last_error = result.error
+            message.lease_until = None
+            stats.retried += 1
+        else:
+            if result.outcome is Outcome.RETRY:
+                outcome = "exhausted"
+            message.status = OutboxStatus.FAILED
+            message.last_error = result.error
+            message.lease_until = None
+            stats.failed += 1
+        session.add(
+            DeliveryAttempt(
+                outbox_message_id=message.id,
+                attempt=message.attempts,
+                started_at=done.started,
+                duration_ms=done.duration_ms,
+                outcome=outcome,
+                status_code=result.status_code,
+                error=result.error,
+            )
+        )
+        if message.channel is Channel.WEBHOOK:
+            self._track_endpoint(session, focal_point, result, now, stats)
 
     def _track_endpoint(
         self,
@@ -293,21 +344,28 @@ class DeliveryWorker:
 
     # --- passes -----------------------------------------------------------------------------
 
+    def _attempt(self, item: _Claimed) -> _Result:
+        started = self.clock()
+        t0 = time.perf_counter()
+        try:
+            result = self.send(item)
+        except Exception as exc:  # a bug in one message must not stop the others
+            log.exception("delivery of outbox message %s raised", item.id)
+            result = SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
+        return _Result(item, result, started, (time.perf_counter() - t0) * 1000)
+
     def deliver_due(self, limit: int | None = None) -> DeliveryStats:
-        """One pass: claim a batch, send each, record each. Returns what happened."""
-        stats = DeliveryStats()
+        """One pass: claim a batch, send it, record it. Returns what happened."""
         claimed = self.claim(limit)
+        if not claimed:
+            return DeliveryStats()
+        if self.policy.concurrency > 1 and len(claimed) > 1:
+            with ThreadPoolExecutor(max_workers=self.policy.concurrency) as pool:
+                results = list(pool.map(self._attempt, claimed))
+        else:
+            results = [self._attempt(item) for item in claimed]
+        stats = self.record(results)
         stats.claimed = len(claimed)
-        for item in claimed:
-            started = self.clock()
-            t0 = time.perf_counter()
-            try:
-                result = self.send(item)
-            except Exception as exc:  # a bug in one message must not stop the others
-                log.exception("delivery of outbox message %s raised", item.id)
-                result = SendResult(Outcome.RETRY, error=f"{type(exc).__name__}: {exc}")
-            duration_ms = (time.perf_counter() - t0) * 1000
-            stats.add(self.record(item, result, started, duration_ms))
         return stats
 
     def drain(self, *, max_passes: int = 1000) -> DeliveryStats:

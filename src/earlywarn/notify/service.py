@@ -427,6 +427,7 @@ def _write(
 ) -> list[OutboxMessage]:
     already_queued = repository.outbox_dedup_keys(session, event.id)
     messages: list[OutboxMessage] = []
+    base: dict[str, Any] | None = None
     for focal_point, channel, subscription_id in recipients:
         key = outbox_dedup_key(event.id, focal_point.id, channel)
         if key in already_queued:
@@ -442,6 +443,10 @@ def _write(
             )
             continue
         already_queued.add(key)
+        if base is None:
+            # One deep copy of the alert's evidence and actions per event, shared by every
+            # recipient's payload (stored payloads are never modified).
+            base = build_payload(alert, event, focal_point, country_name, purpose)
         messages.append(
             OutboxMessage(
                 dedup_key=key,
@@ -452,7 +457,7 @@ def _write(
                 channel=channel,
                 target=target,
                 purpose=purpose.value,
-                payload=build_payload(alert, event, focal_point, country_name, purpose),
+                payload=_for_recipient(base, focal_point),
                 status=OutboxStatus.PENDING,
                 attempts=0,
             )
@@ -460,6 +465,10 @@ def _write(
     if messages:
         repository.add_outbox_messages(session, messages)
     return messages
+
+
+def _for_recipient(base: dict[str, Any], focal_point: FocalPoint) -> dict[str, Any]:
+    return {**base, "focal_point": {"id": focal_point.id, "name": focal_point.name}}
 
 
 def notify_administrators(
