@@ -91,6 +91,9 @@ def main() -> None:
     parser.add_argument("--focal-points", type=int, default=150)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--noise", type=float, default=0.02, help="weekly noise (sd) on composite scores"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -133,8 +136,9 @@ def main() -> None:
             session.add(
                 Subscription(
                     focal_point_id=point.id,
-                    country_iso3=rng.choice(iso3s) if scope < 0.6 else None,
-                    region=rng.choice(regions) if 0.6 <= scope < 0.9 else None,
+                    # 80 % follow one country, 18 % a region, 2 % everything.
+                    country_iso3=rng.choice(iso3s) if scope < 0.8 else None,
+                    region=rng.choice(regions) if 0.8 <= scope < 0.98 else None,
                     min_level=rng.choice(
                         [
                             RiskLevel.CONCERN,
@@ -160,7 +164,9 @@ def main() -> None:
     for week in range(args.weeks):
         inputs = []
         for iso3 in iso3s:
-            composite = min(0.99, max(0.0, base[iso3] + drift[iso3] * week + rng.gauss(0, 0.03)))
+            composite = min(
+                0.99, max(0.0, base[iso3] + drift[iso3] * week + rng.gauss(0, args.noise))
+            )
             level = _level(composite, thresholds)
             factors = {n: min(1.0, max(0.0, composite + rng.gauss(0, 0.15))) for n in range(1, 15)}
             probability = min(1.0, max(0.0, composite * 0.5 + rng.gauss(0, 0.05)))

@@ -116,8 +116,10 @@ def _actions_text(actions: dict[str, Any]) -> list[str]:
         for heading in headings:
             lines.append(f"  {heading['code']} {heading['title']}")
             lines.append(f"     why: {heading['recommended_because']}")
-            for row in heading.get("actions", [])[:3]:
+            for row in heading.get("actions", []):
                 lines.append(f"     - {row['text']}")
+            if heading.get("more_actions"):
+                lines.append(f"     (+{heading['more_actions']} more actions: see the alert)")
     return lines
 
 
@@ -130,8 +132,10 @@ def _actions_html(actions: dict[str, Any]) -> str:
         parts.append(f"<h3>{html.escape(sphere.value.capitalize())}</h3><ul>")
         for heading in headings:
             rows = "".join(
-                f"<li>{html.escape(row['text'])}</li>" for row in heading.get("actions", [])[:3]
+                f"<li>{html.escape(row['text'])}</li>" for row in heading.get("actions", [])
             )
+            if heading.get("more_actions"):
+                rows += f"<li><em>+{heading['more_actions']} more actions: see the alert</em></li>"
             parts.append(
                 f"<li><strong>{html.escape(heading['code'])} {html.escape(heading['title'])}"
                 f"</strong><br><em>Why: {html.escape(heading['recommended_because'])}</em>"

@@ -274,6 +274,32 @@ def _level_value(level: RiskLevel | None) -> str | None:
     return None if level is None else level.value
 
 
+ROWS_PER_HEADING = 1
+
+
+def compact_actions(actions: dict[str, Any]) -> dict[str, Any]:
+    """The recommended actions for a message: every heading with why it was chosen, and its
+    first ``ROWS_PER_HEADING`` action row(s) (``more_actions`` counts the rest, which the alert's
+    link shows). The full list can reach 80 kB; a message goes to every recipient."""
+    compact: dict[str, Any] = {}
+    for key, headings in actions.items():
+        if not isinstance(headings, list):
+            compact[key] = copy.deepcopy(headings)
+            continue
+        items: list[Any] = []
+        for heading in headings:
+            rows = heading.get("actions") if isinstance(heading, dict) else None
+            if isinstance(rows, list) and len(rows) > ROWS_PER_HEADING:
+                heading = {
+                    **heading,
+                    "actions": rows[:ROWS_PER_HEADING],
+                    "more_actions": len(rows) - ROWS_PER_HEADING,
+                }
+            items.append(copy.deepcopy(heading))
+        compact[key] = items
+    return compact
+
+
 def build_payload(
     alert: Alert,
     event: AlertEvent,
@@ -308,7 +334,7 @@ def build_payload(
             "opened_at": _iso_utc(alert.opened_at),
             # Copies: the payload is a snapshot and must not alias the alert's live JSON.
             "evidence": copy.deepcopy(alert.evidence),
-            "recommended_actions": copy.deepcopy(alert.actions),
+            "recommended_actions": compact_actions(alert.actions),
         },
         "focal_point": {"id": focal_point.id, "name": focal_point.name},
         "links": {
