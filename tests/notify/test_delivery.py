@@ -412,3 +412,40 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     assert [r.headers["webhook-id"] for r in receiver.requests] == [webhook_id, webhook_id]
     assert list(receiver.application) == [webhook_id], "the application processed it once"
     assert _attempts(session_factory, message.id) == [("delivered", 200)]
+
+
+def test_serve_runs_the_delivery_job_next_to_the_pipeline(
+    engine: Engine,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    make_alert: Any,
+    receiver: Any,
+    configuration: Any,
+    tmp_path: Path,
+) -> None:
+    """The scheduler inside `serve` drains the outbox (and runs escalations) on its own."""
+    from earlywarn import scheduler
+    from earlywarn.api.app import create_app
+    from earlywarn.settings import Settings
+
+    fast = configuration.alerting.model_copy(
+        update={"delivery": FAST.model_copy(update={"poll_interval_seconds": 0.2})}
+    )
+    config = type(configuration)(**{**configuration.__dict__, "alerting": fast})
+    app = create_app(
+        settings=Settings(_env_file=None, data_dir=tmp_path, bootstrap_admin_key=None),
+        engine=engine,
+        configuration=config,
+    )
+    desk = _focal_point(session, name="Sudan desk", webhook_url=receiver.url)
+    (message,) = _alert_for(session, make_alert, desk, Channel.WEBHOOK)
+    scheduler.start(app)
+    try:
+        assert app.state.scheduler.get_job(scheduler.DELIVERY_JOB_ID) is not None
+        deadline = time.monotonic() + 20
+        while _status(session_factory, message.id) is not OutboxStatus.SENT:
+            assert time.monotonic() < deadline, "the scheduled delivery job did not deliver"
+            time.sleep(0.1)
+    finally:
+        scheduler.stop(app)
+    assert list(receiver.application) == [f"msg_earlywarn_{message.id}"]
