@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
@@ -449,3 +449,56 @@ def test_serve_runs_the_delivery_job_next_to_the_pipeline(
     finally:
         scheduler.stop(app)
     assert list(receiver.application) == [f"msg_earlywarn_{message.id}"]
+
+
+def test_two_workers_at_once_send_each_message_once(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    make_alert: Any,
+    receiver: Any,
+) -> None:
+    """Leases are a compare-and-set (and SKIP LOCKED on PostgreSQL): two workers draining the
+    same outbox never both send one message."""
+    import threading
+
+    desks = [_focal_point(session, name=f"Desk {i}", webhook_url=receiver.url) for i in range(30)]
+    for desk in desks:
+        session.add(
+            Subscription(
+                focal_point_id=desk.id,
+                country_iso3="SDN",
+                min_level=RiskLevel.LOW,
+                channel="webhook",
+            )
+        )
+    session.flush()
+    alert, opened = make_alert("SDN", RiskLevel.WARNING)
+    messages = service.enqueue_alert_event(session, alert, opened)
+    session.commit()
+    assert len(messages) == 30
+    policy = FAST.model_copy(update={"batch_size": 5, "concurrency": 2})
+    workers = [_worker(session_factory, policy=policy) for _ in range(2)]
+
+    def drain(worker: DeliveryWorker) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with session_factory() as s:
+                pending = s.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status == OutboxStatus.PENDING)
+                )
+            if not pending:
+                return
+            worker.deliver_due()
+
+    threads = [threading.Thread(target=drain, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for worker in workers:
+        worker.close()
+    assert {_status(session_factory, m.id) for m in messages} == {OutboxStatus.SENT}
+    sent_ids = [r.headers["webhook-id"] for r in receiver.requests]
+    assert sorted(sent_ids) == sorted(f"msg_earlywarn_{m.id}" for m in messages)

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
@@ -164,7 +165,8 @@ class DeliveryWorker:
             claimed: list[_Claimed] = []
             lease = now + timedelta(seconds=self.policy.lease_seconds)
             for message, focal_point in session.execute(query):
-                message.lease_until = lease
+                if not self._take_lease(session, message.id, now, lease):
+                    continue  # another worker leased it between our read and our write
                 claimed.append(
                     _Claimed(
                         id=message.id,
@@ -180,6 +182,23 @@ class DeliveryWorker:
                     )
                 )
             return claimed
+
+    @staticmethod
+    def _take_lease(session: Session, message_id: int, now: datetime, lease: datetime) -> bool:
+        """Compare-and-set of the lease. PostgreSQL's SKIP LOCKED already keeps workers apart;
+        on SQLite, which has no row locks, the write lock makes the second worker's UPDATE wait
+        for the first's commit and then match nothing."""
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+            )
+            .values(lease_until=lease)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0) == 1)
 
     @staticmethod
     def _secrets(focal_point: FocalPoint, now: datetime) -> list[str]:
@@ -356,7 +375,13 @@ class DeliveryWorker:
 
     def deliver_due(self, limit: int | None = None) -> DeliveryStats:
         """One pass: claim a batch, send it, record it. Returns what happened."""
-        claimed = self.claim(limit)
+        try:
+            claimed = self.claim(limit)
+        except OperationalError as exc:
+            # SQLite: another worker wrote between our read and our lease (a stale snapshot
+            # cannot be upgraded to a write). Nothing was leased; the next pass tries again.
+            log.info("claim skipped, database busy: %s", exc.orig)
+            return DeliveryStats()
         if not claimed:
             return DeliveryStats()
         if self.policy.concurrency > 1 and len(claimed) > 1:
@@ -383,9 +408,12 @@ class DeliveryWorker:
         from earlywarn.alerting.service import escalate_due
 
         while not stop():
-            with session_scope(self.factory) as session:
-                escalate_due(session, self.clock())
-            on_pass(self.drain())
+            try:
+                with session_scope(self.factory) as session:
+                    escalate_due(session, self.clock())
+                on_pass(self.drain())
+            except Exception:  # the database may be briefly unavailable; keep the worker up
+                log.exception("delivery pass failed; retrying after the poll interval")
             deadline = time.monotonic() + self.policy.poll_interval_seconds
             while time.monotonic() < deadline and not stop():
                 time.sleep(min(0.2, self.policy.poll_interval_seconds))
