@@ -428,3 +428,39 @@ def test_manual_resolve_and_reopen_are_audited_with_their_actor(
         (AlertEventKind.RESOLVED, "key:1:admin", "false positive: data error"),
         (AlertEventKind.REOPENED, "key:1:admin", "data confirmed"),
     ]
+
+
+def test_a_reopened_alert_restarts_the_escalation_clock(
+    session: Session, configuration: Configuration, run: Run
+) -> None:
+    for name, tier in (("Africa", "regional"), ("HQ", "headquarters")):
+        session.add(
+            FocalPoint(
+                name=name, email=f"{name.lower()}@example.org", active=True, escalation_tier=tier
+            )
+        )
+    session.flush()
+    escalation = EscalationConfig.model_validate(
+        {
+            "tiers": [
+                {"name": "regional", "after_minutes": 60},
+                {"name": "headquarters", "after_minutes": 180},
+            ],
+            "max_reminders": 0,
+        }
+    )
+    config = _config(configuration, LEVEL_RULE, escalation=escalation)
+    run(config, 0, [_sdn(RiskLevel.WARNING, 0.6)])
+    (alert,) = _alerts(session)
+    opened = alert.opened_at
+    assert len(service.escalate_due(session, opened + timedelta(minutes=61))) == 1
+    service.resolve(session, alert.id, actor="key:1:admin", reason="test")
+    service.reopen(session, alert.id, actor="key:1:admin", reason="test")
+    reopened_at = alert.updated_at
+    assert alert.next_escalation_at is not None
+    # Headquarters is due 180 minutes after the reopen, not 180 after the first opening.
+    assert alert.next_escalation_at >= reopened_at + timedelta(minutes=179)
+    assert service.escalate_due(session, reopened_at + timedelta(minutes=170)) == []
+    (tier,) = service.escalate_due(session, reopened_at + timedelta(minutes=181))
+    assert tier.details["tier"] == "headquarters"
+    assert alert.next_escalation_at is None  # no reminders configured

@@ -422,7 +422,7 @@ class _Evaluation:
             alert.state = AlertState.FIRING
             alert.acknowledged_at = None
             alert.acknowledged_by = None
-            _restart_escalation(self.config, alert, self.now)
+            _restart_escalation(alert=alert, now=self.now)
         event = _record(self.session, alert, kind, from_level, reading.level, self.run, self.now)
         self._emit(alert, event)
 
@@ -467,7 +467,7 @@ class _Evaluation:
             alert.latest_score_id = score_id
         self.session.flush()  # the partial unique index sees the alert open again here
         self.open_alerts[alert.dedup_key] = alert
-        _restart_escalation(self.config, alert, self.now)
+        _restart_escalation(alert=alert, now=self.now)
         event = _record(
             self.session,
             alert,
@@ -532,6 +532,8 @@ def _freeze_escalation(
         ]
     )
     alert.escalation = {
+        # Tier delays count from here; a re-fire (reopen, escalated level) restarts the clock.
+        "clock_started_at": now.isoformat(),
         "tiers": tiers,
         "reminder_interval_minutes": policy.reminder_interval_minutes,
         "max_reminders": policy.max_reminders,
@@ -546,23 +548,24 @@ def _next_escalation(alert: Alert, now: datetime) -> datetime | None:
     chain = alert.escalation
     tiers = chain.get("tiers", [])
     if alert.escalation_step < len(tiers):
-        due = alert.opened_at + timedelta(minutes=tiers[alert.escalation_step]["after_minutes"])
+        started = chain.get("clock_started_at")
+        clock = datetime.fromisoformat(started) if started else alert.opened_at
+        due = clock + timedelta(minutes=tiers[alert.escalation_step]["after_minutes"])
         return max(due, now)
     if alert.reminders_sent < chain.get("max_reminders", 0):
         return now + timedelta(minutes=chain["reminder_interval_minutes"])
     return None
 
 
-def _restart_escalation(config: Configuration, alert: Alert, now: datetime) -> None:
+def _restart_escalation(*, alert: Alert, now: datetime) -> None:
     """After a re-fire (escalated level, reopened) the unacknowledged clock starts again."""
     if not alert.escalation:
         return
+    alert.escalation = {**alert.escalation, "clock_started_at": now.isoformat()}
     alert.reminders_sent = 0
     tiers = alert.escalation.get("tiers", [])
     if alert.escalation_step < len(tiers):
-        alert.next_escalation_at = now + timedelta(
-            minutes=tiers[alert.escalation_step]["after_minutes"]
-        )
+        alert.next_escalation_at = _next_escalation(alert, now)
     else:
         alert.next_escalation_at = now + timedelta(
             minutes=alert.escalation.get("reminder_interval_minutes", 1440)
@@ -699,11 +702,7 @@ def reopen(session: Session, alert_id: int, *, actor: str, reason: str) -> Alert
     alert.acknowledged_by = None
     alert.updated_at = now
     session.flush()
-    if alert.escalation:
-        alert.reminders_sent = 0
-        alert.next_escalation_at = now + timedelta(
-            minutes=alert.escalation.get("reminder_interval_minutes", 1440)
-        )
+    _restart_escalation(alert=alert, now=now)
     event = _record(
         session, alert, AlertEventKind.REOPENED, alert.level, alert.level, None, now,
         actor=actor, note=reason,
