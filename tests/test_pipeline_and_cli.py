@@ -294,7 +294,11 @@ def test_each_source_gets_its_own_scheduled_job(
     try:
         jobs = {job.id: str(job.trigger) for job in running.get_jobs()}
         # ucdp has no token: not scheduled; gdelt is disabled; acled has no schedule.
-        assert set(jobs) == {scheduler.JOB_ID, f"{scheduler.SOURCE_JOB_PREFIX}worldbank"}
+        assert set(jobs) == {
+            scheduler.JOB_ID,
+            scheduler.DELIVERY_JOB_ID,
+            f"{scheduler.SOURCE_JOB_PREFIX}worldbank",
+        }
         assert "day_of_week='1'" in jobs[f"{scheduler.SOURCE_JOB_PREFIX}worldbank"]
         job = running.get_job(f"{scheduler.SOURCE_JOB_PREFIX}worldbank")
         job.func(*job.args)

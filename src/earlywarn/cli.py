@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -335,6 +335,7 @@ def score(
             as_of=_parse_date(as_of),
             vintage_as_of=vintage,
             models_dir=settings.models_dir,
+            settings=settings,
         )
         console.print(
             f"score run {summary.score_run_id}: {summary.countries_rated} countries rated "
@@ -412,6 +413,55 @@ def create_key(
             )
             console.print(f"created key {key.id} ({role.value}) for '{name}':")
         console.print(raw)
+
+
+@app.command()
+def deliver(
+    once: Annotated[
+        bool, typer.Option("--once", help="Deliver what is due now, then exit (for cron).")
+    ] = False,
+) -> None:
+    """Run the delivery worker: outbox -> webhooks and e-mail, with retries; and escalations.
+
+    Safe to run next to `serve` or another worker: rows are claimed with a lease (and SKIP
+    LOCKED on PostgreSQL). A worker killed mid-delivery loses nothing: its lease expires and
+    the message is sent again with the same webhook-id.
+    """
+    import signal
+
+    from earlywarn.alerting.service import escalate_due
+    from earlywarn.notify.delivery import DeliveryStats, worker_from_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    config = _config(settings)
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+
+    def report(stats: DeliveryStats) -> None:
+        if stats.claimed:
+            console.print(
+                f"delivered {stats.delivered}, retrying {stats.retried}, failed {stats.failed}"
+                + (
+                    f", endpoints disabled {stats.endpoints_disabled}"
+                    if stats.endpoints_disabled
+                    else ""
+                )
+            )
+
+    with _database(settings) as (_, factory):
+        worker = worker_from_settings(factory, settings, config.alerting.delivery)
+        try:
+            if once:
+                with session_scope(factory) as session:
+                    escalate_due(session)
+                report(worker.drain())
+            else:
+                console.print("delivery worker running; Ctrl-C or SIGTERM stops it")
+                with suppress(KeyboardInterrupt):
+                    worker.run(stop=lambda: bool(stopping), on_pass=report)
+        finally:
+            worker.close()
 
 
 @app.command()

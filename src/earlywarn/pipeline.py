@@ -18,19 +18,23 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.service import evaluate_alerts
+from earlywarn.alerting.rules import SourceHealth
+from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
 from earlywarn.countries.service import seed_countries
-from earlywarn.db import session_scope
+from earlywarn.db import session_scope, utc_now
 from earlywarn.forecasting.registry import ModelRegistry
+from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
+from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
+from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.service import record_failed_run, run_scoring
-from earlywarn.settings import Settings
+from earlywarn.settings import Settings, get_settings
 from earlywarn.weights.service import active_for_scoring
 
 log = logging.getLogger(__name__)
@@ -118,28 +122,23 @@ def score_and_alert(
     weight_set_id: int | None = None,
     vintage_as_of: datetime | None = None,
     models_dir: Path | None = None,
+    settings: Settings | None = None,
 ) -> ScoringSummary:
-    """Score every country, evaluate alerts and fill the outbox, in one transaction.
+    """Score every country, forecast, evaluate alerts and fill the outbox, in one transaction.
 
     On failure nothing of it is kept except a failed ``ScoreRun`` naming the error. A caller
-    that has just run ``prepare_database`` passes the weight set it returned.
+    that has just run ``prepare_database`` passes the weight set it returned. ``settings``
+    locates ``sources.yaml`` and the source credentials for the operational source-health
+    rule (the environment's settings when omitted).
     """
     as_of = as_of or datetime.now(UTC).date()
+    settings = settings or get_settings()
     if weight_set_id is None:
         weight_set_id = prepare_database(factory, config)
     try:
         with session_scope(factory) as session:
             _take_scoring_lock(session)
             weight_set = session.get_one(WeightSet, weight_set_id)
-            previous_run = scoring_repository.latest_successful_run(session)
-            previous_levels = (
-                {
-                    s.country_iso3: s.level
-                    for s in scoring_repository.scores_for_run(session, previous_run.id)
-                }
-                if previous_run
-                else {}
-            )
             outcome = run_scoring(
                 session,
                 config,
@@ -150,7 +149,18 @@ def score_and_alert(
             )
             forecast = _forecast(session, outcome.run.id, models_dir, as_of)
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
-            evaluation = evaluate_alerts(session, config, outcome.run, scores, previous_levels)
+            probabilities = {
+                iso3: (f.probability_1y, f.probability_2y)
+                for iso3, f in forecasts_for_run(session, outcome.run.id).items()
+            }
+            inputs = country_inputs(session, outcome.run, scores, onset_probabilities=probabilities)
+            evaluation = evaluate_alerts(
+                session,
+                config,
+                RunRef(outcome.run.id, outcome.run.as_of),
+                inputs,
+                _source_health(session, config, settings),
+            )
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,
@@ -174,6 +184,20 @@ def score_and_alert(
                 session, config, weight_set_id, as_of=as_of, error=f"{type(exc).__name__}: {exc}"
             )
         raise
+
+
+def _source_health(
+    session: Session, config: Configuration, settings: Settings
+) -> list[SourceHealth]:
+    """Each source's state as ``/sources`` reports it (cadence and ``max_age_days`` from
+    sources.yaml), for the operational rule; nothing is read when no such rule exists."""
+    if not any(isinstance(r, SourceHealthRule) for r in config.alerting.rules):
+        return []
+    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
+    return [
+        SourceHealth(h.source_id, str(h.state), h.reason)
+        for h in ingest_service.source_health(session, sources, utc_now(), settings=settings)
+    ]
 
 
 def run_pipeline(
@@ -207,7 +231,12 @@ def run_pipeline(
         )
     report("scoring countries, forecasting and evaluating alerts")
     result.scoring = score_and_alert(
-        factory, config, as_of=as_of, weight_set_id=weight_set_id, models_dir=settings.models_dir
+        factory,
+        config,
+        as_of=as_of,
+        weight_set_id=weight_set_id,
+        models_dir=settings.models_dir,
+        settings=settings,
     )
     report("done")
     return result

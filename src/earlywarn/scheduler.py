@@ -11,6 +11,7 @@ import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
 from earlywarn.pipeline import PipelineBusyError, run_pipeline
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "earlywarn-pipeline"
 SOURCE_JOB_PREFIX = "earlywarn-ingest-"
+DELIVERY_JOB_ID = "earlywarn-delivery"
 
 
 def _run_job(app: FastAPI) -> None:
@@ -108,6 +110,27 @@ def source_jobs(settings: Settings) -> dict[str, str]:
     return jobs
 
 
+def _deliver_job(app: FastAPI) -> None:
+    """Escalate what is due, then drain the outbox (see earlywarn.notify.delivery)."""
+    from earlywarn.alerting.service import escalate_due
+    from earlywarn.db import session_scope
+
+    try:
+        with session_scope(app.state.session_factory) as session:
+            escalate_due(session)
+        stats = app.state.delivery_worker.drain()
+    except Exception:
+        log.exception("delivery pass failed")
+        return
+    if stats.claimed:
+        log.info(
+            "delivery: %d delivered, %d retrying, %d failed",
+            stats.delivered,
+            stats.retried,
+            stats.failed,
+        )
+
+
 def start(app: FastAPI) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for source_id, crontab in source_jobs(app.state.settings).items():
@@ -130,6 +153,21 @@ def start(app: FastAPI) -> BackgroundScheduler:
         coalesce=True,
         misfire_grace_time=3600,
     )
+    if app.state.settings.delivery_enabled:
+        from earlywarn.notify.delivery import worker_from_settings
+
+        policy = app.state.configuration.alerting.delivery
+        app.state.delivery_worker = worker_from_settings(
+            app.state.session_factory, app.state.settings, policy
+        )
+        scheduler.add_job(
+            _deliver_job,
+            IntervalTrigger(seconds=policy.poll_interval_seconds),
+            args=[app],
+            id=DELIVERY_JOB_ID,
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     app.state.scheduler = scheduler
     log.info("pipeline scheduled: %s (UTC)", app.state.settings.schedule_cron)
@@ -140,3 +178,6 @@ def stop(app: FastAPI) -> None:
     scheduler: BackgroundScheduler | None = getattr(app.state, "scheduler", None)
     if scheduler is not None and scheduler.running:
         scheduler.shutdown(wait=False)
+    worker = getattr(app.state, "delivery_worker", None)
+    if worker is not None:
+        worker.close()

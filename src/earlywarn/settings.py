@@ -64,6 +64,20 @@ class Settings(BaseSettings):
     acled_username: str | None = Field(default=None, description="myACLED account e-mail.")
     acled_password: SecretStr | None = None
     gdelt_base_url: str = "https://api.gdeltproject.org/api/v2"
+    # Alert delivery (issue 6): where links in notifications point, and the SMTP relay.
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base URL of this service, for links to alerts in e-mails and the CAP feed.",
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_from: str = "earlywarn@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    delivery_enabled: bool = Field(
+        default=True, description="Run the delivery worker and escalation job inside `serve`."
+    )
 
     @field_validator("schedule_cron")
     @classmethod

@@ -62,11 +62,14 @@ def _load_and_score(
     score_and_alert(factory, config, as_of=AS_OF)
 
 
-def _alerts(factory: sessionmaker[Session]) -> dict[str, tuple[str, str]]:
+def _alerts(
+    factory: sessionmaker[Session], rules: tuple[str, ...] = ("elevated_risk", "rising_risk")
+) -> dict[str, tuple[str, str]]:
     with factory() as session:
         return {
             a.dedup_key: (a.state.value, a.level.value)
             for a in session.scalars(select(Alert).order_by(Alert.id))
+            if a.rule_id in rules
         }
 
 
@@ -139,10 +142,16 @@ def test_open_escalate_deescalate_resolve_with_acknowledgement(
         AlertEventKind.RESOLVED,
     ]
 
-    load("6.csv", 0.45)  # a new episode is a new alert, not the old one re-opened
+    # Back within elevated_risk's 28-day cooldown: the same alert is reopened, not a new one.
+    load("6.csv", 0.45)
     with session_factory() as session:
         keys = [a.dedup_key for a in session.scalars(select(Alert).order_by(Alert.id))]
-    assert keys.count("elevated_risk:SDN") == 2
+    assert keys.count("elevated_risk:SDN") == 1
+    assert _alerts(session_factory)["elevated_risk:SDN"] == ("firing", "warning")
+    assert _events(session_factory, "elevated_risk:SDN")[-1] == AlertEventKind.REOPENED
+
+    # rising_risk has no cooldown: its new episode is a new alert.
+    assert keys.count("rising_risk:SDN") == 2
 
 
 def test_a_country_that_loses_its_rating_keeps_its_alert(

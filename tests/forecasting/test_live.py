@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.estimators import OnsetEnsemble
 from earlywarn.forecasting.models import Forecast
@@ -19,6 +21,7 @@ from earlywarn.forecasting.panel import read_ewp_csv
 from earlywarn.forecasting.registry import ModelRegistry, model_card, train_bundle
 from earlywarn.forecasting.service import drivers, panel_from_observations
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.schemas import OnsetProbabilityRule
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.pipeline import prepare_database, score_and_alert
@@ -27,6 +30,13 @@ from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
 from .conftest import COUNTRIES, FEATURES, ewp_csv, synthetic_cells
 
 AS_OF = date(2025, 6, 30)
+# One variable each of four risk factors: enough data for the shipped configuration to rate.
+RATING_VARIABLES = (
+    "ewp.battledeaths.log2",
+    "ewp.discrimpop",
+    "ewp.repress_civilsoc",
+    "ewp.partyban.new.1",
+)
 
 
 @pytest.fixture
@@ -253,3 +263,50 @@ def test_train_command_reads_stored_observations(
     assert card["data_source"] == "stored observations (ewp.* variables)"
     assert card["backtest"] is None
     assert card["training_years"]["1"] == {"last_labelled_year": 2023}
+
+
+def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+) -> None:
+    """The pipeline hands each run's stored forecasts to the alert rules: with the threshold
+    set between the two highest 2-year probabilities, exactly the top country alerts."""
+    first = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    with session_factory() as session:
+        ranked = sorted(
+            repository.forecasts_for_run(session, first.score_run_id).values(),
+            key=lambda f: f.probability_2y,
+            reverse=True,
+        )
+    top, runner_up = ranked[0], ranked[1]
+    assert top.probability_2y > runner_up.probability_2y
+    # Rules judge rated countries: give every country the four factors a rating needs, at no
+    # risk, so that only the forecast can raise an alert.
+    rating_data = tmp_path / "rating.csv"
+    rating_data.write_text(
+        "iso3,variable,year,value\n"
+        + "".join(
+            f"{f.country_iso3},{variable},2024,0\n" for f in ranked for variable in RATING_VARIABLES
+        ),
+        encoding="utf-8",
+    )
+    assert ingest_service.import_file(session_factory, rating_data, "csv").error is None
+    rule = OnsetProbabilityRule(
+        id="onset_test",
+        kind="onset_probability",
+        horizon_years=2,
+        enter=(top.probability_2y + runner_up.probability_2y) / 2,
+        exit=0.0,
+    )
+    config = replace(
+        configuration, alerting=configuration.alerting.model_copy(update={"rules": [rule]})
+    )
+    second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root)
+    assert second.countries_rated == len(ranked)
+    with session_factory() as session:
+        alerts = session.scalars(select(Alert).where(Alert.rule_id == "onset_test")).all()
+        assert [(a.country_iso3, a.state) for a in alerts] == [
+            (top.country_iso3, AlertState.FIRING)
+        ]

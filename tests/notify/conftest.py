@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import base64
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -161,3 +174,143 @@ def subscribe(session: Session) -> SubscribeFactory:
         return subscription
 
     return build
+
+
+# --- real receivers on loopback -------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: str
+
+
+class WebhookReceiver:
+    """A real HTTP server on loopback. ``script`` lists the status codes of the first answers
+    (then 200). ``application`` is what a receiving application would process: one entry per
+    webhook-id, however many times it arrives (receivers dedup on it, as the spec asks)."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.script: list[int] = []
+        self.requests: list[Received] = []
+        self.application: dict[str, dict[str, Any]] = {}
+        self.hold = threading.Event()  # set: the next request hangs until released
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/earlywarn"
+
+    def start(self) -> WebhookReceiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                with receiver._lock:
+                    receiver.requests.append(Received(headers, body))
+                    hang = receiver.hold.is_set()
+                    receiver.hold.clear()
+                    code = receiver.script.pop(0) if receiver.script else 200
+                if hang:
+                    receiver.release.wait(30)
+                if 200 <= code < 300:
+                    with receiver._lock:
+                        receiver.application.setdefault(headers["webhook-id"], json.loads(body))
+                try:
+                    self.send_response(code)
+                    self.send_header("content-length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender is gone (a killed worker): nothing to answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+
+@dataclass
+class SmtpServer:
+    host: str
+    port: int
+    inbox: _Inbox
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    inbox = _Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield SmtpServer("127.0.0.1", port, inbox)
+    controller.stop()
+
+
+def independent_verify(secret: str, headers: dict[str, str], body: str) -> bool:
+    """Standard Webhooks verification written from the spec, without the library:
+    base64(HMAC-SHA256(key, "{id}.{timestamp}.{body}")) among the space-separated v1 values."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{headers['webhook-id']}.{headers['webhook-timestamp']}.{body}".encode()
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    offered = headers["webhook-signature"].split(" ")
+    return any(hmac.compare_digest(f"v1,{expected}", candidate) for candidate in offered)
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., WebhookReceiver]]:
+    """``make_receiver(port=None, start=True)``: more receivers, on a chosen port if need be."""
+    made: list[WebhookReceiver] = []
+
+    def build(port: int | None = None, *, start: bool = True) -> WebhookReceiver:
+        server = WebhookReceiver(port)
+        made.append(server)
+        return server.start() if start else server
+
+    yield build
+    for server in made:
+        server.stop()
+
+
+@pytest.fixture
+def verify_signature() -> Callable[[str, dict[str, str], str], bool]:
+    return independent_verify

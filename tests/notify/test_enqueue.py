@@ -59,7 +59,7 @@ def test_message_fields_and_channel_targets(
     mail = messages[by_email.id]
     assert mail.channel is Channel.EMAIL
     assert mail.target == "mail.desk@example.org"
-    assert mail.dedup_key == f"alert-event:{opened.id}:sub:{by_email.id}"
+    assert mail.dedup_key == f"alert-event:{opened.id}:fp:{by_email.focal_point_id}:email"
     assert (mail.alert_id, mail.alert_event_id) == (alert.id, opened.id)
     assert mail.focal_point_id == by_email.focal_point_id
     assert mail.status is OutboxStatus.PENDING
@@ -122,10 +122,14 @@ def test_payload_is_self_contained(session: Session, make_alert: Any, subscribe:
     assert stored is not None
     assert stored.payload == {
         "version": 1,
+        "type": "alert.opened",
+        "purpose": "alert",
         "event": {
             "id": opened.id,
             "kind": "opened",
             "at": "2026-11-20T03:00:00+00:00",
+            "actor": "system",
+            "note": None,
             "from_level": None,
             "to_level": "emergency",
         },
@@ -133,6 +137,8 @@ def test_payload_is_self_contained(session: Session, make_alert: Any, subscribe:
             "id": alert.id,
             "dedup_key": "level-rise:SDN",
             "rule_id": "level-rise",
+            "rule_kind": "",
+            "operational": False,
             "state": "firing",
             "level": "emergency",
             "country": {"iso3": "SDN", "name": "Sudan"},
@@ -221,7 +227,7 @@ def test_unflushed_alert_and_event_are_flushed_first(
     (message,) = service.enqueue_alert_event(session, alert, event)
 
     assert event.id is not None
-    assert message.dedup_key == f"alert-event:{event.id}:sub:{subscription.id}"
+    assert message.dedup_key == f"alert-event:{event.id}:fp:{subscription.focal_point_id}:email"
     assert message.payload["event"]["at"] is not None
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
@@ -23,10 +23,18 @@ class AlertEventKind(StrEnum):
     DEESCALATED = "deescalated"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    REOPENED = "reopened"
+    # Nobody acknowledged in time: the next tier of the frozen escalation chain was notified.
+    TIER_ESCALATED = "tier_escalated"
+    REMINDED = "reminded"
 
 
 class Alert(Base):
-    """At most one open (not resolved) alert per dedup key ``{rule}:{iso3}``."""
+    """At most one open (not resolved) alert per dedup key ``{rule}:{subject}``.
+
+    The subject is a country (ISO3) for risk rules and a data source id for the operational
+    ``source_health`` rule; operational alerts have no country and no score.
+    """
 
     __tablename__ = "alerts"
     __table_args__ = (
@@ -41,7 +49,10 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(64))
-    country_iso3: Mapped[str] = mapped_column(ForeignKey("countries.iso3"), index=True)
+    country_iso3: Mapped[str | None] = mapped_column(ForeignKey("countries.iso3"), index=True)
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    rule_kind: Mapped[str] = mapped_column(String(32), default="")
+    operational: Mapped[bool] = mapped_column(Boolean, default=False)
     dedup_key: Mapped[str] = mapped_column(String(128), index=True)
     state: Mapped[AlertState] = mapped_column(
         enum_column(AlertState, "state"), default=AlertState.FIRING
@@ -55,8 +66,16 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[datetime | None]
-    opened_score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id"))
-    latest_score_id: Mapped[int] = mapped_column(ForeignKey("country_scores.id"))
+    resolved_by: Mapped[str | None] = mapped_column(String(128))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    opened_score_run_id: Mapped[int | None] = mapped_column(ForeignKey("score_runs.id"))
+    latest_score_id: Mapped[int | None] = mapped_column(ForeignKey("country_scores.id"))
+    # Frozen when the alert opens (Grafana OnCall's raw_escalation_snapshot): editing the
+    # configuration or the focal points later does not change who an open alert escalates to.
+    escalation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class AlertEvent(Base):
@@ -74,3 +93,23 @@ class AlertEvent(Base):
     score_run_id: Mapped[int | None] = mapped_column(ForeignKey("score_runs.id"))
     note: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class AlertRuleState(Base):
+    """Per rule and subject, how many consecutive runs the enter (or exit) condition held.
+
+    This is what ``for_runs`` and ``exit_for_runs`` count, so hysteresis survives restarts and
+    does not depend on re-reading history.
+    """
+
+    __tablename__ = "alert_rule_states"
+
+    dedup_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(64))
+    enter_streak: Mapped[int] = mapped_column(Integer, default=0)
+    exit_streak: Mapped[int] = mapped_column(Integer, default=0)
+    last_value: Mapped[float | None] = mapped_column(Float)
+    # For cooldown_days: when (by the run's as-of date) and which alert last resolved.
+    last_resolved_on: Mapped[date | None]
+    last_alert_id: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,16 +1,29 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, HTTPException, Query, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 
-from earlywarn.alerting import repository, service
+from earlywarn.alerting import cap, repository, service
 from earlywarn.alerting.models import Alert, AlertState
-from earlywarn.alerting.schemas import AcknowledgeIn, AlertEventOut, AlertOut, AlertSummaryOut
-from earlywarn.api.deps import Acknowledger, IdPath, Reader, SessionDep
+from earlywarn.alerting.schemas import (
+    AcknowledgeIn,
+    AlertEventOut,
+    AlertOut,
+    AlertSummaryOut,
+    ReasonIn,
+)
+from earlywarn.api.deps import MAX_ID, Acknowledger, Admin, IdPath, Reader, SessionDep
+from earlywarn.db import utc_now
+from earlywarn.notify import service as notify_service
+from earlywarn.notify.schemas import DeliveryRead
 from earlywarn.types import RiskLevel, Sphere
 
 router = APIRouter(tags=["alerts"])
+
+CAP_MEDIA_TYPE = "application/cap+xml"
+ATOM_MEDIA_TYPE = "application/atom+xml"
 
 
 def _full(session: SessionDep, alert: Alert) -> AlertOut:
@@ -21,8 +34,21 @@ def _full(session: SessionDep, alert: Alert) -> AlertOut:
         # JSON objects are unordered (PostgreSQL's JSONB re-sorts keys): restore the order of
         # the spheres, from national to multilateral, for readers.
         actions={sphere.value: alert.actions.get(sphere.value, []) for sphere in Sphere},
+        escalation=alert.escalation,
         events=events,
     )
+
+
+def _get(session: SessionDep, alert_id: int) -> Alert:
+    alert = repository.get(session, alert_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
+    return alert
+
+
+def _sender(request: Request) -> str:
+    host = urlsplit(request.app.state.settings.public_base_url).hostname or "localhost"
+    return f"earlywarn@{host}"
 
 
 @router.get("/alerts", response_model=list[AlertSummaryOut])
@@ -31,12 +57,15 @@ def list_alerts(
     _: Reader,
     state: Annotated[list[AlertState] | None, Query()] = None,
     country: str | None = None,
+    region: Annotated[str | None, Query(max_length=64)] = None,
     level: RiskLevel | None = None,
     rule: str | None = None,
     open_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[Alert]:
-    """Alerts, most recently changed first. ``open_only`` keeps firing and acknowledged ones."""
+    """Alerts, most recently changed first. ``open_only`` keeps firing and acknowledged ones;
+    filters combine (AND)."""
     states = [AlertState.FIRING, AlertState.ACKNOWLEDGED] if open_only else state
     return repository.list_alerts(
         session,
@@ -45,15 +74,67 @@ def list_alerts(
         level=level,
         rule_id=rule,
         limit=limit,
+        region=region,
+        offset=offset,
     )
+
+
+@router.get(
+    "/alerts/feed.cap",
+    summary="CAP 1.2 feed of active alerts (Atom)",
+    response_class=Response,
+    responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}},
+)
+def cap_feed(session: SessionDep, _: Reader, request: Request) -> Response:
+    """Every active (firing or acknowledged) risk alert as an OASIS CAP 1.2 message, in an Atom
+    feed, for emergency-alert systems that consume CAP."""
+    alerts = repository.active_alerts(session)
+    body = cap.cap_feed(
+        alerts,
+        sender=_sender(request),
+        base_url=request.app.state.settings.public_base_url,
+        names=repository.country_names(session),
+        now=utc_now(),
+    )
+    return Response(body, media_type=ATOM_MEDIA_TYPE)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
 def get_alert(session: SessionDep, _: Reader, alert_id: IdPath) -> AlertOut:
-    alert = repository.get(session, alert_id)
-    if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
-    return _full(session, alert)
+    return _full(session, _get(session, alert_id))
+
+
+@router.get(
+    "/alerts/{alert_id}/cap",
+    summary="One alert as a CAP 1.2 message",
+    response_class=Response,
+    responses={200: {"content": {CAP_MEDIA_TYPE: {}}}},
+)
+def get_alert_cap(session: SessionDep, _: Reader, alert_id: IdPath, request: Request) -> Response:
+    alert = _get(session, alert_id)
+    names = repository.country_names(session)
+    body = cap.cap_document(
+        alert,
+        sender=_sender(request),
+        base_url=request.app.state.settings.public_base_url,
+        country_name=names.get(alert.country_iso3 or ""),
+    )
+    return Response(body, media_type=CAP_MEDIA_TYPE)
+
+
+@router.get("/alerts/{alert_id}/events", response_model=list[AlertEventOut])
+def alert_events(session: SessionDep, _: Reader, alert_id: IdPath) -> list[AlertEventOut]:
+    """The audit trail: every transition (opened, acknowledged, escalated to a tier, reminded,
+    resolved, reopened...) with its actor, oldest first. Append-only."""
+    _get(session, alert_id)
+    return [AlertEventOut.model_validate(e) for e in repository.events_for(session, alert_id)]
+
+
+@router.get("/alerts/{alert_id}/deliveries", response_model=list[DeliveryRead])
+def alert_deliveries(session: SessionDep, _: Admin, alert_id: IdPath) -> list[DeliveryRead]:
+    """Who was told what, and when: every outbox message of the alert with every attempt."""
+    _get(session, alert_id)
+    return notify_service.deliveries_for_alert(session, alert_id)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
@@ -63,11 +144,40 @@ def acknowledge_alert(
     alert_id: IdPath,
     body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> AlertOut:
-    """Record that a focal point has seen the alert and taken ownership of the response."""
+    """Record that a focal point has seen the alert and taken ownership of the response; the
+    escalation chain stops."""
     try:
         alert = service.acknowledge(
             session, alert_id, actor=principal.actor, note=body.note if body else None
         )
+    except service.AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except service.AlertStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    return _full(session, alert)
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
+def resolve_alert(
+    session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
+) -> AlertOut:
+    """Close an alert by hand (administrators), with the reason kept in the audit trail."""
+    try:
+        alert = service.resolve(session, alert_id, actor=principal.actor, reason=body.reason)
+    except service.AlertNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except service.AlertStateError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    return _full(session, alert)
+
+
+@router.post("/alerts/{alert_id}/reopen", response_model=AlertOut)
+def reopen_alert(
+    session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
+) -> AlertOut:
+    """Reopen a resolved alert (administrators); refused while another is open for its key."""
+    try:
+        alert = service.reopen(session, alert_id, actor=principal.actor, reason=body.reason)
     except service.AlertNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
     except service.AlertStateError as exc:

@@ -20,6 +20,7 @@ class AlertEventOut(BaseModel):
     to_level: RiskLevel | None
     score_run_id: int | None
     note: str | None
+    details: dict[str, Any]
 
 
 class AlertSummaryOut(BaseModel):
@@ -27,7 +28,10 @@ class AlertSummaryOut(BaseModel):
 
     id: int
     rule_id: str
-    country_iso3: str
+    rule_kind: str
+    operational: bool
+    subject: str
+    country_iso3: str | None
     dedup_key: str
     state: AlertState
     level: RiskLevel
@@ -37,6 +41,10 @@ class AlertSummaryOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+    escalation_step: int
+    next_escalation_at: datetime | None
 
 
 class AlertOut(AlertSummaryOut):
@@ -44,8 +52,13 @@ class AlertOut(AlertSummaryOut):
 
     evidence: dict[str, Any]
     actions: dict[str, Any]
+    escalation: dict[str, Any]
     events: list[AlertEventOut]
 
 
 class AcknowledgeIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="Kept in the audit trail.")

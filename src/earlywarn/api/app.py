@@ -43,7 +43,7 @@ Every route except `GET /healthz` needs an API key in the `X-API-Key` header.
 | role          | may                                                                 |
 |---------------|---------------------------------------------------------------------|
 | `analyst`     | read everything (scores, observations, alerts, configuration)       |
-| `focal_point` | read, and acknowledge alerts on behalf of its focal point           |
+| `focal_point` | read, acknowledge alerts, manage its own focal point's subscriptions |
 | `admin`       | everything, including API keys, focal points, subscriptions, runs   |
 
 A missing or revoked key gets **401**; a key whose role lacks the permission gets **403**.
@@ -56,7 +56,8 @@ OPENAPI_TAGS = [
     {"name": "api keys", "description": "Issue, list and revoke API keys (admin)."},
     {
         "name": "notify",
-        "description": "Focal points, their subscriptions and the delivery outbox (admin).",
+        "description": "Focal points, their subscriptions and webhook secrets (focal points "
+        "manage their own; admins all), and the delivery outbox (admin).",
     },
 ]
 

@@ -281,30 +281,168 @@ class ScoringConfig(_Strict):
 # --- alerting.yaml --------------------------------------------------------------------------
 
 
-class LevelAtLeastRule(_Strict):
-    """Fires while the country's level is at least ``level``."""
+class _RuleBase(_Strict):
+    """What every rule shares: its id, and the three guards against flapping.
+
+    * ``for_runs``: the enter condition must hold in this many consecutive runs before the
+      alert opens (Prometheus ``for:``);
+    * ``exit_for_runs``: the exit condition must hold this many consecutive runs before the
+      alert resolves by itself (Prometheus ``keep_firing_for:``);
+    * ``cooldown_days``: when the condition enters again within this many days of the alert
+      resolving, the same alert is reopened rather than a new one raised.
+
+    Each rule also has separate enter and exit thresholds (hysteresis), named per kind.
+    """
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str | None = None
+    for_runs: int = Field(default=1, ge=1, le=52)
+    exit_for_runs: int = Field(default=1, ge=1, le=52)
+    cooldown_days: int = Field(default=0, ge=0, le=3650)
+
+
+class LevelAtLeastRule(_RuleBase):
+    """Opens when the country's level reaches ``enter_level``; resolves when it falls below
+    ``exit_level`` (at most ``enter_level``; one rung lower gives hysteresis)."""
+
     kind: Literal["level_at_least"]
-    level: RiskLevel
+    enter_level: RiskLevel
+    exit_level: RiskLevel
+
+    @model_validator(mode="after")
+    def _exit_not_above_enter(self) -> LevelAtLeastRule:
+        if self.exit_level > self.enter_level:
+            raise ValueError("exit_level must not be above enter_level")
+        return self
 
 
-class LevelRiseRule(_Strict):
-    """Fires when the level rises above the previous run's level (and is at least
-    ``min_level``); resolves when it falls back to the level it rose from."""
+class LevelRiseRule(_RuleBase):
+    """Opens when the country rose, against the lowest of its previous ``window_runs`` runs,
+    by at least ``enter_levels`` rungs or ``enter_points`` composite points (and is at least
+    ``min_level``); resolves once the rise over that baseline is below ``exit_levels`` rungs
+    and below ``exit_points`` points."""
 
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     kind: Literal["level_rise"]
-    min_level: RiskLevel
+    window_runs: int = Field(default=1, ge=1, le=104)
+    min_level: RiskLevel = RiskLevel.LOW
+    enter_levels: int | None = Field(default=1, ge=1, le=3)
+    enter_points: float | None = Field(default=None, gt=0, le=1)
+    exit_levels: int = Field(default=1, ge=1, le=3)
+    exit_points: float = Field(default=1.0, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LevelRiseRule:
+        if self.enter_levels is None and self.enter_points is None:
+            raise ValueError("give enter_levels, enter_points or both")
+        if self.enter_levels is not None and self.exit_levels > self.enter_levels:
+            raise ValueError("exit_levels must not exceed enter_levels")
+        if self.enter_points is not None and self.exit_points > self.enter_points:
+            raise ValueError("exit_points must not exceed enter_points")
+        return self
 
 
-AlertRule = Annotated[LevelAtLeastRule | LevelRiseRule, Field(discriminator="kind")]
+class _ThresholdRule(_RuleBase):
+    enter: float = Field(ge=0, le=1)
+    exit: float = Field(ge=0, le=1)
+    # The alert's level when the country has no rating; otherwise its current level is used.
+    level: RiskLevel = RiskLevel.WARNING
+
+    @model_validator(mode="after")
+    def _exit_below_enter(self) -> _ThresholdRule:
+        if self.exit > self.enter:
+            raise ValueError("exit must not be above enter")
+        return self
+
+
+class OnsetProbabilityRule(_ThresholdRule):
+    """Opens when the forecast probability of an onset within ``horizon_years`` reaches
+    ``enter``; resolves when it falls below ``exit``. Countries without a forecast are left
+    as they are."""
+
+    kind: Literal["onset_probability"]
+    horizon_years: Literal[1, 2]
+
+
+class RiskFactorRule(_ThresholdRule):
+    """Opens when one risk factor's score reaches ``enter``; resolves below ``exit``. Its
+    alerts recommend the imminent-risk actions (``imminent_actions``) whatever the level."""
+
+    kind: Literal["risk_factor"]
+    factor: int = Field(ge=1, le=14)
+    imminent_actions: bool = True
+
+
+SourceState = Literal["healthy", "stale", "failing", "never_run", "not_configured", "disabled"]
+
+
+class SourceHealthRule(_RuleBase):
+    """Operational: opens while a data source is in one of ``states``; resolves when it is
+    healthy again. Its alerts go to administrators, not to subscribers."""
+
+    kind: Literal["source_health"]
+    states: list[SourceState] = Field(default=["stale", "failing"], min_length=1)
+    level: RiskLevel = RiskLevel.WARNING
+
+
+AlertRule = Annotated[
+    LevelAtLeastRule | LevelRiseRule | OnsetProbabilityRule | RiskFactorRule | SourceHealthRule,
+    Field(discriminator="kind"),
+]
+RULE_KINDS = ("level_at_least", "level_rise", "onset_probability", "risk_factor", "source_health")
+
+
+class EscalationTier(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    after_minutes: int = Field(ge=1)
+
+
+class EscalationConfig(_Strict):
+    """Unacknowledged alerts notify the next tier after its ``after_minutes`` (counted from
+    opening), then remind everyone notified every ``reminder_interval_minutes``."""
+
+    tiers: list[EscalationTier] = Field(default_factory=list)
+    reminder_interval_minutes: int = Field(default=1440, ge=1)
+    max_reminders: int = Field(default=3, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> EscalationConfig:
+        delays = [t.after_minutes for t in self.tiers]
+        if delays != sorted(delays) or len(set(delays)) != len(delays):
+            raise ValueError("tiers: after_minutes must increase from one tier to the next")
+        return self
+
+
+class DeliveryConfig(_Strict):
+    """How the delivery worker retries (exponential backoff with full jitter)."""
+
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    backoff_initial_seconds: float = Field(default=30.0, gt=0)
+    backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    disable_endpoint_after_failures: int = Field(default=5, ge=1)
+    lease_seconds: float = Field(default=120.0, gt=0)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    # Sends of one batch run in this many threads; 1 sends one after the other.
+    concurrency: int = Field(default=8, ge=1, le=64)
+    poll_interval_seconds: float = Field(default=15.0, gt=0)
+    # A rotated-out webhook secret keeps signing alongside the new one for this long.
+    secret_rotation_overlap_hours: float = Field(default=24.0, ge=0)
+
+    @model_validator(mode="after")
+    def _disable_before_giving_up(self) -> DeliveryConfig:
+        # An endpoint that is down must be disabled (its messages held) before any message
+        # runs out of attempts, or an outage would lose messages.
+        if self.disable_endpoint_after_failures > self.max_attempts:
+            raise ValueError("disable_endpoint_after_failures must not exceed max_attempts")
+        return self
 
 
 class AlertingConfig(_Strict):
     rules: list[AlertRule] = Field(min_length=1)
     triggering_factor_min_score: float = Field(ge=0, le=1)
     max_triggering_factors: int = Field(ge=1, le=14)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
 
 
 # --- API output (framework router) ----------------------------------------------------------

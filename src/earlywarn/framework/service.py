@@ -254,7 +254,11 @@ class _Selected:
 
 
 def recommend_actions(
-    config: Configuration, factor_numbers: Sequence[int], level: RiskLevel
+    config: Configuration,
+    factor_numbers: Sequence[int],
+    level: RiskLevel,
+    *,
+    imminent_reason: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """The Framework for Action headings and rows recommended for a country.
 
@@ -263,6 +267,9 @@ def recommend_actions(
     ``imminent_rows_from_level`` on, and a heading left without rows is dropped. The result is
     JSON-ready (it is stored in an alert's ``actions``): one key per sphere, all four always
     present, national first; headings in code order.
+
+    ``imminent_reason`` (a specific-factor rule fired) includes the imminent-risk rows below
+    ``imminent_rows_from_level`` too, and is added to the reasons of headings that have them.
     """
     unknown = sorted({n for n in factor_numbers if n not in RISK_FACTOR_NUMBERS})
     if unknown:
@@ -285,7 +292,7 @@ def recommend_actions(
             if reason not in entry.reasons:
                 entry.reasons.append(reason)
 
-    include_imminent = level >= action_map.imminent_rows_from_level
+    include_imminent = level >= action_map.imminent_rows_from_level or imminent_reason is not None
     result: dict[str, list[dict[str, Any]]] = {sphere.value: [] for sphere in Sphere}
     for code in sorted(selected, key=code_sort_key):
         heading = config.heading(code)
@@ -297,12 +304,19 @@ def recommend_actions(
         ]
         if not rows:
             continue
+        reasons = list(selected[code].reasons)
+        if (
+            imminent_reason is not None
+            and level < action_map.imminent_rows_from_level
+            and any(row.for_imminent_risk for row in rows)
+        ):
+            reasons.append(f"imminent-risk actions: {imminent_reason}")
         recommended = RecommendedHeading(
             code=code,
             title=heading.title,
             sphere=heading.sphere,
             addresses_factors=sorted(selected[code].factors),
-            recommended_because="; ".join(selected[code].reasons),
+            recommended_because="; ".join(reasons),
             actions=rows,
         )
         result[heading.sphere.value].append(recommended.model_dump(mode="json"))

@@ -4,7 +4,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
@@ -14,6 +15,15 @@ from earlywarn.types import RiskLevel, enum_column
 class Channel(StrEnum):
     EMAIL = "email"
     WEBHOOK = "webhook"
+
+
+class Purpose(StrEnum):
+    """Why an outbox message exists."""
+
+    ALERT = "alert"  # an alert event, to the subscribers it matches
+    ESCALATION = "escalation"  # unacknowledged: the next tier of the frozen chain
+    REMINDER = "reminder"  # still unacknowledged: everyone notified so far, again
+    OPERATIONAL = "operational"  # to administrators: operational alerts, disabled endpoints
 
 
 class OutboxStatus(StrEnum):
@@ -34,16 +44,33 @@ class FocalPoint(Base):
     webhook_url: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Escalation: the tier this focal point answers for (config/alerting.yaml escalation.tiers)
+    # and the region it covers there (null: every region).
+    escalation_tier: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(64))
+    # Administrators receive operational alerts and notices about disabled endpoints.
+    is_administrator: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Standard Webhooks secrets ("whsec_" + base64). During rotation the previous secret also
+    # signs, so a receiver can switch at its own pace.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    webhook_secret_previous: Mapped[str | None] = mapped_column(String(128))
+    webhook_previous_expires_at: Mapped[datetime | None]
+    webhook_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_disabled_at: Mapped[datetime | None]
+    webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Subscription(Base):
-    """Which alerts a focal point receives: one country (or all), from a minimum level."""
+    """Which alerts a focal point receives. Every criterion that is set must match (AND):
+    country, region, minimum level and rule kinds; an unset one matches everything."""
 
     __tablename__ = "subscriptions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     focal_point_id: Mapped[int] = mapped_column(ForeignKey("focal_points.id"), index=True)
     country_iso3: Mapped[str | None] = mapped_column(ForeignKey("countries.iso3"))
+    region: Mapped[str | None] = mapped_column(String(64))
+    rule_kinds: Mapped[list[str] | None] = mapped_column(JSON().with_variant(JSONB(), "postgresql"))
     min_level: Mapped[RiskLevel] = mapped_column(
         enum_column(RiskLevel, "min_level"), default=RiskLevel.WARNING
     )
@@ -59,9 +86,10 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(160), unique=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
-    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id"))
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    alert_event_id: Mapped[int | None] = mapped_column(ForeignKey("alert_events.id"))
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("subscriptions.id"))
+    purpose: Mapped[str] = mapped_column(String(16), default=Purpose.ALERT.value)
     focal_point_id: Mapped[int] = mapped_column(ForeignKey("focal_points.id"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     target: Mapped[str] = mapped_column(Text)
@@ -74,3 +102,27 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     sent_at: Mapped[datetime | None]
+    # A worker that claims the row owns it until then; a worker killed mid-delivery leaves a
+    # lease that expires, and the row is claimed again (at-least-once).
+    lease_until: Mapped[datetime | None]
+
+    @property
+    def webhook_id(self) -> str:
+        """The Standard Webhooks ``webhook-id``: the same on every attempt, so receivers dedup."""
+        return f"msg_earlywarn_{self.id}"
+
+
+class DeliveryAttempt(Base):
+    """One try at delivering one outbox message: who can prove who was told what, and when."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utc_now)
+    duration_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    # delivered | retry (will try again) | permanent (refused, e.g. 4xx) | exhausted | held
+    outcome: Mapped[str] = mapped_column(String(16))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

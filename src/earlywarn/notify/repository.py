@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import AlertEvent
 from earlywarn.countries.models import Country
 from earlywarn.notify.models import (
     Channel,
+    DeliveryAttempt,
     FocalPoint,
     OutboxMessage,
     OutboxStatus,
@@ -57,20 +59,33 @@ def list_subscriptions(session: Session, focal_point_id: int) -> list[Subscripti
 
 
 def find_subscription(
-    session: Session, *, focal_point_id: int, country_iso3: str | None, channel: Channel
+    session: Session,
+    *,
+    focal_point_id: int,
+    country_iso3: str | None,
+    channel: Channel,
+    region: str | None = None,
+    rule_kinds: list[str] | None = None,
 ) -> Subscription | None:
-    country_matches = (
-        Subscription.country_iso3.is_(None)
-        if country_iso3 is None
-        else Subscription.country_iso3 == country_iso3
-    )
-    return session.scalars(
+    """A subscription of the focal point with exactly these criteria, if any."""
+    candidates = session.scalars(
         select(Subscription).where(
-            Subscription.focal_point_id == focal_point_id,
-            Subscription.channel == channel,
-            country_matches,
+            Subscription.focal_point_id == focal_point_id, Subscription.channel == channel
         )
-    ).first()
+    )
+    for subscription in candidates:
+        if (
+            subscription.country_iso3 == country_iso3
+            and subscription.region == region
+            and (sorted(subscription.rule_kinds) if subscription.rule_kinds else None)
+            == (sorted(rule_kinds) if rule_kinds else None)
+        ):
+            return subscription
+    return None
+
+
+def known_regions(session: Session) -> set[str]:
+    return {r for r in session.scalars(select(Country.region).distinct()) if r}
 
 
 def channels_in_use(session: Session, focal_point_id: int) -> set[Channel]:
@@ -94,23 +109,56 @@ def delete_subscription(session: Session, subscription: Subscription) -> None:
     session.flush()
 
 
-def subscriptions_for_country(
-    session: Session, country_iso3: str
-) -> list[tuple[Subscription, FocalPoint]]:
-    """Subscriptions of active focal points that cover ``country_iso3`` (or every country)."""
+def active_subscriptions(session: Session) -> list[tuple[Subscription, FocalPoint]]:
+    """Every subscription of an active focal point, oldest first."""
     rows = session.execute(
         select(Subscription, FocalPoint)
         .join(FocalPoint, FocalPoint.id == Subscription.focal_point_id)
-        .where(
-            FocalPoint.active.is_(True),
-            or_(
-                Subscription.country_iso3 == country_iso3,
-                Subscription.country_iso3.is_(None),
-            ),
-        )
+        .where(FocalPoint.active.is_(True))
         .order_by(Subscription.id)
     )
     return [(subscription, focal_point) for subscription, focal_point in rows]
+
+
+def focal_points_by_id(session: Session, ids: Iterable[int]) -> list[FocalPoint]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    return list(
+        session.scalars(select(FocalPoint).where(FocalPoint.id.in_(wanted)).order_by(FocalPoint.id))
+    )
+
+
+def administrators(session: Session) -> list[FocalPoint]:
+    return list(
+        session.scalars(
+            select(FocalPoint)
+            .where(FocalPoint.is_administrator.is_(True), FocalPoint.active.is_(True))
+            .order_by(FocalPoint.id)
+        )
+    )
+
+
+def focal_points_of_tier(session: Session, tier: str) -> list[FocalPoint]:
+    return list(
+        session.scalars(
+            select(FocalPoint)
+            .where(FocalPoint.escalation_tier == tier, FocalPoint.active.is_(True))
+            .order_by(FocalPoint.id)
+        )
+    )
+
+
+def focal_points_for_event(session: Session, alert_event_id: int) -> list[int]:
+    return sorted(
+        set(
+            session.scalars(
+                select(OutboxMessage.focal_point_id).where(
+                    OutboxMessage.alert_event_id == alert_event_id
+                )
+            )
+        )
+    )
 
 
 # --- countries and alerts (read only) -------------------------------------------------------
@@ -131,6 +179,26 @@ def levels_recorded_for_alert(session: Session, alert_id: int) -> list[RiskLevel
 
 
 # --- outbox ---------------------------------------------------------------------------------
+
+
+def outbox_keys_with_prefix(session: Session, prefix: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(OutboxMessage.dedup_key).where(OutboxMessage.dedup_key.startswith(prefix))
+        )
+    )
+
+
+def release_held_webhooks(session: Session, focal_point_id: int, now: datetime) -> None:
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.focal_point_id == focal_point_id,
+            OutboxMessage.channel == Channel.WEBHOOK,
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(next_attempt_at=now, lease_until=None)
+    )
 
 
 def outbox_dedup_keys(session: Session, alert_event_id: int) -> set[str]:
@@ -177,3 +245,16 @@ def list_outbox(
         query = query.where(OutboxMessage.focal_point_id == focal_point_id)
     query = query.order_by(OutboxMessage.id).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def attempts_for_alert(session: Session, alert_id: int) -> dict[int, list[DeliveryAttempt]]:
+    found: dict[int, list[DeliveryAttempt]] = {}
+    rows = session.scalars(
+        select(DeliveryAttempt)
+        .join(OutboxMessage, OutboxMessage.id == DeliveryAttempt.outbox_message_id)
+        .where(OutboxMessage.alert_id == alert_id)
+        .order_by(DeliveryAttempt.outbox_message_id, DeliveryAttempt.attempt)
+    )
+    for attempt in rows:
+        found.setdefault(attempt.outbox_message_id, []).append(attempt)
+    return found

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import MAX_ID, Admin, IdPath, OptionalIdQuery, SessionDep
+from earlywarn.api.deps import (
+    MAX_ID,
+    Acknowledger,
+    Admin,
+    ConfigDep,
+    IdPath,
+    OptionalIdQuery,
+    SessionDep,
+)
+from earlywarn.auth.service import Principal
 from earlywarn.notify import service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
@@ -18,7 +28,9 @@ from earlywarn.notify.schemas import (
     OutboxMessageRead,
     SubscriptionCreate,
     SubscriptionRead,
+    WebhookSecretOut,
 )
+from earlywarn.types import Role
 
 router = APIRouter(tags=["notify"])
 
@@ -109,18 +121,26 @@ def deactivate_focal_point(
         )
 
 
+def _own(principal: Principal, focal_point_id: int) -> None:
+    service.check_owner(principal.focal_point_id, principal.role is Role.ADMIN, focal_point_id)
+
+
 @router.post(
     "/focal-points/{focal_point_id}/subscriptions",
     response_model=SubscriptionRead,
     status_code=status.HTTP_201_CREATED,
     summary="Subscribe a focal point to alerts",
-    description="`country_iso3` null means every country. The channel must have a target on the "
-    "focal point (email or webhook_url).",
+    description="Criteria combine with AND; each left null matches everything: `country_iso3`, "
+    "`region`, `min_level`, `rule_kinds`. A focal point matched by several subscriptions is "
+    "notified once per channel. The channel must have a target on the focal point (email or "
+    "webhook_url). Focal point keys manage their own focal point's subscriptions; "
+    "administrators manage all.",
 )
 def create_subscription(
-    focal_point_id: IdPath, body: SubscriptionCreate, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, body: SubscriptionCreate, session: SessionDep, principal: Acknowledger
 ) -> SubscriptionRead:
     with _service_errors():
+        _own(principal, focal_point_id)
         return SubscriptionRead.model_validate(
             service.create_subscription(session, focal_point_id, body)
         )
@@ -132,9 +152,10 @@ def create_subscription(
     summary="List a focal point's subscriptions",
 )
 def list_subscriptions(
-    focal_point_id: IdPath, session: SessionDep, principal: Admin
+    focal_point_id: IdPath, session: SessionDep, principal: Acknowledger
 ) -> list[SubscriptionRead]:
     with _service_errors():
+        _own(principal, focal_point_id)
         return [
             SubscriptionRead.model_validate(s)
             for s in service.list_subscriptions(session, focal_point_id)
@@ -145,11 +166,51 @@ def list_subscriptions(
     "/subscriptions/{subscription_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a subscription",
-    description="Only a subscription that has not produced outbox messages can be deleted.",
+    description="Only a subscription that has not produced outbox messages can be deleted. "
+    "Focal point keys may delete their own focal point's subscriptions.",
 )
-def delete_subscription(subscription_id: IdPath, session: SessionDep, principal: Admin) -> None:
+def delete_subscription(
+    subscription_id: IdPath, session: SessionDep, principal: Acknowledger
+) -> None:
     with _service_errors():
+        subscription = service.get_subscription(session, subscription_id)
+        _own(principal, subscription.focal_point_id)
         service.delete_subscription(session, subscription_id)
+
+
+@router.post(
+    "/focal-points/{focal_point_id}/webhook/rotate-secret",
+    response_model=WebhookSecretOut,
+    summary="Rotate the webhook signing secret",
+    description="Returns the new Standard Webhooks secret (shown only here). The previous one "
+    "keeps signing alongside it for `delivery.secret_rotation_overlap_hours`, so the receiver "
+    "can switch without missing a message. Focal point keys rotate their own.",
+)
+def rotate_webhook_secret(
+    focal_point_id: IdPath, session: SessionDep, principal: Acknowledger, config: ConfigDep
+) -> WebhookSecretOut:
+    with _service_errors():
+        _own(principal, focal_point_id)
+        overlap = timedelta(hours=config.alerting.delivery.secret_rotation_overlap_hours)
+        focal_point = service.rotate_webhook_secret(session, focal_point_id, overlap=overlap)
+        assert focal_point.webhook_secret is not None
+        return WebhookSecretOut(
+            focal_point_id=focal_point.id,
+            webhook_secret=focal_point.webhook_secret,
+            previous_secret_valid_until=focal_point.webhook_previous_expires_at,
+        )
+
+
+@router.post(
+    "/focal-points/{focal_point_id}/webhook/enable",
+    response_model=FocalPointRead,
+    summary="Re-enable a disabled webhook endpoint",
+    description="After the delivery worker disabled an endpoint (consecutive failures), the "
+    "messages it held are delivered at once.",
+)
+def enable_webhook(focal_point_id: IdPath, session: SessionDep, principal: Admin) -> FocalPointRead:
+    with _service_errors():
+        return FocalPointRead.model_validate(service.enable_webhook(session, focal_point_id))
 
 
 @router.get(

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from earlywarn.notify.models import Channel, OutboxStatus
+from earlywarn.framework.schemas import RULE_KINDS
+from earlywarn.notify.models import Channel, OutboxStatus, Purpose
 from earlywarn.types import RiskLevel
 
 EMAIL_MAX_CHARS = 320
@@ -81,6 +82,22 @@ Iso3 = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{3}$"),
     AfterValidator(str.upper),
 ]
+Region = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Tier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=32)]
+
+
+def _check_rule_kinds(kinds: list[str] | None) -> list[str] | None:
+    if kinds is None:
+        return None
+    unknown = sorted(set(kinds) - set(RULE_KINDS))
+    if unknown:
+        raise ValueError(f"unknown rule kinds {unknown}; known: {list(RULE_KINDS)}")
+    if not kinds:
+        raise ValueError("rule_kinds must list at least one kind, or be null for every kind")
+    return sorted(set(kinds))
+
+
+RuleKinds = Annotated[list[str] | None, AfterValidator(_check_rule_kinds)]
 
 
 class _Request(BaseModel):
@@ -92,6 +109,15 @@ class FocalPointCreate(_Request):
     organisation: Name | None = None
     email: Email | None = None
     webhook_url: WebhookUrl | None = None
+    escalation_tier: Tier | None = Field(
+        default=None, description="Escalation tier this focal point answers for (alerting.yaml)."
+    )
+    region: Region | None = Field(
+        default=None, description="Region it covers as an escalation tier; null: every region."
+    )
+    is_administrator: bool = Field(
+        default=False, description="Receives operational alerts and disabled-endpoint notices."
+    )
 
 
 class FocalPointUpdate(_Request):
@@ -104,6 +130,9 @@ class FocalPointUpdate(_Request):
     active: bool | None = Field(
         default=None, description="Reactivate (true) or deactivate (false) the focal point."
     )
+    escalation_tier: Tier | None = None
+    region: Region | None = None
+    is_administrator: bool | None = None
 
 
 class FocalPointRead(BaseModel):
@@ -116,14 +145,34 @@ class FocalPointRead(BaseModel):
     webhook_url: str | None
     active: bool
     created_at: datetime
+    escalation_tier: str | None
+    region: str | None
+    is_administrator: bool
+    webhook_disabled_at: datetime | None
+    webhook_disabled_reason: str | None
+    webhook_consecutive_failures: int
+
+
+class WebhookSecretOut(BaseModel):
+    """Shown once: receivers verify signatures with it (Standard Webhooks, ``whsec_`` form)."""
+
+    focal_point_id: int
+    webhook_secret: str
+    previous_secret_valid_until: datetime | None
 
 
 class SubscriptionCreate(_Request):
     country_iso3: Iso3 | None = Field(
         default=None, description="ISO 3166-1 alpha-3 code; null subscribes to every country."
     )
+    region: Region | None = Field(
+        default=None, description="Region (as in /countries); null: every region."
+    )
     min_level: RiskLevel = Field(
         default=RiskLevel.WARNING, description="Lowest alert level that is delivered."
+    )
+    rule_kinds: RuleKinds = Field(
+        default=None, description=f"Rule kinds delivered, of {list(RULE_KINDS)}; null: all."
     )
     channel: Channel
 
@@ -134,7 +183,9 @@ class SubscriptionRead(BaseModel):
     id: int
     focal_point_id: int
     country_iso3: str | None
+    region: str | None
     min_level: RiskLevel
+    rule_kinds: list[str] | None
     channel: Channel
     created_at: datetime
 
@@ -144,9 +195,10 @@ class OutboxMessageRead(BaseModel):
 
     id: int
     dedup_key: str
-    alert_id: int
-    alert_event_id: int
-    subscription_id: int
+    alert_id: int | None
+    alert_event_id: int | None
+    subscription_id: int | None
+    purpose: Purpose
     focal_point_id: int
     channel: Channel
     target: str
@@ -157,3 +209,23 @@ class OutboxMessageRead(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class DeliveryAttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    outbox_message_id: int
+    attempt: int
+    started_at: datetime
+    duration_ms: float
+    outcome: str
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryRead(OutboxMessageRead):
+    """An outbox message with every attempt made to deliver it."""
+
+    webhook_id: str
+    attempts_log: list[DeliveryAttemptRead]

@@ -7,18 +7,36 @@ that caused it does. Nothing here commits; the request or job that owns the sess
 
 from __future__ import annotations
 
+import base64
 import copy
 import logging
-from datetime import UTC, datetime
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.auth import service as auth_service
+from earlywarn.db import utc_now
 from earlywarn.notify import repository
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, OutboxStatus, Subscription
-from earlywarn.notify.schemas import FocalPointCreate, FocalPointUpdate, SubscriptionCreate
+from earlywarn.notify.models import (
+    Channel,
+    FocalPoint,
+    OutboxMessage,
+    OutboxStatus,
+    Purpose,
+    Subscription,
+)
+from earlywarn.notify.schemas import (
+    DeliveryAttemptRead,
+    DeliveryRead,
+    FocalPointCreate,
+    FocalPointUpdate,
+    OutboxMessageRead,
+    SubscriptionCreate,
+)
 from earlywarn.types import RiskLevel
 
 logger = logging.getLogger(__name__)
@@ -45,6 +63,11 @@ class Conflict(NotifyError):
 # --- focal points ---------------------------------------------------------------------------
 
 
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
 def create_focal_point(session: Session, data: FocalPointCreate) -> FocalPoint:
     focal_point = FocalPoint(
         name=data.name,
@@ -52,6 +75,11 @@ def create_focal_point(session: Session, data: FocalPointCreate) -> FocalPoint:
         email=data.email,
         webhook_url=data.webhook_url,
         active=True,
+        escalation_tier=data.escalation_tier,
+        region=data.region,
+        is_administrator=data.is_administrator,
+        webhook_secret=new_webhook_secret(),
+        webhook_consecutive_failures=0,
     )
     return repository.add_focal_point(session, focal_point)
 
@@ -85,6 +113,11 @@ def update_focal_point(session: Session, focal_point_id: int, data: FocalPointUp
         focal_point.name = data.name
     if "organisation" in given:
         focal_point.organisation = data.organisation
+    for field in ("escalation_tier", "region"):
+        if field in given:
+            setattr(focal_point, field, getattr(data, field))
+    if "is_administrator" in given and data.is_administrator is not None:
+        focal_point.is_administrator = data.is_administrator
     in_use = repository.channels_in_use(session, focal_point_id)
     for field, channel, value in (
         ("email", Channel.EMAIL, data.email),
@@ -145,15 +178,22 @@ def create_subscription(
         )
     if data.country_iso3 is not None and repository.get_country(session, data.country_iso3) is None:
         raise InvalidRequest(f"unknown country '{data.country_iso3}'")
+    if data.region is not None and data.region not in repository.known_regions(session):
+        raise InvalidRequest(
+            f"unknown region '{data.region}'; known: {sorted(repository.known_regions(session))}"
+        )
     existing = repository.find_subscription(
         session,
         focal_point_id=focal_point_id,
         country_iso3=data.country_iso3,
         channel=data.channel,
+        region=data.region,
+        rule_kinds=data.rule_kinds,
     )
     if existing is not None:
-        # Two subscriptions for the same country and channel would deliver every alert twice.
-        where = data.country_iso3 or "all countries"
+        # Same criteria twice is a mistake; overlapping subscriptions are fine, since a
+        # recipient matched by several is notified once.
+        where = data.country_iso3 or data.region or "all countries"
         raise Conflict(
             f"focal point {focal_point_id} already has {data.channel.value} subscription "
             f"{existing.id} for {where}; delete it to change its min_level"
@@ -161,6 +201,8 @@ def create_subscription(
     subscription = Subscription(
         focal_point_id=focal_point_id,
         country_iso3=data.country_iso3,
+        region=data.region,
+        rule_kinds=data.rule_kinds,
         min_level=data.min_level,
         channel=data.channel,
     )
@@ -170,6 +212,13 @@ def create_subscription(
 def list_subscriptions(session: Session, focal_point_id: int) -> list[Subscription]:
     get_focal_point(session, focal_point_id)
     return repository.list_subscriptions(session, focal_point_id)
+
+
+def get_subscription(session: Session, subscription_id: int) -> Subscription:
+    subscription = repository.get_subscription(session, subscription_id)
+    if subscription is None:
+        raise NotFound(f"subscription {subscription_id} does not exist")
+    return subscription
 
 
 def delete_subscription(session: Session, subscription_id: int) -> None:
@@ -212,8 +261,9 @@ def notification_level(
     return alert.level
 
 
-def outbox_dedup_key(event_id: int, subscription_id: int) -> str:
-    return f"alert-event:{event_id}:sub:{subscription_id}"
+def outbox_dedup_key(event_id: int, focal_point_id: int, channel: Channel) -> str:
+    """One message per event, recipient and channel, however many subscriptions match."""
+    return f"alert-event:{event_id}:fp:{focal_point_id}:{channel.value}"
 
 
 def _iso_utc(moment: datetime | None) -> str | None:
@@ -224,16 +274,50 @@ def _level_value(level: RiskLevel | None) -> str | None:
     return None if level is None else level.value
 
 
+ROWS_PER_HEADING = 1
+
+
+def compact_actions(actions: dict[str, Any]) -> dict[str, Any]:
+    """The recommended actions for a message: every heading with why it was chosen, and its
+    first ``ROWS_PER_HEADING`` action row(s) (``more_actions`` counts the rest, which the alert's
+    link shows). The full list can reach 80 kB; a message goes to every recipient."""
+    compact: dict[str, Any] = {}
+    for key, headings in actions.items():
+        if not isinstance(headings, list):
+            compact[key] = copy.deepcopy(headings)
+            continue
+        items: list[Any] = []
+        for heading in headings:
+            rows = heading.get("actions") if isinstance(heading, dict) else None
+            if isinstance(rows, list) and len(rows) > ROWS_PER_HEADING:
+                heading = {
+                    **heading,
+                    "actions": rows[:ROWS_PER_HEADING],
+                    "more_actions": len(rows) - ROWS_PER_HEADING,
+                }
+            items.append(copy.deepcopy(heading))
+        compact[key] = items
+    return compact
+
+
 def build_payload(
-    alert: Alert, event: AlertEvent, focal_point: FocalPoint, country_name: str | None
+    alert: Alert,
+    event: AlertEvent,
+    focal_point: FocalPoint,
+    country_name: str | None,
+    purpose: Purpose = Purpose.ALERT,
 ) -> dict[str, Any]:
     """The message body a receiver can act on without calling back (format version 1)."""
     return {
         "version": PAYLOAD_VERSION,
+        "type": f"alert.{event.kind.value}",
+        "purpose": purpose.value,
         "event": {
             "id": event.id,
             "kind": event.kind.value,
             "at": _iso_utc(event.at),
+            "actor": event.actor,
+            "note": event.note,
             "from_level": _level_value(event.from_level),
             "to_level": _level_value(event.to_level),
         },
@@ -241,6 +325,8 @@ def build_payload(
             "id": alert.id,
             "dedup_key": alert.dedup_key,
             "rule_id": alert.rule_id,
+            "rule_kind": alert.rule_kind,
+            "operational": alert.operational,
             "state": alert.state.value,
             "level": alert.level.value,
             "country": {"iso3": alert.country_iso3, "name": country_name},
@@ -248,7 +334,7 @@ def build_payload(
             "opened_at": _iso_utc(alert.opened_at),
             # Copies: the payload is a snapshot and must not alias the alert's live JSON.
             "evidence": copy.deepcopy(alert.evidence),
-            "recommended_actions": copy.deepcopy(alert.actions),
+            "recommended_actions": compact_actions(alert.actions),
         },
         "focal_point": {"id": focal_point.id, "name": focal_point.name},
         "links": {
@@ -258,16 +344,44 @@ def build_payload(
     }
 
 
-def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> list[OutboxMessage]:
-    """Write one pending outbox message per subscription that ``event`` concerns.
+def _targets(focal_point: FocalPoint) -> list[tuple[Channel, str]]:
+    found: list[tuple[Channel, str]] = []
+    if focal_point.email:
+        found.append((Channel.EMAIL, focal_point.email))
+    if focal_point.webhook_url:
+        found.append((Channel.WEBHOOK, focal_point.webhook_url))
+    return found
 
-    A subscription matches when its focal point is active, its country is the alert's (or it
-    covers all countries), and its ``min_level`` is at most ``notification_level(...)``.
-    Messages are keyed ``alert-event:{event}:sub:{subscription}``; keys already in the outbox are
-    skipped, so calling this again for the same event adds nothing. Returns the new messages
-    only. Flushes, never commits. Two transactions enqueuing the same event at once cannot both
-    succeed: the unique ``dedup_key`` makes the later flush raise ``IntegrityError``, and its
-    owner rolls back.
+
+def subscription_matches(
+    subscription: Subscription,
+    *,
+    country_iso3: str | None,
+    region: str | None,
+    level: RiskLevel,
+    rule_kind: str,
+) -> bool:
+    """Every criterion the subscription sets must hold (AND); an unset one matches all."""
+    if subscription.country_iso3 is not None and subscription.country_iso3 != country_iso3:
+        return False
+    if subscription.region is not None and subscription.region != region:
+        return False
+    if subscription.rule_kinds is not None and rule_kind not in subscription.rule_kinds:
+        return False
+    return level >= subscription.min_level
+
+
+def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> list[OutboxMessage]:
+    """Write one pending outbox message per recipient and channel that ``event`` concerns.
+
+    Risk alerts go to the subscriptions they match (``subscription_matches`` against
+    ``notification_level(...)``); a focal point matched by several subscriptions on one channel
+    gets one message. Operational alerts go to administrators on every channel they have.
+    Messages are keyed ``alert-event:{event}:fp:{focal point}:{channel}``; keys already in the
+    outbox are skipped, so calling this again for the same event adds nothing. Returns the new
+    messages only. Flushes, never commits. Two transactions enqueuing the same event at once
+    cannot both succeed: the unique ``dedup_key`` makes the later flush raise
+    ``IntegrityError``, and its owner rolls back.
     """
     if alert.id is None or event.id is None or event.at is None or alert.opened_at is None:
         # Ids and default timestamps exist only once the rows are flushed; the payload needs them.
@@ -276,6 +390,9 @@ def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> li
         raise ValueError(
             f"alert event {event.id} belongs to alert {event.alert_id}, not {alert.id}"
         )
+    if alert.operational:
+        admins = [fp.id for fp in repository.administrators(session)]
+        return enqueue_to_focal_points(session, alert, event, admins, Purpose.OPERATIONAL)
 
     levels_reached = (
         repository.levels_recorded_for_alert(session, alert.id)
@@ -283,40 +400,90 @@ def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> li
         else []
     )
     level = notification_level(alert, event, levels_reached)
-    already_queued = repository.outbox_dedup_keys(session, event.id)
-    country = repository.get_country(session, alert.country_iso3)
-    country_name = country.name if country is not None else None
+    country = repository.get_country(session, alert.country_iso3) if alert.country_iso3 else None
+    region = country.region if country is not None else None
+    chosen: dict[tuple[int, Channel], tuple[Subscription, FocalPoint]] = {}
+    for subscription, focal_point in repository.active_subscriptions(session):
+        if not subscription_matches(
+            subscription,
+            country_iso3=alert.country_iso3,
+            region=region,
+            level=level,
+            rule_kind=alert.rule_kind,
+        ):
+            continue
+        chosen.setdefault((focal_point.id, subscription.channel), (subscription, focal_point))
+    return _write(
+        session,
+        alert,
+        event,
+        [(fp, channel, sub.id) for (_, channel), (sub, fp) in chosen.items()],
+        Purpose.ALERT,
+        country.name if country is not None else None,
+    )
 
+
+def enqueue_to_focal_points(
+    session: Session,
+    alert: Alert,
+    event: AlertEvent,
+    focal_point_ids: Iterable[int],
+    purpose: Purpose,
+) -> list[OutboxMessage]:
+    """Messages for named focal points (escalation tiers, reminders, administrators) on every
+    channel each of them has."""
+    recipients: list[tuple[FocalPoint, Channel, int | None]] = []
+    for focal_point in repository.focal_points_by_id(session, focal_point_ids):
+        if not focal_point.active:
+            continue
+        recipients += [(focal_point, channel, None) for channel, _ in _targets(focal_point)]
+    country = repository.get_country(session, alert.country_iso3) if alert.country_iso3 else None
+    return _write(
+        session, alert, event, recipients, purpose, country.name if country is not None else None
+    )
+
+
+def _write(
+    session: Session,
+    alert: Alert,
+    event: AlertEvent,
+    recipients: list[tuple[FocalPoint, Channel, int | None]],
+    purpose: Purpose,
+    country_name: str | None,
+) -> list[OutboxMessage]:
+    already_queued = repository.outbox_dedup_keys(session, event.id)
     messages: list[OutboxMessage] = []
-    for subscription, focal_point in repository.subscriptions_for_country(
-        session, alert.country_iso3
-    ):
-        if not level >= subscription.min_level:
+    base: dict[str, Any] | None = None
+    for focal_point, channel, subscription_id in recipients:
+        key = outbox_dedup_key(event.id, focal_point.id, channel)
+        if key in already_queued:
             continue
-        dedup_key = outbox_dedup_key(event.id, subscription.id)
-        if dedup_key in already_queued:
-            continue
-        target = _target_for(focal_point, subscription.channel)
+        target = _target_for(focal_point, channel)
         if target is None:
             # The API refuses to create this state; a direct database edit could still do it.
             logger.warning(
-                "subscription %s: focal point %s has no %s target; alert event %s not queued",
-                subscription.id,
+                "focal point %s has no %s target; alert event %s not queued",
                 focal_point.id,
-                subscription.channel.value,
+                channel.value,
                 event.id,
             )
             continue
+        already_queued.add(key)
+        if base is None:
+            # One deep copy of the alert's evidence and actions per event, shared by every
+            # recipient's payload (stored payloads are never modified).
+            base = build_payload(alert, event, focal_point, country_name, purpose)
         messages.append(
             OutboxMessage(
-                dedup_key=dedup_key,
+                dedup_key=key,
                 alert_id=alert.id,
                 alert_event_id=event.id,
-                subscription_id=subscription.id,
+                subscription_id=subscription_id,
                 focal_point_id=focal_point.id,
-                channel=subscription.channel,
+                channel=channel,
                 target=target,
-                payload=build_payload(alert, event, focal_point, country_name),
+                purpose=purpose.value,
+                payload=_for_recipient(base, focal_point),
                 status=OutboxStatus.PENDING,
                 attempts=0,
             )
@@ -324,6 +491,98 @@ def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> li
     if messages:
         repository.add_outbox_messages(session, messages)
     return messages
+
+
+def _for_recipient(base: dict[str, Any], focal_point: FocalPoint) -> dict[str, Any]:
+    return {**base, "focal_point": {"id": focal_point.id, "name": focal_point.name}}
+
+
+def notify_administrators(
+    session: Session, *, key: str, subject: str, text: str, details: dict[str, Any]
+) -> list[OutboxMessage]:
+    """An operational notice (not tied to an alert) to every administrator, once per ``key``.
+
+    A disabled webhook is skipped (that may be the endpoint the notice is about).
+    """
+    now = utc_now()
+    messages: list[OutboxMessage] = []
+    existing = repository.outbox_keys_with_prefix(session, f"notice:{key}:")
+    for focal_point in repository.administrators(session):
+        for channel, target in _targets(focal_point):
+            if channel is Channel.WEBHOOK and focal_point.webhook_disabled_at is not None:
+                continue
+            dedup = f"notice:{key}:fp:{focal_point.id}:{channel.value}"
+            if dedup in existing:
+                continue
+            messages.append(
+                OutboxMessage(
+                    dedup_key=dedup,
+                    focal_point_id=focal_point.id,
+                    channel=channel,
+                    target=target,
+                    purpose=Purpose.OPERATIONAL.value,
+                    payload={
+                        "version": PAYLOAD_VERSION,
+                        "type": "notice",
+                        "purpose": Purpose.OPERATIONAL.value,
+                        "notice": {
+                            "subject": subject,
+                            "text": text,
+                            "at": now.isoformat(),
+                            "details": details,
+                        },
+                        "focal_point": {"id": focal_point.id, "name": focal_point.name},
+                    },
+                    status=OutboxStatus.PENDING,
+                    attempts=0,
+                )
+            )
+    if messages:
+        repository.add_outbox_messages(session, messages)
+    return messages
+
+
+def escalation_recipients(session: Session, tier: str, region: str | None) -> list[int]:
+    """Active focal points of ``tier`` covering ``region`` (theirs, or every region)."""
+    return [
+        fp.id
+        for fp in repository.focal_points_of_tier(session, tier)
+        if fp.region is None or fp.region == region
+    ]
+
+
+def focal_points_notified(session: Session, alert_event_id: int) -> list[int]:
+    return repository.focal_points_for_event(session, alert_event_id)
+
+
+# --- webhook endpoints ----------------------------------------------------------------------
+
+
+def rotate_webhook_secret(
+    session: Session, focal_point_id: int, *, overlap: timedelta
+) -> FocalPoint:
+    """A new signing secret; the old one keeps signing alongside it for ``overlap``."""
+    focal_point = get_focal_point(session, focal_point_id)
+    if focal_point.webhook_secret is not None and overlap > timedelta(0):
+        focal_point.webhook_secret_previous = focal_point.webhook_secret
+        focal_point.webhook_previous_expires_at = utc_now() + overlap
+    else:
+        focal_point.webhook_secret_previous = None
+        focal_point.webhook_previous_expires_at = None
+    focal_point.webhook_secret = new_webhook_secret()
+    session.flush()
+    return focal_point
+
+
+def enable_webhook(session: Session, focal_point_id: int) -> FocalPoint:
+    """Re-enable a disabled endpoint; the messages it held are due at once (nothing lost)."""
+    focal_point = get_focal_point(session, focal_point_id)
+    focal_point.webhook_disabled_at = None
+    focal_point.webhook_disabled_reason = None
+    focal_point.webhook_consecutive_failures = 0
+    repository.release_held_webhooks(session, focal_point_id, utc_now())
+    session.flush()
+    return focal_point
 
 
 def list_outbox(
@@ -343,3 +602,25 @@ def list_outbox(
         limit=limit,
         offset=offset,
     )
+
+
+def deliveries_for_alert(session: Session, alert_id: int) -> list[DeliveryRead]:
+    """Every outbox message of an alert with its attempts: who was told what, and when."""
+    attempts = repository.attempts_for_alert(session, alert_id)
+    return [
+        DeliveryRead(
+            **OutboxMessageRead.model_validate(message).model_dump(),
+            webhook_id=message.webhook_id,
+            attempts_log=[
+                DeliveryAttemptRead.model_validate(a) for a in attempts.get(message.id, [])
+            ],
+        )
+        for message in repository.list_outbox(session, alert_id=alert_id, limit=10_000)
+    ]
+
+
+def check_owner(principal_focal_point_id: int | None, is_admin: bool, focal_point_id: int) -> None:
+    """Administrators manage every focal point; a focal point key only its own. Another's is
+    reported as not found, so keys cannot probe which focal points exist."""
+    if not is_admin and principal_focal_point_id != focal_point_id:
+        raise NotFound(f"focal point {focal_point_id} is not this key's focal point")

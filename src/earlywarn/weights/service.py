@@ -252,19 +252,25 @@ def alert_keys(
     levels: Mapping[str, RiskLevel | None],
     previous_levels: Mapping[str, RiskLevel | None],
 ) -> dict[tuple[str, str], RiskLevel]:
-    """The (rule id, country) pairs whose level rule in config/alerting.yaml holds, with the
-    level. A pure read of the rules' thresholds, kept in one function so the preview can be
-    pointed at the alerting engine's own evaluation when that offers a dry run."""
+    """The (rule id, country) pairs whose level rule in config/alerting.yaml would enter, with
+    the level: a pure read of the enter thresholds (``enter_level``; ``enter_levels`` rungs
+    over the previous run). It leaves out what needs alert history (for_runs, hysteresis,
+    cooldown, point rises over a window), so the preview shows where alerts would stand, not
+    the exact run on which they open."""
     held: dict[tuple[str, str], RiskLevel] = {}
     for iso3, level in levels.items():
         if level is None:
             continue
         for rule in rules:
-            if isinstance(rule, LevelAtLeastRule) and level >= rule.level:
+            if isinstance(rule, LevelAtLeastRule) and level >= rule.enter_level:
                 held[(rule.id, iso3)] = level
-            elif isinstance(rule, LevelRiseRule):
+            elif isinstance(rule, LevelRiseRule) and rule.enter_levels is not None:
                 previous = previous_levels.get(iso3)
-                if level >= rule.min_level and previous is not None and level > previous:
+                if (
+                    level >= rule.min_level
+                    and previous is not None
+                    and level.rank - previous.rank >= rule.enter_levels
+                ):
                     held[(rule.id, iso3)] = level
     return held
 

@@ -1,0 +1,221 @@
+"""The two delivery channels: Standard Webhooks over HTTP, and e-mail over SMTP.
+
+Each ``send_*`` makes one attempt and classifies its result the way Alertmanager's retrier
+does: delivered (2xx), retry (5xx, 429, timeouts, connection errors, SMTP 4xx), or permanent
+(other 4xx, SMTP 5xx, a refused recipient). Retrying and recording belong to ``delivery``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from standardwebhooks import Webhook
+
+from earlywarn.types import Sphere
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    status_code: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout_seconds: float = 10.0
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def signature_header(msg_id: str, timestamp: datetime, body: str, secrets: list[str]) -> str:
+    """``webhook-signature``: one ``v1,<base64>`` per secret, space separated (rotation)."""
+    return " ".join(Webhook(secret).sign(msg_id, timestamp, body) for secret in secrets)
+
+
+def webhook_headers(
+    msg_id: str, timestamp: datetime, body: str, secrets: list[str]
+) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": "earlywarn-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature_header(msg_id, timestamp, body, secrets),
+    }
+
+
+def classify_status(code: int) -> Outcome:
+    if 200 <= code < 300:
+        return Outcome.DELIVERED
+    if code == 429 or code >= 500 or code == 408:
+        return Outcome.RETRY
+    return Outcome.PERMANENT
+
+
+def send_webhook(
+    client: httpx.Client,
+    url: str,
+    *,
+    msg_id: str,
+    payload: dict[str, Any],
+    secrets: list[str],
+    timestamp: datetime,
+    timeout_seconds: float,
+) -> SendResult:
+    """POST the payload once, signed; the timestamp is the attempt's (receivers reject old)."""
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    headers = webhook_headers(msg_id, timestamp, body, secrets)
+    try:
+        response = client.post(
+            url, content=body.encode("utf-8"), headers=headers, timeout=timeout_seconds
+        )
+    except httpx.TimeoutException as exc:
+        return SendResult(Outcome.RETRY, error=f"timeout: {type(exc).__name__}")
+    except httpx.TransportError as exc:
+        return SendResult(Outcome.RETRY, error=f"connection failed: {type(exc).__name__}: {exc}")
+    outcome = classify_status(response.status_code)
+    error = None
+    if outcome is not Outcome.DELIVERED:
+        error = f"HTTP {response.status_code}: {response.text[:500]}"
+    return SendResult(outcome, status_code=response.status_code, error=error)
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+def _actions_text(actions: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for sphere in Sphere:
+        headings = actions.get(sphere.value) or []
+        if not headings:
+            continue
+        lines.append(f"{sphere.value.capitalize()}:")
+        for heading in headings:
+            lines.append(f"  {heading['code']} {heading['title']}")
+            lines.append(f"     why: {heading['recommended_because']}")
+            for row in heading.get("actions", []):
+                lines.append(f"     - {row['text']}")
+            if heading.get("more_actions"):
+                lines.append(f"     (+{heading['more_actions']} more actions: see the alert)")
+    return lines
+
+
+def _actions_html(actions: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for sphere in Sphere:
+        headings = actions.get(sphere.value) or []
+        if not headings:
+            continue
+        parts.append(f"<h3>{html.escape(sphere.value.capitalize())}</h3><ul>")
+        for heading in headings:
+            rows = "".join(
+                f"<li>{html.escape(row['text'])}</li>" for row in heading.get("actions", [])
+            )
+            if heading.get("more_actions"):
+                rows += f"<li><em>+{heading['more_actions']} more actions: see the alert</em></li>"
+            parts.append(
+                f"<li><strong>{html.escape(heading['code'])} {html.escape(heading['title'])}"
+                f"</strong><br><em>Why: {html.escape(heading['recommended_because'])}</em>"
+                f"<ul>{rows}</ul></li>"
+            )
+        parts.append("</ul>")
+    return "".join(parts)
+
+
+def build_email(
+    payload: dict[str, Any], *, sender: str, recipient: str, base_url: str
+) -> EmailMessage:
+    """A multipart/alternative message: plain text first, HTML second, same content."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = make_msgid(domain="earlywarn")
+    if "notice" in payload:
+        notice = payload["notice"]
+        message["Subject"] = f"[earlywarn] {notice['subject']}"
+        text = f"{notice['text']}\n\nDetails: {json.dumps(notice['details'], indent=2)}\n"
+        message.set_content(text)
+        message.add_alternative(
+            f"<html><body><p>{html.escape(notice['text'])}</p>"
+            f"<pre>{html.escape(json.dumps(notice['details'], indent=2))}</pre></body></html>",
+            subtype="html",
+        )
+        return message
+    alert = payload["alert"]
+    event = payload["event"]
+    link = base_url.rstrip("/") + payload["links"]["alert"]
+    ack = base_url.rstrip("/") + payload["links"]["acknowledge"]
+    country = alert["country"]["name"] or alert["country"]["iso3"] or alert["dedup_key"]
+    what = {
+        "escalation": "ESCALATED (unacknowledged)",
+        "reminder": "REMINDER (unacknowledged)",
+    }.get(payload.get("purpose", "alert"), event["kind"].upper())
+    message["Subject"] = f"[earlywarn] {what}: {country}, level {alert['level']}"
+    text_lines = [
+        alert["summary"],
+        "",
+        f"Alert {alert['id']} ({alert['rule_id']}), state {alert['state']}, "
+        f"level {alert['level']}; event: {event['kind']} at {event['at']}.",
+        f"Open the alert: {link}",
+        f"Acknowledge it: POST {ack}",
+        "",
+        "Recommended actions (Framework for Action):",
+        *_actions_text(alert["recommended_actions"]),
+    ]
+    message.set_content("\n".join(text_lines) + "\n")
+    message.add_alternative(
+        "<html><body>"
+        f"<p>{html.escape(alert['summary'])}</p>"
+        f"<p>Alert {alert['id']} ({html.escape(alert['rule_id'])}), state "
+        f"{html.escape(alert['state'])}, level <strong>{html.escape(alert['level'])}</strong>; "
+        f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
+        f'<p><a href="{html.escape(link)}">Open the alert</a></p>'
+        "<h2>Recommended actions</h2>"
+        f"{_actions_html(alert['recommended_actions'])}"
+        "</body></html>",
+        subtype="html",
+    )
+    return message
+
+
+def send_email(smtp: SmtpSettings, message: EmailMessage) -> SendResult:
+    try:
+        with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
+            if smtp.starttls:
+                client.starttls()
+            if smtp.username and smtp.password:
+                client.login(smtp.username, smtp.password)
+            refused = client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        return SendResult(Outcome.PERMANENT, error=f"recipient refused: {exc.recipients}")
+    except smtplib.SMTPResponseException as exc:
+        outcome = Outcome.PERMANENT if exc.smtp_code >= 500 else Outcome.RETRY
+        return SendResult(outcome, status_code=exc.smtp_code, error=f"SMTP {exc.smtp_code}")
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
+        return SendResult(Outcome.RETRY, error=f"SMTP failed: {type(exc).__name__}: {exc}")
+    if refused:
+        return SendResult(Outcome.PERMANENT, error=f"recipients refused: {sorted(refused)}")
+    return SendResult(Outcome.DELIVERED, status_code=250)
