@@ -11,7 +11,7 @@ import csv
 import hashlib
 import io
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +51,20 @@ def read_csv_header(content: bytes, label: str) -> tuple[Reader, list[str]]:
     return reader, [cell.strip() for cell in header]
 
 
+def data_rows(reader: Reader, width: int, label: str) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows after the header, each with its line number. Blank lines (often a
+    trailing one) carry nothing; a row whose field count differs from the header's is a
+    ``FileFormatError`` naming the line, because its cells cannot be placed in columns."""
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != width:
+            raise FileFormatError(
+                f"{label}: line {reader.line_num}: {len(row)} fields, the header has {width}"
+            )
+        yield reader.line_num, row
+
+
 def parse_float(text: str, *, where: str) -> float:
     """A finite number, or ``FileFormatError`` naming ``where`` (file, line and column)."""
     try:
@@ -77,15 +91,8 @@ def parse_long_csv(content: bytes, *, name: str, known_iso3s: Collection[str]) -
     empty_values = 0
     identical_duplicates = 0
     try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue  # blank lines (often a trailing one) carry nothing
+        for line, row in data_rows(reader, len(columns), label):
             rows_read += 1
-            if len(row) != len(columns):
-                raise FileFormatError(
-                    f"{label}: line {line}: {len(row)} fields, the header has {len(columns)}"
-                )
             iso3 = row[index["iso3"]].strip().upper()
             variable = row[index["variable"]].strip()
             year_text = row[index["year"]].strip()

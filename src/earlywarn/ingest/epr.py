@@ -29,7 +29,7 @@ import hashlib
 from pathlib import Path
 from typing import Protocol
 
-from earlywarn.ingest.csv_long import parse_float, read_csv_header
+from earlywarn.ingest.csv_long import data_rows, parse_float, read_csv_header
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 
@@ -96,15 +96,8 @@ def parse_epr(
     file_rows = 0
     before_window = 0
     try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in data_rows(reader, len(columns), label):
             file_rows += 1
-            if len(row) != len(columns):
-                raise FileFormatError(
-                    f"{label}: line {line}: {len(row)} fields, the header has {len(columns)}"
-                )
             where = f"{label}: line {line}"
             gwid = _int(row[at["gwid"]], where=f"{where}: column 'gwid'")
             state_names.setdefault(gwid, row[at["statename"]].strip())

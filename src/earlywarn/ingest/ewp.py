@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import Protocol
 
-from earlywarn.ingest.csv_long import parse_float, read_csv_header
+from earlywarn.ingest.csv_long import data_rows, parse_float, read_csv_header
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord
 
@@ -61,15 +61,8 @@ def parse_ewp(content: bytes, *, name: str, resolver: CountryCodeResolver) -> Lo
     file_rows = 0
     missing_values = 0
     try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in data_rows(reader, len(columns), label):
             file_rows += 1
-            if len(row) != len(columns):
-                raise FileFormatError(
-                    f"{label}: line {line}: {len(row)} fields, the header has {len(columns)}"
-                )
             country_name = row[name_at].strip()
             ccode = _parse_int(row[code_at], where=f"{label}: line {line}: column 'ccode'")
             year = _parse_int(row[year_at], where=f"{label}: line {line}: column 'year'")

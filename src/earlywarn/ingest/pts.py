@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
-from earlywarn.ingest.csv_long import read_csv_header
+from earlywarn.ingest.csv_long import data_rows, read_csv_header
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 
@@ -79,15 +79,8 @@ def parse_pts(content: bytes, *, name: str, resolver: PtsCountryResolver) -> Loa
     file_rows = 0
     max_missing = 0
     try:
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
+        for line, row in data_rows(reader, len(columns), label):
             file_rows += 1
-            if len(row) != len(columns):
-                raise FileFormatError(
-                    f"{label}: line {line}: {len(row)} fields, the header has {len(columns)}"
-                )
             where = f"{label}: line {line}"
             country = row[at["Country"]].strip()
             year = _year(row[at["Year"]], where=f"{where}: column 'Year'")

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from earlywarn.ingest.csv_long import parse_float
+from earlywarn.ingest.csv_long import data_rows, parse_float
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord
 
@@ -191,15 +191,8 @@ def _parse(
     file_rows = 0
     before_start = 0
     country_years = 0
-    for row in reader:
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
+    for line, row in data_rows(reader, len(columns), label):
         file_rows += 1
-        if len(row) != len(columns):
-            raise FileFormatError(
-                f"{label}: line {line}: {len(row)} fields, the header has {len(columns)}"
-            )
         where = f"{label}: line {line}"
         year = _int(row[year_at], where=f"{where}: column 'year'")
         if year < start_year:
