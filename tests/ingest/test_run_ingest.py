@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
@@ -179,6 +179,40 @@ def test_payload_the_database_would_reject_rolls_back_completely(
         "1 country code(s) not in the countries table: ZZZ (seed the countries table first)"
     )
     assert snapshot(session_factory) == []
+
+
+def test_unknown_iso3_is_refused_by_the_loader_not_the_schema(
+    session_factory: sessionmaker[Session], countries: set[str]
+) -> None:
+    """Migration 0006 dropped the country foreign key for bulk-load speed: the loader's own
+    check against the countries table is now the only guard, so it must refuse the whole
+    load, name the code, store nothing and leave the earlier vintage as it was."""
+    with session_factory() as session:
+        keys = inspect(session.connection()).get_foreign_keys("observations")
+    assert {key["referred_table"] for key in keys} == {"ingest_runs"}
+    earlier = run_ingest(
+        session_factory,
+        "csv",
+        lambda: payload(ObservationRecord.for_year("AFG", "test.x", 2020, 1.0)),
+    )
+    assert earlier.status is RunStatus.SUCCEEDED, earlier.error
+    before = snapshot(session_factory)
+
+    revised = ObservationRecord.for_year("AFG", "test.x", 2020, 5.0)
+    unknown = ObservationRecord.for_year("QQQ", "test.x", 2020, 2.0)
+    run = run_ingest(session_factory, "csv", lambda: payload(revised, unknown, digest="d2"))
+
+    assert run.status is RunStatus.FAILED
+    assert run.error == (
+        "1 country code(s) not in the countries table: QQQ (seed the countries table first)"
+    )
+    assert run.rows_loaded == 0
+    assert snapshot(session_factory) == before
+    with session_factory() as session:
+        stored = session.scalar(
+            select(func.count()).select_from(Observation).where(Observation.ingest_run_id == run.id)
+        )
+    assert stored == 0
 
 
 def test_conflicting_values_inside_one_payload_fail(

@@ -149,10 +149,15 @@ def _copy_observations(driver_connection: Any, rows: Sequence[tuple[Any, ...]]) 
                 copy.write_row(row)
             return
         tail = f"\t{source}\t{run_id}\t{loaded_at}\n"
+        # A load repeats a few dozen periods: format each (start, end) pair once, not per row.
+        spans: dict[tuple[Any, Any], str] = {}
         buffer: list[str] = []
         size = 0
         for iso3, variable, period, start, end, value, *_ in rows:
-            line = f"{iso3}\t{variable}\t{period}\t{start}\t{end}\t{value!r}{tail}"
+            span = spans.get((start, end))
+            if span is None:
+                span = spans[(start, end)] = f"{start}\t{end}\t"
+            line = f"{iso3}\t{variable}\t{period}\t{span}{value!r}{tail}"
             buffer.append(line)
             size += len(line)
             if size >= COPY_BUFFER_CHARS:
