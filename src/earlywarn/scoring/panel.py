@@ -8,9 +8,11 @@ indicator's common scale. Every cell remembers which observation it used, or why
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -168,6 +170,45 @@ class ObservationTable:
             period_end=period_end,
             value=np.array(split(values), dtype=np.float64),
             ingest_run_id=np.array(split(runs), dtype=np.int64),
+        )
+
+    def named(
+        self,
+        periods: Sequence[tuple[str, date | str, date | str, str]],
+        run_sources: dict[int, str],
+    ) -> ObservationTable:
+        """The table with its periods labelled from (variable, start, end, label) rows and
+        its sources from each ingest run's source (``from_groups`` reads neither)."""
+        if len(self) == 0:
+            return self
+        variable_code = {v: n for n, v in enumerate(self.variables)}
+        offset = 1 << 20  # days before 1970 stay positive in the key
+
+        def key(var: NDArray[np.int64], start: NDArray[np.int64], end: NDArray[np.int64]) -> Any:
+            return (var * (1 << 21) + start + offset) * (1 << 21) + (end - start + offset)
+
+        known = [p for p in periods if p[0] in variable_code]
+        labels = [p[3] for p in known]
+        known_keys = key(
+            np.array([variable_code[p[0]] for p in known], dtype=np.int64),
+            _days([p[1] for p in known]),
+            _days([p[2] for p in known]),
+        )
+        order = np.argsort(known_keys, kind="stable")
+        sorted_keys = known_keys[order]
+        keys = key(self.variable.astype(np.int64), self.period_start, self.period_end)
+        at = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
+        found = sorted_keys[at] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
+        period = np.where(found, order[at] + 1, 0) if len(order) else np.zeros(len(keys), np.intp)
+        runs, run_code = np.unique(self.ingest_run_id, return_inverse=True)
+        sources = sorted({run_sources.get(int(r), "") for r in runs})
+        source_of_run = np.array([sources.index(run_sources.get(int(r), "")) for r in runs])
+        return dataclasses.replace(
+            self,
+            periods=["", *labels],
+            sources=sources,
+            period=period.astype(np.intp),
+            source=source_of_run[run_code].astype(np.intp),
         )
 
     @classmethod

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, defer
 from earlywarn.countries.models import Country
 from earlywarn.ingest.models import IngestRun
 from earlywarn.observations.models import Observation
-from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
+from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.types import RiskLevel
 
 
@@ -24,6 +24,15 @@ def add_run(session: Session, run: ScoreRun) -> ScoreRun:
 def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         session.execute(insert(CountryScore), list(rows))
+
+
+def insert_panels(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(ScoreRunPanel), list(rows))
+
+
+def run_panel(session: Session, run_id: int) -> bytes | None:
+    return session.scalar(select(ScoreRunPanel.data).where(ScoreRunPanel.score_run_id == run_id))
 
 
 def get_run(session: Session, run_id: int) -> ScoreRun | None:
@@ -212,3 +221,29 @@ def observation_groups(
         (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6])
         for row in session.execute(query)
     ]
+
+
+def period_labels(
+    session: Session, variables: Collection[str], *, end: date
+) -> list[tuple[str, date | str, date | str, str]]:
+    """The distinct (variable, period start, period end, period label) of ``variables``: a few
+    thousand rows naming the periods of a history read without a string per observation."""
+    query = (
+        select(
+            Observation.variable,
+            Observation.period_start,
+            Observation.period_end,
+            Observation.period,
+        )
+        .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
+        .distinct()
+    )
+    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
+
+
+def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:
+    """The source of each ingest run."""
+    if not run_ids:
+        return {}
+    query = select(IngestRun.id, IngestRun.source_id).where(IngestRun.id.in_(sorted(run_ids)))
+    return {int(r[0]): r[1] for r in session.execute(query)}
