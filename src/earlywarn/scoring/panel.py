@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -136,14 +135,16 @@ class ObservationTable:
 
     @classmethod
     def from_groups(
-        cls, groups: Sequence[tuple[str, str, int, str, str, str, str]], separator: str = "|"
+        cls,
+        groups: Sequence[tuple[str, str, int, str, str, str, str, str]],
+        separator: str = "|",
     ) -> ObservationTable:
-        """From one row per (unit, variable) with '|'-joined period starts, ends, values and
-        ingest runs (``scoring.repository.observation_groups``). Periods are named by their
-        start and end dates, and sources by their ingest run (which belongs to one source)."""
+        """From one row per (unit, variable) with '|'-joined period starts, ends, values,
+        ingest runs and period labels (``scoring.repository.observation_groups``). Sources
+        are left unnamed: each ingest run belongs to one source (``with_sources``)."""
         if not groups:
             return cls.from_rows([])
-        iso3, var, counts, starts, ends, values, runs = zip(*groups, strict=True)
+        iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
         repeat = np.array(counts, dtype=np.intp)
 
         def split(column: Sequence[str]) -> list[str]:
@@ -157,59 +158,32 @@ class ObservationTable:
         period_start = np.array(split(starts), dtype="datetime64[D]").astype(np.int64)
         period_end = np.array(split(ends), dtype="datetime64[D]").astype(np.int64)
         n = len(period_start)
+        periods, period_codes = _codes(split(labels))
         return cls(
             units=[units[k] for k in order],
             variables=variables,
             sources=[""],
-            periods=[""],
+            periods=periods,
             unit=np.repeat(remap[unit_codes], repeat),
             variable=np.repeat(variable_codes, repeat),
             source=np.zeros(n, dtype=np.intp),
-            period=np.zeros(n, dtype=np.intp),
+            period=period_codes,
             period_start=period_start,
             period_end=period_end,
             value=np.array(split(values), dtype=np.float64),
             ingest_run_id=np.array(split(runs), dtype=np.int64),
         )
 
-    def named(
-        self,
-        periods: Sequence[tuple[str, date | str, date | str, str]],
-        run_sources: dict[int, str],
-    ) -> ObservationTable:
-        """The table with its periods labelled from (variable, start, end, label) rows and
-        its sources from each ingest run's source (``from_groups`` reads neither)."""
+    def with_sources(self, run_sources: dict[int, str]) -> ObservationTable:
+        """The table with each observation's source, the source of its ingest run
+        (``from_groups`` reads the run, not the source, per observation)."""
         if len(self) == 0:
             return self
-        variable_code = {v: n for n, v in enumerate(self.variables)}
-        offset = 1 << 20  # days before 1970 stay positive in the key
-
-        def key(var: NDArray[np.int64], start: NDArray[np.int64], end: NDArray[np.int64]) -> Any:
-            return (var * (1 << 21) + start + offset) * (1 << 21) + (end - start + offset)
-
-        known = [p for p in periods if p[0] in variable_code]
-        labels = [p[3] for p in known]
-        known_keys = key(
-            np.array([variable_code[p[0]] for p in known], dtype=np.int64),
-            _days([p[1] for p in known]),
-            _days([p[2] for p in known]),
-        )
-        order = np.argsort(known_keys, kind="stable")
-        sorted_keys = known_keys[order]
-        keys = key(self.variable.astype(np.int64), self.period_start, self.period_end)
-        at = np.minimum(np.searchsorted(sorted_keys, keys), max(len(sorted_keys) - 1, 0))
-        found = sorted_keys[at] == keys if len(sorted_keys) else np.zeros(len(keys), bool)
-        period = np.where(found, order[at] + 1, 0) if len(order) else np.zeros(len(keys), np.intp)
         runs, run_code = np.unique(self.ingest_run_id, return_inverse=True)
         sources = sorted({run_sources.get(int(r), "") for r in runs})
-        source_of_run = np.array([sources.index(run_sources.get(int(r), "")) for r in runs])
-        return dataclasses.replace(
-            self,
-            periods=["", *labels],
-            sources=sources,
-            period=period.astype(np.intp),
-            source=source_of_run[run_code].astype(np.intp),
-        )
+        position = {source: n for n, source in enumerate(sources)}
+        of_run = np.array([position[run_sources.get(int(r), "")] for r in runs], dtype=np.intp)
+        return dataclasses.replace(self, sources=sources, source=of_run[run_code.ravel()])
 
     @classmethod
     def from_latest(

@@ -168,15 +168,15 @@ def observation_groups(
     *,
     end: date,
     vintage_as_of: datetime | None = None,
-) -> list[tuple[str, str, int, str, str, str, str]]:
+) -> list[tuple[str, str, int, str, str, str, str, str]]:
     """Every vintage of every period of ``variables`` starting on or before ``end`` (of ingest
     runs finished by ``vintage_as_of`` when given), for scoring a whole history from one read;
     the engine picks the newest vintage itself.
 
-    One row per (country, variable), its observations' period starts, period ends, values and
-    ingest runs joined into '|'-separated text: ~16,000 rows for a million observations,
-    parsed by numpy in C rather than row by row in Python (that per-row cost, not the
-    database, dominated a history read). Values are written with 17 significant digits
+    One row per (country, variable), its observations' period starts, period ends, values,
+    ingest runs and period labels joined into '|'-separated text: ~16,000 rows for a million
+    observations, parsed by numpy in C rather than row by row in Python (that per-row cost,
+    not the database, dominated a history read). Values are written with 17 significant digits
     (SQLite) or PostgreSQL's exact shortest form, so they read back exactly."""
     dialect = session.get_bind().dialect.name
     columns: list[Any]
@@ -204,11 +204,13 @@ def observation_groups(
         joined(Observation.period_end),
         joined(value_text),
         joined(Observation.ingest_run_id),
+        joined(Observation.period),
     ]
     query = (
         select(*columns)
         .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
-        .group_by(Observation.country_iso3, Observation.variable)
+        # In the order of the (variable, country, period_start) index: no sort on SQLite.
+        .group_by(Observation.variable, Observation.country_iso3)
     )
     if vintage_as_of is not None:
         finished = session.scalars(
@@ -218,27 +220,9 @@ def observation_groups(
         ).all()
         query = query.where(Observation.ingest_run_id.in_(list(finished) or [-1]))
     return [
-        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6])
+        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6], row[7])
         for row in session.execute(query)
     ]
-
-
-def period_labels(
-    session: Session, variables: Collection[str], *, end: date
-) -> list[tuple[str, date | str, date | str, str]]:
-    """The distinct (variable, period start, period end, period label) of ``variables``: a few
-    thousand rows naming the periods of a history read without a string per observation."""
-    query = (
-        select(
-            Observation.variable,
-            Observation.period_start,
-            Observation.period_end,
-            Observation.period,
-        )
-        .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
-        .distinct()
-    )
-    return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
 
 
 def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:

@@ -215,10 +215,9 @@ def score_history(
         ),
         repository.COLUMN_SEPARATOR,
     )
-    # Period labels and sources, so that a history breakdown names them like a normal run's.
-    table = table.named(
-        repository.period_labels(session, variables, end=dates[-1]),
-        repository.run_sources(session, {int(r) for r in np.unique(table.ingest_run_id)}),
+    # Sources named, so that a history breakdown names them like a normal run's.
+    table = table.with_sources(
+        repository.run_sources(session, {int(r) for r in np.unique(table.ingest_run_id)})
     )
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
     lap("read_seconds")
