@@ -64,13 +64,14 @@ def pack(scored: ScoredPanel, t: int, units: Sequence[int]) -> bytes:
         "sources": _text(table.sources),
         "has_row": has,
         "raw_value": at(table.value, np.nan),
-        "period": at(table.period, 0),
-        "source": at(table.source, 0),
-        "ingest_run_id": at(table.ingest_run_id, 0),
+        # Narrow integers: codes and ids fit in 32 bits (ids are INTEGER columns).
+        "period": at(table.period, 0).astype(np.int32),
+        "source": at(table.source, 0).astype(np.int32),
+        "ingest_run_id": at(table.ingest_run_id, 0).astype(np.int32),
         "transformed": inputs.value[t][idx],
         "source_position": inputs.source_position[t][idx],
         "reason": inputs.reason[t][idx],
-        "age_days": inputs.age_days[t][idx],
+        "age_days": inputs.age_days[t][idx].astype(np.int32),
         "armed_conflict": inputs.armed_conflict[t][idx],
         "contribution": scored.contributions[t][idx],
         "term": scored.terms[t][idx],
@@ -115,7 +116,7 @@ def breakdown(config: Configuration, as_of: date, panel: Panel, k: int) -> dict[
         period_start=np.zeros(n, dtype=np.int64),
         period_end=np.zeros(n, dtype=np.int64),
         value=panel["raw_value"][k],
-        ingest_run_id=panel["ingest_run_id"][k],
+        ingest_run_id=panel["ingest_run_id"][k].astype(np.int64),
     )
 
     def one(name: str) -> NDArray[Any]:
@@ -129,7 +130,7 @@ def breakdown(config: Configuration, as_of: date, panel: Panel, k: int) -> dict[
         row=np.where(has, np.arange(n), -1)[np.newaxis, np.newaxis],
         source_position=one("source_position"),
         reason=one("reason"),
-        age_days=one("age_days"),
+        age_days=one("age_days").astype(np.int64),
         armed_conflict=one("armed_conflict"),
     )
     agg = Aggregate(**{name: one(name) for name in _AGGREGATE_FIELDS})
