@@ -290,9 +290,10 @@ def score_history(
             )
     lap("breakdown_seconds")
     repository.insert_scores(session, payload)
+    lap("write_scores_seconds")
     repository.insert_panels(session, panels)
     session.flush()
-    lap("write_seconds")
+    lap("write_panels_seconds")
     return runs
 
 
