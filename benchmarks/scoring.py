@@ -143,18 +143,19 @@ def _load(url: str, config: Configuration, countries: int, years: int) -> tuple[
     for ind_n, ind in enumerate(config.indicators.indicators):
         values = rng.random((years, len(iso3s)))
         missing = rng.random((years, len(iso3s))) < 0.1
+        # Tuples in OBSERVATION_COLUMNS order.
         rows = [
-            {
-                "country_iso3": iso3,
-                "variable": ind.variable,
-                "period": str(first_year + y),
-                "period_start": date(first_year + y, 1, 1),
-                "period_end": date(first_year + y, 12, 31),
-                "value": float(values[y, c]) * (1 + ind_n % 3),
-                "source_id": "bench",
-                "ingest_run_id": run_id,
-                "loaded_at": now,
-            }
+            (
+                iso3,
+                ind.variable,
+                str(first_year + y),
+                date(first_year + y, 1, 1),
+                date(first_year + y, 12, 31),
+                float(values[y, c]) * (1 + ind_n % 3),
+                "bench",
+                run_id,
+                now,
+            )
             for y in range(years)
             for c, iso3 in enumerate(iso3s)
             if not missing[y, c]

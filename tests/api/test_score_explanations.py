@@ -194,7 +194,7 @@ def test_history_scores_every_date_in_one_pass(
     factor_1 = detail.json()["breakdown"]["factors"][0]
     battle = next(i for i in factor_1["indicators"] if i["indicator_id"] == "battle_deaths")
     assert battle["value"] == 0.1  # the 2019 value carried forward to 2020
-    assert battle["period_end"] == "2019-12-31"
+    assert battle["period"] == "2019"
     assert battle["age_days"] == 366
     assert battle["ingest_run_id"] is not None
     assert math.fsum(
@@ -207,3 +207,84 @@ def test_history_scores_every_date_in_one_pass(
         composites[3] - composites[2],
         abs=1e-12,  # type: ignore[operator]
     )
+
+
+def _assert_same(left: Any, right: Any, path: str = "") -> None:
+    """Equal structures, floats to the last few bits: the engine's matrix products over a
+    65-date panel and over one date may round differently, the content is the same."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        assert left.keys() == right.keys(), path
+        for key in left:
+            _assert_same(left[key], right[key], f"{path}.{key}")
+    elif isinstance(left, list) and isinstance(right, list):
+        assert len(left) == len(right), path
+        for n, (a, b) in enumerate(zip(left, right, strict=True)):
+            _assert_same(a, b, f"{path}[{n}]")
+    elif isinstance(left, float) and isinstance(right, float):
+        assert left == pytest.approx(right, rel=1e-12, abs=1e-15), path
+    else:
+        assert left == right, path
+
+
+def test_history_breakdown_through_the_api_equals_a_normal_runs(
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+    client: Any,
+    keys: dict[Role, str],
+) -> None:
+    """A history run stores one binary panel per run; expanded through the API, a score's
+    breakdown, summary and explanation are those a normal run stores for the same data."""
+    weight_set_id = prepare_database(session_factory, configuration)
+    rows = [
+        (c, v, y, 0.05 * (n + 1) + (0.3 if c == "KEN" and y == 2021 else 0.0))
+        for c in ("KEN", "FRA", "NGA")
+        for n, v in enumerate(VARIABLES)
+        for y in (2019, 2021)
+        if not (c == "NGA" and n == 2)  # one indicator missing for one country
+    ]
+    _import(session_factory, tmp_path / "h.csv", rows)
+    as_of = date(2022, 12, 31)
+    with session_scope(session_factory) as session:
+        weight_set = session.get_one(WeightSet, weight_set_id)
+        history_runs = scoring_service.score_history(
+            session, configuration, weight_set, dates=[date(2020, 12, 31), as_of]
+        )
+        history_run = history_runs[-1].id
+        normal_run = scoring_service.run_scoring(
+            session, configuration, weight_set, as_of=as_of
+        ).run.id
+    with session_factory() as session:
+        stored = {
+            (s.score_run_id, s.country_iso3): s
+            for s in session.scalars(
+                select(CountryScore).where(CountryScore.score_run_id.in_([history_run, normal_run]))
+            )
+        }
+        # The history rows hold a reference into the run's panel, not a breakdown.
+        assert stored[(history_run, "KEN")].factors == {"format": "panel", "row": 1}
+        for iso3 in ("FRA", "KEN", "NGA"):
+            history_score, normal_score = stored[(history_run, iso3)], stored[(normal_run, iso3)]
+            _assert_same(history_score.factor_summary, normal_score.factor_summary)
+            assert history_score.composite == pytest.approx(normal_score.composite, abs=1e-12)
+    for iso3 in ("FRA", "KEN", "NGA"):
+        from_history = client.get(
+            f"/score-runs/{history_run}/countries/{iso3}", headers=_headers(keys)
+        )
+        from_normal = client.get(
+            f"/score-runs/{normal_run}/countries/{iso3}", headers=_headers(keys)
+        )
+        assert from_history.status_code == 200, from_history.text
+        _assert_same(from_history.json()["breakdown"], from_normal.json()["breakdown"])
+        _assert_same(from_history.json()["breakdown"], stored[(normal_run, iso3)].factors)
+        explained = [
+            client.get(
+                f"/score-runs/{run}/countries/{iso3}/explanation", headers=_headers(keys)
+            ).json()
+            for run in (history_run, normal_run)
+        ]
+        for key in ("composite", "level", "factors", "sum_of_factor_terms", "weight_set_id"):
+            _assert_same(explained[0][key], explained[1][key])
+    nga = client.get(f"/score-runs/{history_run}/countries/NGA", headers=_headers(keys)).json()
+    reasons = [i["missing_reason"] for f in nga["breakdown"]["factors"] for i in f["indicators"]]
+    assert "no observation" in reasons

@@ -4,7 +4,16 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
@@ -57,3 +66,16 @@ class CountryScore(Base):
     weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"))
     methodology_version: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ScoreRunPanel(Base):
+    """A history run's breakdowns as one binary panel (numpy ``.npz``, no pickles): every
+    country's inputs, contributions, factor scores and terms for that date. Its scores point
+    at their row (``{"format": "panel", "row": k}``) and the API expands a row into exactly
+    the breakdown a normal run stores; one blob per run writes in a fraction of the time of
+    thousands of JSON documents."""
+
+    __tablename__ = "score_run_panels"
+
+    score_run_id: Mapped[int] = mapped_column(ForeignKey("score_runs.id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -8,6 +8,7 @@ indicator's common scale. Every cell remembers which observation it used, or why
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -134,14 +135,16 @@ class ObservationTable:
 
     @classmethod
     def from_groups(
-        cls, groups: Sequence[tuple[str, str, int, str, str, str, str]], separator: str = "|"
+        cls,
+        groups: Sequence[tuple[str, str, int, str, str, str, str, str]],
+        separator: str = "|",
     ) -> ObservationTable:
-        """From one row per (unit, variable) with '|'-joined period starts, ends, values and
-        ingest runs (``scoring.repository.observation_groups``). Periods are named by their
-        start and end dates, and sources by their ingest run (which belongs to one source)."""
+        """From one row per (unit, variable) with '|'-joined period starts, ends, values,
+        ingest runs and period labels (``scoring.repository.observation_groups``). Sources
+        are left unnamed: each ingest run belongs to one source (``with_sources``)."""
         if not groups:
             return cls.from_rows([])
-        iso3, var, counts, starts, ends, values, runs = zip(*groups, strict=True)
+        iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
         repeat = np.array(counts, dtype=np.intp)
 
         def split(column: Sequence[str]) -> list[str]:
@@ -155,20 +158,32 @@ class ObservationTable:
         period_start = np.array(split(starts), dtype="datetime64[D]").astype(np.int64)
         period_end = np.array(split(ends), dtype="datetime64[D]").astype(np.int64)
         n = len(period_start)
+        periods, period_codes = _codes(split(labels))
         return cls(
             units=[units[k] for k in order],
             variables=variables,
             sources=[""],
-            periods=[""],
+            periods=periods,
             unit=np.repeat(remap[unit_codes], repeat),
             variable=np.repeat(variable_codes, repeat),
             source=np.zeros(n, dtype=np.intp),
-            period=np.zeros(n, dtype=np.intp),
+            period=period_codes,
             period_start=period_start,
             period_end=period_end,
             value=np.array(split(values), dtype=np.float64),
             ingest_run_id=np.array(split(runs), dtype=np.int64),
         )
+
+    def with_sources(self, run_sources: dict[int, str]) -> ObservationTable:
+        """The table with each observation's source, the source of its ingest run
+        (``from_groups`` reads the run, not the source, per observation)."""
+        if len(self) == 0:
+            return self
+        runs, run_code = np.unique(self.ingest_run_id, return_inverse=True)
+        sources = sorted({run_sources.get(int(r), "") for r in runs})
+        position = {source: n for n, source in enumerate(sources)}
+        of_run = np.array([position[run_sources.get(int(r), "")] for r in runs], dtype=np.intp)
+        return dataclasses.replace(self, sources=sources, source=of_run[run_code.ravel()])
 
     @classmethod
     def from_latest(

@@ -1,17 +1,17 @@
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, defer
 
 from earlywarn.countries.models import Country
 from earlywarn.ingest.models import IngestRun
 from earlywarn.observations.models import Observation
-from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
+from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.types import RiskLevel
 
 
@@ -21,9 +21,63 @@ def add_run(session: Session, run: ScoreRun) -> ScoreRun:
     return run
 
 
+_SCORE_COLUMNS = (
+    "score_run_id",
+    "country_iso3",
+    "composite",
+    "level",
+    "coverage",
+    "factors",
+    "factor_summary",
+    "weight_set_id",
+    "methodology_version",
+    "created_at",
+)
+
+
 def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
+    """Insert score rows (dicts of ``_SCORE_COLUMNS``) in the session's transaction.
+
+    On PostgreSQL through COPY: psycopg's executemany sends one INSERT per row, which made
+    writing a history's thousands of scores slower than scoring them. Elsewhere Core
+    executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
         session.execute(insert(CountryScore), list(rows))
+        return
+    dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+    columns = ", ".join(_SCORE_COLUMNS)
+    with (
+        connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(f"COPY country_scores ({columns}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            level = row["level"]
+            copy.write_row(
+                (
+                    row["score_run_id"],
+                    row["country_iso3"],
+                    row["composite"],
+                    None if level is None else RiskLevel(level).value,
+                    row["coverage"],
+                    dumps(row["factors"]),
+                    dumps(row["factor_summary"]),
+                    row["weight_set_id"],
+                    row["methodology_version"],
+                    row["created_at"],
+                )
+            )
+
+
+def insert_panels(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(ScoreRunPanel), list(rows))
+
+
+def run_panel(session: Session, run_id: int) -> bytes | None:
+    return session.scalar(select(ScoreRunPanel.data).where(ScoreRunPanel.score_run_id == run_id))
 
 
 def get_run(session: Session, run_id: int) -> ScoreRun | None:
@@ -159,31 +213,31 @@ def observation_groups(
     *,
     end: date,
     vintage_as_of: datetime | None = None,
-) -> list[tuple[str, str, int, str, str, str, str]]:
+) -> list[tuple[str, str, int, str, str, str, str, str]]:
     """Every vintage of every period of ``variables`` starting on or before ``end`` (of ingest
     runs finished by ``vintage_as_of`` when given), for scoring a whole history from one read;
     the engine picks the newest vintage itself.
 
-    One row per (country, variable), its observations' period starts, period ends, values and
-    ingest runs joined into '|'-separated text: ~16,000 rows for a million observations,
-    parsed by numpy in C rather than row by row in Python (that per-row cost, not the
-    database, dominated a history read). Values are written with 17 significant digits
+    One row per (country, variable), its observations' period starts, period ends, values,
+    ingest runs and period labels joined into '|'-separated text: ~16,000 rows for a million
+    observations, parsed by numpy in C rather than row by row in Python (that per-row cost,
+    not the database, dominated a history read). Values are written with 17 significant digits
     (SQLite) or PostgreSQL's exact shortest form, so they read back exactly."""
     dialect = session.get_bind().dialect.name
     columns: list[Any]
     value_text: Any
+    # Every aggregate of a group is fed the group's rows in the same order (one pass over
+    # the input, no per-aggregate ORDER BY), so the joined columns line up; an ORDER BY
+    # inside each aggregate would sort every group once per column.
     if dialect == "postgresql":
 
         def joined(column: Any) -> Any:
-            return func.string_agg(
-                cast(column, Text), aggregate_order_by(literal(COLUMN_SEPARATOR), Observation.id)
-            )
+            return func.string_agg(cast(column, Text), literal(COLUMN_SEPARATOR))
 
         value_text = Observation.value
     else:
 
         def joined(column: Any) -> Any:
-            # SQLite feeds every aggregate of a group the same rows in the same order.
             return func.group_concat(column, COLUMN_SEPARATOR)
 
         value_text = func.printf("%.17g", Observation.value)
@@ -195,11 +249,13 @@ def observation_groups(
         joined(Observation.period_end),
         joined(value_text),
         joined(Observation.ingest_run_id),
+        joined(Observation.period),
     ]
     query = (
         select(*columns)
         .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
-        .group_by(Observation.country_iso3, Observation.variable)
+        # In the order of the (variable, country, period_start) index: no sort on SQLite.
+        .group_by(Observation.variable, Observation.country_iso3)
     )
     if vintage_as_of is not None:
         finished = session.scalars(
@@ -209,6 +265,14 @@ def observation_groups(
         ).all()
         query = query.where(Observation.ingest_run_id.in_(list(finished) or [-1]))
     return [
-        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6])
+        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6], row[7])
         for row in session.execute(query)
     ]
+
+
+def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:
+    """The source of each ingest run."""
+    if not run_ids:
+        return {}
+    query = select(IngestRun.id, IngestRun.source_id).where(IngestRun.id.in_(sorted(run_ids)))
+    return {int(r[0]): r[1] for r in session.execute(query)}

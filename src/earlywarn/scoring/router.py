@@ -63,7 +63,7 @@ def _detail(
     names = repository.country_names(session, [score.country_iso3])
     base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
     breakdown = score.factors
-    if breakdown.get("format") == "columns":
+    if breakdown.get("format") is not None:
         breakdown = service.expand_stored_breakdown(session, config, run, score)
     return CountryScoreDetail(**base.model_dump(), breakdown=breakdown)
 
@@ -266,7 +266,7 @@ def country_history_under(
     out = []
     for score, run in repository.country_scores_with_runs(session, code, limit=limit):
         spec_scores = [score]
-        rescored = service.rescore_scores(config, spec_scores, weight_set)
+        rescored = service.rescore_scores(session, config, spec_scores, weight_set)
         out.append(_rescored_out(score, run, rescored, 0, None, name, weight_set, factor_names))
     return out
 

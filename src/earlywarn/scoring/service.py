@@ -15,18 +15,19 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.observations import repository as observations_repository
-from earlywarn.scoring import explain, repository
+from earlywarn.scoring import explain, history, repository
 from earlywarn.scoring.engine import (
     FACTOR_NUMBERS,
     LEVELS,
     EngineSpec,
     FloatArray,
     Weights,
+    points_to,
     transform_array,
 )
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.scoring.panel import ObservationTable, input_variables
-from earlywarn.scoring.results import CountryResult, ScoredPanel, score_panel
+from earlywarn.scoring.results import CountryResult, score_panel
 from earlywarn.scoring.schemas import RunComparisonRow, ScoreExplanation
 
 # Observations older than the largest max_age_days are never used, so there is no point
@@ -177,49 +178,11 @@ def run_scoring(
 
 
 def _nullable(values: FloatArray) -> list[Any]:
-    """Rows of ``values`` as lists, NaN as None (JSON has no NaN)."""
+    """``values`` as (nested) lists, NaN as None (JSON has no NaN)."""
     cells = values.astype(object)
     cells[np.isnan(values)] = None
     out: list[Any] = cells.tolist()
     return out
-
-
-def compact_breakdowns(scored: ScoredPanel, t: int, units: Sequence[int]) -> list[dict[str, Any]]:
-    """The breakdowns of a history date's scores as columns (indicator order in
-    ``indicator_ids``), built a whole date at a time so that thousands store quickly. Terms
-    are not stored: they follow from the contributions and the weight set (``explain``)."""
-    agg, inputs, table = scored.agg, scored.inputs, scored.table
-    idx = np.asarray(units, dtype=np.intp)
-    rows = inputs.row[t][idx]
-    has = rows >= 0
-    safe = np.maximum(rows, 0)
-    empty = len(table) == 0
-    value = _nullable(np.where(has, table.value[safe], np.nan) if not empty else rows * np.nan)
-    run_ids = (np.where(has, table.ingest_run_id[safe], -1) if not empty else rows).tolist()
-    conflict = inputs.armed_conflict[t][idx].tolist()
-    columns = {
-        "factors_with_data": agg.factors_with_data[t][idx].tolist(),
-        "factor_score": _nullable(agg.factor_score[t][idx]),
-        "factor_coverage": agg.factor_coverage[t][idx].tolist(),
-        "factor_applicable": agg.applicable[t][idx].tolist(),
-        "crime_score": _nullable(agg.crime_score[t][idx]),
-        "value": value,
-        "ingest_run_id": run_ids,
-        "source_position": inputs.source_position[t][idx].tolist(),
-        "reason": inputs.reason[t][idx].tolist(),
-        "age_days": inputs.age_days[t][idx].tolist(),
-        "contribution": _nullable(scored.contributions[t][idx]),
-    }
-    ids = list(scored.spec.indicator_ids)
-    return [
-        {
-            "format": "columns",
-            "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
-            "indicator_ids": ids,
-            **{name: column[k] for name, column in columns.items()},
-        }
-        for k in range(len(idx))
-    ]
 
 
 def score_history(
@@ -232,7 +195,8 @@ def score_history(
     timings: dict[str, float] | None = None,
 ) -> list[ScoreRun]:
     """Score every date in ``dates`` under one weight set from one read of the observations:
-    one ``ScoreRun`` per date, every country with data, the breakdown in the column form.
+    one ``ScoreRun`` per date, every country with data, the breakdowns in one binary panel
+    per run (``history``; the API expands a score's row into the full breakdown).
     ``timings``, when given, receives the seconds spent reading, scoring and writing."""
     clock = time.perf_counter()
     spent = timings if timings is not None else {}
@@ -244,11 +208,16 @@ def score_history(
         clock = now
 
     dates = sorted(dates)
+    variables = input_variables(config)
     table = ObservationTable.from_groups(
         repository.observation_groups(
-            session, input_variables(config), end=dates[-1], vintage_as_of=vintage_as_of
+            session, variables, end=dates[-1], vintage_as_of=vintage_as_of
         ),
         repository.COLUMN_SEPARATOR,
+    )
+    # Sources named, so that a history breakdown names them like a normal run's.
+    table = table.with_sources(
+        repository.run_sources(session, {int(r) for r in np.unique(table.ingest_run_id)})
     )
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
     lap("read_seconds")
@@ -271,31 +240,45 @@ def score_history(
         runs.append(run)
     session.add_all(runs)
     session.flush()
+    levels_config = config.scoring.levels
     payload: list[dict[str, Any]] = []
+    panels: list[dict[str, Any]] = []
+    agg = scored.agg
     for t, run in enumerate(runs):
         units = scored.rows_for(t)
-        composite = scored.agg.composite[t]
-        levels = scored.agg.level[t]
-        coverage = scored.agg.coverage[t]
-        run.countries_scored = int(np.sum(~np.isnan(composite[units]))) if units else 0
-        for u, breakdown in zip(units, compact_breakdowns(scored, t, units), strict=True):
+        run.countries_scored = int(np.sum(~np.isnan(agg.composite[t][units]))) if units else 0
+        panels.append({"score_run_id": run.id, "data": history.pack(scored, t, units)})
+        if not units:
+            continue
+        idx = np.asarray(units, dtype=np.intp)
+        composite = _nullable(agg.composite[t][idx])
+        levels = agg.level[t][idx].tolist()
+        coverage = agg.coverage[t][idx].tolist()
+        factors_with_data = agg.factors_with_data[t][idx].tolist()
+        conflict = scored.inputs.armed_conflict[t][idx].tolist()
+        factor_score = _nullable(agg.factor_score[t][idx])
+        factor_coverage = agg.factor_coverage[t][idx].tolist()
+        crime_score = agg.crime_score[t][idx].tolist()
+        for k, u in enumerate(units):
             payload.append(
                 {
                     "score_run_id": run.id,
                     "country_iso3": table.units[u],
-                    "composite": None if np.isnan(composite[u]) else float(composite[u]),
-                    "level": level_names[int(levels[u]) + 1],
-                    "coverage": float(coverage[u]),
-                    "factors": breakdown,
+                    "composite": composite[k],
+                    "level": level_names[levels[k] + 1],
+                    "coverage": coverage[k],
+                    "factors": {"format": history.PANEL_FORMAT, "row": k},
+                    # The same summary a normal run stores (CountryResult.summary).
                     "factor_summary": {
-                        "factors_with_data": breakdown["factors_with_data"],
-                        "armed_conflict": breakdown["armed_conflict"],
+                        "factors_with_data": factors_with_data[k],
+                        "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
+                        "points_to": points_to(crime_score[k], levels_config),
                         "factors": [
                             {
                                 "number": n,
                                 "name": factor_names[n],
-                                "score": breakdown["factor_score"][f],
-                                "coverage": breakdown["factor_coverage"][f],
+                                "score": factor_score[k][f],
+                                "coverage": factor_coverage[k][f],
                             }
                             for f, n in enumerate(FACTOR_NUMBERS)
                         ],
@@ -307,8 +290,10 @@ def score_history(
             )
     lap("breakdown_seconds")
     repository.insert_scores(session, payload)
+    lap("write_scores_seconds")
+    repository.insert_panels(session, panels)
     session.flush()
-    lap("write_seconds")
+    lap("write_panels_seconds")
     return runs
 
 
@@ -332,6 +317,35 @@ def record_failed_run(
 # --- explanations over stored scores ---------------------------------------------------------
 
 
+def stored_breakdowns(
+    session: Session, config: Configuration, scores: Sequence[CountryScore]
+) -> list[dict[str, Any]]:
+    """The scores' breakdowns as stored, a history run's panel row expanded into the full form
+    (each run's panel read once)."""
+    panels: dict[int, history.Panel] = {}
+    out: list[dict[str, Any]] = []
+    for score in scores:
+        stored = score.factors
+        if stored.get("format") != history.PANEL_FORMAT:
+            out.append(stored)
+            continue
+        run_id = score.score_run_id
+        if run_id not in panels:
+            data = repository.run_panel(session, run_id)
+            if data is None:
+                raise LookupError(f"score run {run_id} has no stored panel")
+            panels[run_id] = history.unpack(data)
+        run = session.get_one(ScoreRun, run_id)
+        out.append(history.breakdown(config, run.as_of, panels[run_id], int(stored["row"])))
+    return out
+
+
+def stored_breakdown(
+    session: Session, config: Configuration, score: CountryScore
+) -> dict[str, Any]:
+    return stored_breakdowns(session, config, [score])[0]
+
+
 def explain_score(
     session: Session, config: Configuration, run: ScoreRun, score: CountryScore
 ) -> ScoreExplanation:
@@ -340,7 +354,8 @@ def explain_score(
     spec = EngineSpec.from_config(config)
     weight_set = session.get_one(WeightSet, score.weight_set_id)
     weights = weights_of(spec, weight_set)
-    rescored = explain.rescore(spec, [score.country_iso3], [score.factors], weights)
+    breakdown = stored_breakdown(session, config, score)
+    rescored = explain.rescore(spec, [score.country_iso3], [breakdown], weights)
     terms = explain.explanation(config, rescored, 0)
     previous = repository.previous_score(session, score.country_iso3, run.id)
     change: dict[str, Any] | None = None
@@ -353,8 +368,8 @@ def explain_score(
             config,
             spec,
             score.country_iso3,
-            (previous_score.factors, previous_weights),
-            (score.factors, weights),
+            (stored_breakdown(session, config, previous_score), previous_weights),
+            (breakdown, weights),
         )
     return ScoreExplanation(
         iso3=score.country_iso3,
@@ -378,17 +393,22 @@ def expand_stored_breakdown(
 ) -> dict[str, Any]:
     spec = EngineSpec.from_config(config)
     weights = weights_of(spec, session.get_one(WeightSet, score.weight_set_id))
-    return explain.expand_breakdown(config, run.as_of, weights, score.factors)
+    return explain.expand_breakdown(
+        config, run.as_of, weights, stored_breakdown(session, config, score)
+    )
 
 
 def rescore_scores(
-    config: Configuration, scores: Sequence[CountryScore], weight_set: WeightSet
+    session: Session,
+    config: Configuration,
+    scores: Sequence[CountryScore],
+    weight_set: WeightSet,
 ) -> explain.Rescored:
     spec = EngineSpec.from_config(config)
     return explain.rescore(
         spec,
         [s.country_iso3 for s in scores],
-        [s.factors for s in scores],
+        stored_breakdowns(session, config, scores),
         weights_of(spec, weight_set),
     )
 
@@ -402,7 +422,7 @@ def rescore_run(
     rescored = explain.rescore(
         spec,
         [s.country_iso3 for s in scores],
-        [s.factors for s in scores],
+        stored_breakdowns(session, config, scores),
         weights_of(spec, weight_set),
     )
     return scores, rescored
@@ -421,14 +441,18 @@ def compare_runs(
     units = sorted(set(base_scores) | set(other_scores))
     empty: dict[str, Any] = {"factors": []}
 
-    def scored(scores: dict[str, CountryScore], weights: Weights) -> explain.Rescored:
-        return explain.rescore(
-            spec, units, [scores[u].factors if u in scores else empty for u in units], weights
-        )
+    base_breakdowns = dict(
+        zip(base_scores, stored_breakdowns(session, config, [*base_scores.values()]), strict=True)
+    )
+    other_list = stored_breakdowns(session, config, [*other_scores.values()])
+    other_breakdowns = dict(zip(other_scores, other_list, strict=True))
 
-    before = scored(base_scores, base_weights)
-    mixed = scored(other_scores, base_weights)
-    after = scored(other_scores, other_weights)
+    def scored(breakdowns: dict[str, dict[str, Any]], weights: Weights) -> explain.Rescored:
+        return explain.rescore(spec, units, [breakdowns.get(u, empty) for u in units], weights)
+
+    before = scored(base_breakdowns, base_weights)
+    mixed = scored(other_breakdowns, base_weights)
+    after = scored(other_breakdowns, other_weights)
     ranks_before, ranks_after = before.ranks(), after.ranks()
     rows = []
     for u, iso3 in enumerate(units):
