@@ -161,6 +161,17 @@ def focal_points_for_event(session: Session, alert_event_id: int) -> list[int]:
     )
 
 
+def focal_points_told_about_alert(session: Session, alert_id: int) -> set[int]:
+    """Every focal point with an outbox message of the alert (any event, channel, status)."""
+    return set(
+        session.scalars(
+            select(OutboxMessage.focal_point_id)
+            .where(OutboxMessage.alert_id == alert_id)
+            .distinct()
+        )
+    )
+
+
 # --- countries and alerts (read only) -------------------------------------------------------
 
 

@@ -555,6 +555,46 @@ def focal_points_notified(session: Session, alert_event_id: int) -> list[int]:
     return repository.focal_points_for_event(session, alert_event_id)
 
 
+def escalation_chain_members(alert: Alert) -> set[int]:
+    """Everyone on the alert's frozen escalation chain, notified yet or not."""
+    chain = alert.escalation or {}
+    members = set(chain.get("notified_focal_point_ids", []))
+    for tier in chain.get("tiers", []):
+        members.update(tier.get("focal_point_ids", []))
+    return members
+
+
+def refusal_to_act(session: Session, alert: Alert, focal_point_id: int) -> str | None:
+    """Why the focal point may not acknowledge (or annotate) ``alert``; None when it may.
+
+    A focal point acts on the alerts it was told about (an outbox message of the alert), the
+    ones its subscriptions match now, and the ones whose frozen escalation chain names it.
+    """
+    focal_point = repository.get_focal_point(session, focal_point_id)
+    if focal_point is None or not focal_point.active:
+        return f"focal point {focal_point_id} is not an active focal point"
+    if focal_point_id in repository.focal_points_told_about_alert(session, alert.id):
+        return None
+    if focal_point_id in escalation_chain_members(alert):
+        return None
+    country = repository.get_country(session, alert.country_iso3) if alert.country_iso3 else None
+    region = country.region if country is not None else None
+    for subscription in repository.list_subscriptions(session, focal_point_id):
+        if subscription_matches(
+            subscription,
+            country_iso3=alert.country_iso3,
+            region=region,
+            level=alert.level,
+            rule_kind=alert.rule_kind,
+        ):
+            return None
+    return (
+        f"focal point {focal_point_id} ({focal_point.name}) was not told about alert "
+        f"{alert.id} ({alert.dedup_key}, level {alert.level.value}), is not on its escalation "
+        "chain, and none of its subscriptions match it; ask an administrator"
+    )
+
+
 # --- webhook endpoints ----------------------------------------------------------------------
 
 
