@@ -676,6 +676,8 @@ def acknowledge(
         actor=actor, note=note,
     )  # fmt: skip
     notify_service.enqueue_alert_event(session, alert, event)
+    # The regional focal point or headquarters that was paged must learn that someone acted.
+    notify_service.announce_acknowledgement(session, alert, event)
     return alert
 
 

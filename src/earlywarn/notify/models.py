@@ -24,6 +24,8 @@ class Purpose(StrEnum):
     ESCALATION = "escalation"  # unacknowledged: the next tier of the frozen chain
     REMINDER = "reminder"  # still unacknowledged: everyone notified so far, again
     OPERATIONAL = "operational"  # to administrators: operational alerts, disabled endpoints
+    # Acknowledged: the escalation tiers already paged, who are not subscribers, learn it.
+    ACKNOWLEDGEMENT = "acknowledgement"
 
 
 class OutboxStatus(StrEnum):

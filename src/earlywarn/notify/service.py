@@ -557,6 +557,29 @@ def focal_points_notified(session: Session, alert_event_id: int) -> list[int]:
     return repository.focal_points_for_event(session, alert_event_id)
 
 
+def paged_focal_points(alert: Alert) -> list[int]:
+    """Who the escalation has notified so far: the first recipients and every tier reached."""
+    chain = alert.escalation or {}
+    paged = list(chain.get("notified_focal_point_ids", []))
+    for tier in chain.get("tiers", [])[: alert.escalation_step]:
+        paged += [fp for fp in tier.get("focal_point_ids", []) if fp not in paged]
+    return paged
+
+
+def announce_acknowledgement(
+    session: Session, alert: Alert, event: AlertEvent
+) -> list[OutboxMessage]:
+    """Tell everyone the escalation paged that someone acted, once per recipient.
+
+    Call after ``enqueue_alert_event``: a focal point already sent this event (a subscriber)
+    is skipped, so nobody hears it twice; the others get it on every channel they have, as
+    they were paged.
+    """
+    already = set(repository.focal_points_for_event(session, event.id))
+    recipients = [fp for fp in paged_focal_points(alert) if fp not in already]
+    return enqueue_to_focal_points(session, alert, event, recipients, Purpose.ACKNOWLEDGEMENT)
+
+
 def escalation_chain_members(alert: Alert) -> set[int]:
     """Everyone on the alert's frozen escalation chain, notified yet or not."""
     chain = alert.escalation or {}
