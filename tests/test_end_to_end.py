@@ -108,9 +108,13 @@ def client(engine: Engine, configuration: Configuration, tmp_path: Path) -> Iter
         yield test_client
 
 
-def _key(factory: sessionmaker[Session], role: Role) -> dict[str, str]:
+def _key(
+    factory: sessionmaker[Session], role: Role, focal_point_id: int | None = None
+) -> dict[str, str]:
     with session_scope(factory) as session:
-        _, raw = auth_service.create_key(session, name=f"e2e-{role.value}", role=role)
+        _, raw = auth_service.create_key(
+            session, name=f"e2e-{role.value}", role=role, focal_point_id=focal_point_id
+        )
     return {"X-API-Key": raw}
 
 
@@ -122,7 +126,6 @@ def test_import_score_alert_and_act_through_the_api(
 ) -> None:
     prepare_database(session_factory, configuration)
     admin, analyst = _key(session_factory, Role.ADMIN), _key(session_factory, Role.ANALYST)
-    focal = _key(session_factory, Role.FOCAL_POINT)
 
     # A focal point who follows every country from 'concern' up, by e-mail.
     fp = client.post(
@@ -131,6 +134,8 @@ def test_import_score_alert_and_act_through_the_api(
         headers=admin,
     )
     assert fp.status_code in (200, 201), fp.text
+    # Its key: a focal point acknowledges the alerts that concern it.
+    focal = _key(session_factory, Role.FOCAL_POINT, fp.json()["id"])
     sub = client.post(
         f"/focal-points/{fp.json()['id']}/subscriptions",
         json={"country_iso3": None, "min_level": "concern", "channel": "email"},

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
+from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, OutboxStatus, Subscription
 from earlywarn.types import RiskLevel, Role
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -83,7 +85,9 @@ def test_resolve_and_reopen_need_an_admin_and_a_reason(
     again = client.post(f"{url}/resolve", json={"reason": "x"}, headers=admin)
     assert again.status_code == 409
     assert "already resolved" in again.json()["detail"]
-    assert client.post(f"{url}/acknowledge", headers=focal).status_code == 409
+    # The focal point has no subscription for Sudan: refused before the state is looked at.
+    assert client.post(f"{url}/acknowledge", headers=focal).status_code == 403
+    assert client.post(f"{url}/acknowledge", headers=admin).status_code == 409
 
     reopened = client.post(f"{url}/reopen", json={"reason": "new reports"}, headers=admin)
     assert reopened.status_code == 200, reopened.text
@@ -138,3 +142,117 @@ def test_a_focal_point_manages_only_its_own_subscriptions(
     assert gone.status_code == 404
     assert client.delete(f"/subscriptions/{created.json()['id']}", headers=focal).status_code == 204
     assert client.get(url, headers=focal).json() == []
+
+
+def _subscribe(
+    session_factory: sessionmaker[Session], focal_point_id: int, **criteria: Any
+) -> None:
+    with session_scope(session_factory) as session:
+        session.add(
+            Subscription(
+                focal_point_id=focal_point_id,
+                channel=Channel.EMAIL,
+                min_level=criteria.pop("min_level", RiskLevel.WARNING),
+                **criteria,
+            )
+        )
+
+
+def test_a_focal_point_acknowledges_only_alerts_that_concern_it(
+    client: Any,
+    keys: dict[Role, str],
+    alerts: dict[str, int],
+    focal_point_id: int,
+    session_factory: sessionmaker[Session],
+) -> None:
+    focal = {"X-API-Key": keys[Role.FOCAL_POINT]}
+    _subscribe(session_factory, focal_point_id, region="Africa")
+
+    refused = client.post(
+        f"/alerts/{alerts['MMR']}/acknowledge", json={"note": "mine?"}, headers=focal
+    )
+    assert refused.status_code == 403, refused.text
+    detail = refused.json()["detail"]
+    assert f"focal point {focal_point_id}" in detail
+    assert "none of its subscriptions match" in detail
+    with session_factory() as session:
+        events = session.scalars(
+            select(AlertEvent.kind).where(AlertEvent.alert_id == alerts["MMR"])
+        ).all()
+        assert events == [AlertEventKind.OPENED], "a refused acknowledgement leaves no trace"
+        assert session.get_one(Alert, alerts["MMR"]).state is AlertState.FIRING
+
+    accepted = client.post(
+        f"/alerts/{alerts['SDN']}/acknowledge", json={"note": "desk convened"}, headers=focal
+    )
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["state"] == "acknowledged"
+
+    # A subscription that matches the country but not the level does not count.
+    _subscribe(session_factory, focal_point_id, country_iso3="MMR", min_level=RiskLevel.EMERGENCY)
+    assert client.post(f"/alerts/{alerts['MMR']}/acknowledge", headers=focal).status_code == 403
+
+    # Administrators may acknowledge any alert.
+    admin = {"X-API-Key": keys[Role.ADMIN]}
+    by_admin = client.post(f"/alerts/{alerts['MMR']}/acknowledge", headers=admin)
+    assert by_admin.status_code == 200, by_admin.text
+
+
+@pytest.mark.parametrize("how", ["told", "escalation_chain"])
+def test_a_focal_point_told_or_on_the_chain_may_acknowledge(
+    how: str,
+    client: Any,
+    keys: dict[Role, str],
+    alerts: dict[str, int],
+    focal_point_id: int,
+    session_factory: sessionmaker[Session],
+) -> None:
+    """No subscription matches, but the focal point was told (an outbox message of the
+    alert), or the alert's frozen escalation chain names it."""
+    focal = {"X-API-Key": keys[Role.FOCAL_POINT]}
+    alert_id = alerts["MMR"]
+    assert client.post(f"/alerts/{alert_id}/acknowledge", headers=focal).status_code == 403
+    with session_scope(session_factory) as session:
+        alert = session.get_one(Alert, alert_id)
+        if how == "told":
+            session.add(
+                OutboxMessage(
+                    dedup_key=f"test:{alert_id}",
+                    alert_id=alert_id,
+                    focal_point_id=focal_point_id,
+                    channel=Channel.EMAIL,
+                    target="desk@example.org",
+                    purpose="reminder",
+                    payload={},
+                    status=OutboxStatus.SENT,
+                )
+            )
+        else:
+            alert.escalation = {
+                "tiers": [
+                    {"name": "regional", "after_minutes": 60, "focal_point_ids": []},
+                    {"name": "hq", "after_minutes": 240, "focal_point_ids": [focal_point_id]},
+                ],
+                "notified_focal_point_ids": [],
+            }
+    accepted = client.post(f"/alerts/{alert_id}/acknowledge", headers=focal)
+    assert accepted.status_code == 200, accepted.text
+
+
+def test_a_focal_point_key_of_an_inactive_focal_point_cannot_acknowledge(
+    client: Any,
+    keys: dict[Role, str],
+    alerts: dict[str, int],
+    focal_point_id: int,
+    session_factory: sessionmaker[Session],
+) -> None:
+    _subscribe(session_factory, focal_point_id)
+    with session_scope(session_factory) as session:
+        # Deactivation through the API also revokes keys; a direct edit must still not let
+        # the key act.
+        session.get_one(FocalPoint, focal_point_id).active = False
+    refused = client.post(
+        f"/alerts/{alerts['SDN']}/acknowledge", headers={"X-API-Key": keys[Role.FOCAL_POINT]}
+    )
+    assert refused.status_code == 403
+    assert "not an active focal point" in refused.json()["detail"]

@@ -27,6 +27,8 @@ class AlertEventKind(StrEnum):
     # Nobody acknowledged in time: the next tier of the frozen escalation chain was notified.
     TIER_ESCALATED = "tier_escalated"
     REMINDED = "reminded"
+    # An administrator re-queued deliveries of the alert that had failed (details: message ids).
+    DELIVERY_REQUEUED = "delivery_requeued"
 
 
 class Alert(Base):

@@ -18,7 +18,7 @@ from earlywarn.api.deps import MAX_ID, Acknowledger, Admin, IdPath, Reader, Sess
 from earlywarn.db import utc_now
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.schemas import DeliveryRead
-from earlywarn.types import RiskLevel, Sphere
+from earlywarn.types import RiskLevel, Role, Sphere
 
 router = APIRouter(tags=["alerts"])
 
@@ -145,13 +145,22 @@ def acknowledge_alert(
     body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> AlertOut:
     """Record that a focal point has seen the alert and taken ownership of the response; the
-    escalation chain stops."""
+    escalation chain stops. A focal point key may acknowledge only the alerts it was told
+    about, that its subscriptions match, or whose escalation chain names it (403 otherwise);
+    administrators may acknowledge any."""
     try:
         alert = service.acknowledge(
-            session, alert_id, actor=principal.actor, note=body.note if body else None
+            session,
+            alert_id,
+            actor=principal.actor,
+            note=body.note if body else None,
+            administrator=principal.role is Role.ADMIN,
+            focal_point_id=principal.focal_point_id,
         )
     except service.AlertNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
+    except service.AlertAccessError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
     except service.AlertStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return _full(session, alert)

@@ -65,6 +65,10 @@ class AlertStateError(ValueError):
     pass
 
 
+class AlertAccessError(PermissionError):
+    """The caller may not act on this alert; the message says why."""
+
+
 @dataclass(frozen=True)
 class RunRef:
     """The run being evaluated: its score run (None for runs without one) and as-of date."""
@@ -634,8 +638,26 @@ def _get_for_update(session: Session, alert_id: int) -> Alert:
     return alert
 
 
-def acknowledge(session: Session, alert_id: int, *, actor: str, note: str | None) -> Alert:
+def acknowledge(
+    session: Session,
+    alert_id: int,
+    *,
+    actor: str,
+    note: str | None,
+    administrator: bool = True,
+    focal_point_id: int | None = None,
+) -> Alert:
+    """Administrators may acknowledge any alert; anyone else acts for ``focal_point_id``,
+    which must be concerned by the alert (``notify.service.refusal_to_act``)."""
     alert = _get_for_update(session, alert_id)
+    if not administrator:
+        if focal_point_id is None:
+            raise AlertAccessError(
+                "this key is not linked to a focal point, so it cannot acknowledge alerts"
+            )
+        refusal = notify_service.refusal_to_act(session, alert, focal_point_id)
+        if refusal is not None:
+            raise AlertAccessError(refusal)
     if alert.state is AlertState.RESOLVED:
         raise AlertStateError(f"alert {alert_id} is resolved; there is nothing to acknowledge")
     if alert.state is AlertState.ACKNOWLEDGED:
@@ -654,6 +676,8 @@ def acknowledge(session: Session, alert_id: int, *, actor: str, note: str | None
         actor=actor, note=note,
     )  # fmt: skip
     notify_service.enqueue_alert_event(session, alert, event)
+    # The regional focal point or headquarters that was paged must learn that someone acted.
+    notify_service.announce_acknowledgement(session, alert, event)
     return alert
 
 

@@ -174,8 +174,14 @@ def build_email(
         "reminder": "REMINDER (unacknowledged)",
     }.get(payload.get("purpose", "alert"), event["kind"].upper())
     message["Subject"] = f"[earlywarn] {what}: {country}, level {alert['level']}"
+    acted = ""
+    if event["kind"] == "acknowledged":
+        acted = f"Acknowledged by {event['actor']}" + (
+            f": {event['note']}" if event.get("note") else "."
+        )
     text_lines = [
         alert["summary"],
+        *([acted] if acted else []),
         "",
         f"Alert {alert['id']} ({alert['rule_id']}), state {alert['state']}, "
         f"level {alert['level']}; event: {event['kind']} at {event['at']}.",
@@ -189,7 +195,8 @@ def build_email(
     message.add_alternative(
         "<html><body>"
         f"<p>{html.escape(alert['summary'])}</p>"
-        f"<p>Alert {alert['id']} ({html.escape(alert['rule_id'])}), state "
+        + (f"<p><strong>{html.escape(acted)}</strong></p>" if acted else "")
+        + f"<p>Alert {alert['id']} ({html.escape(alert['rule_id'])}), state "
         f"{html.escape(alert['state'])}, level <strong>{html.escape(alert['level'])}</strong>; "
         f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
         f'<p><a href="{html.escape(link)}">Open the alert</a></p>'

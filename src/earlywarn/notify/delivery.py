@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.schemas import DeliveryConfig
-from earlywarn.notify import service
+from earlywarn.notify import repository, service
 from earlywarn.notify.channels import (
     Outcome,
     SendResult,
@@ -151,10 +151,14 @@ class DeliveryWorker:
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.next_attempt_at <= now,
                     or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                    # A disabled endpoint holds its messages; e-mail is unaffected.
+                    # A disabled endpoint (webhook or e-mail address) holds its messages.
                     or_(
                         OutboxMessage.channel != Channel.WEBHOOK,
                         FocalPoint.webhook_disabled_at.is_(None),
+                    ),
+                    or_(
+                        OutboxMessage.channel != Channel.EMAIL,
+                        FocalPoint.email_disabled_at.is_(None),
                     ),
                 )
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -258,6 +262,8 @@ class DeliveryWorker:
                     )
                 )
             }
+            # Messages re-queued by hand get a fresh max_attempts budget from that point.
+            requeued = repository.requeued_at_attempt(session, ids)
             for result in results:
                 self._record_one(
                     session,
@@ -265,6 +271,7 @@ class DeliveryWorker:
                     points[result.item.focal_point_id],
                     result,
                     stats,
+                    requeued.get(result.item.id, 0),
                 )
         return stats
 
@@ -275,11 +282,13 @@ class DeliveryWorker:
         focal_point: FocalPoint,
         done: _Result,
         stats: DeliveryStats,
+        budget_from: int = 0,
     ) -> None:
         result = done.result
         now = self.clock()
         outcome = result.outcome.value
         message.attempts += 1
+        tries = message.attempts - budget_from
         if message.status is not OutboxStatus.PENDING:
             # Another worker took the row over after this one's lease expired and finished
             # it first: keep its outcome, log this attempt.
@@ -290,9 +299,9 @@ class DeliveryWorker:
             message.last_error = None
             message.lease_until = None
             stats.delivered += 1
-        elif result.outcome is Outcome.RETRY and message.attempts < self.policy.max_attempts:
+        elif result.outcome is Outcome.RETRY and tries < self.policy.max_attempts:
             message.next_attempt_at = now + timedelta(
-                seconds=backoff_seconds(self.policy, message.attempts, self.rng)
+                seconds=backoff_seconds(self.policy, tries, self.rng)
             )
             message.last_error = result.error
             message.lease_until = None
@@ -315,51 +324,55 @@ class DeliveryWorker:
                 error=result.error,
             )
         )
-        if message.channel is Channel.WEBHOOK:
-            self._track_endpoint(session, focal_point, result, now, stats)
+        self._track_endpoint(session, focal_point, message.channel, result, now, stats)
 
     def _track_endpoint(
         self,
         session: Session,
         focal_point: FocalPoint,
+        channel: Channel,
         result: SendResult,
         now: datetime,
         stats: DeliveryStats,
     ) -> None:
+        """Count consecutive failures of the focal point's webhook or e-mail address (any
+        outcome but delivered: a 5xx, a refusal, a timeout), and disable it at the limit."""
+        endpoint = service.endpoint_state(focal_point, channel)
         if result.outcome is Outcome.DELIVERED:
-            focal_point.webhook_consecutive_failures = 0
+            endpoint.failures = 0
             return
-        focal_point.webhook_consecutive_failures += 1
+        endpoint.failures += 1
         if (
-            focal_point.webhook_disabled_at is None
-            and focal_point.webhook_consecutive_failures
-            >= self.policy.disable_endpoint_after_failures
+            endpoint.disabled_at is None
+            and endpoint.failures >= self.policy.disable_endpoint_after_failures
         ):
-            focal_point.webhook_disabled_at = now
-            focal_point.webhook_disabled_reason = (
-                f"{focal_point.webhook_consecutive_failures} consecutive failed deliveries; "
-                f"last: {result.error}"
+            endpoint.disable(
+                now,
+                f"{endpoint.failures} consecutive failed deliveries; last: {result.error}",
             )
             session.flush()
+            what = "webhook" if channel is Channel.WEBHOOK else "e-mail address"
             service.notify_administrators(
                 session,
-                key=f"webhook-disabled:{focal_point.id}:{now.isoformat()}",
-                subject=f"webhook of focal point {focal_point.name} disabled",
+                key=f"{channel.value}-disabled:{focal_point.id}:{now.isoformat()}",
+                subject=f"{what} of focal point {focal_point.name} disabled",
                 text=(
-                    f"The webhook {focal_point.webhook_url} of focal point {focal_point.name} "
-                    f"(id {focal_point.id}) was disabled after "
-                    f"{focal_point.webhook_consecutive_failures} consecutive failed "
-                    "deliveries. Its messages are kept and will be delivered when it is "
-                    f"re-enabled: POST /focal-points/{focal_point.id}/webhook/enable."
+                    f"The {what} {endpoint.target} of focal point {focal_point.name} "
+                    f"(id {focal_point.id}) was disabled after {endpoint.failures} "
+                    "consecutive failed deliveries. Its pending messages are kept and will be "
+                    "delivered when it is re-enabled: "
+                    f"POST /focal-points/{focal_point.id}/{channel.value}/enable; failed "
+                    f"ones can be re-queued: POST /outbox/retry?focal_point_id={focal_point.id}."
                 ),
                 details={
                     "focal_point_id": focal_point.id,
-                    "webhook_url": focal_point.webhook_url,
+                    "channel": channel.value,
+                    "target": endpoint.target,
                     "last_error": result.error,
                 },
             )
             stats.endpoints_disabled.append(focal_point.id)
-            log.warning("webhook of focal point %s disabled: %s", focal_point.id, result.error)
+            log.warning("%s of focal point %s disabled: %s", what, focal_point.id, result.error)
 
     # --- passes -----------------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ class Purpose(StrEnum):
     ESCALATION = "escalation"  # unacknowledged: the next tier of the frozen chain
     REMINDER = "reminder"  # still unacknowledged: everyone notified so far, again
     OPERATIONAL = "operational"  # to administrators: operational alerts, disabled endpoints
+    # Acknowledged: the escalation tiers already paged, who are not subscribers, learn it.
+    ACKNOWLEDGEMENT = "acknowledgement"
 
 
 class OutboxStatus(StrEnum):
@@ -58,6 +60,10 @@ class FocalPoint(Base):
     webhook_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     webhook_disabled_at: Mapped[datetime | None]
     webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # The same for the e-mail address: SMTP refusals and failures count like webhook ones.
+    email_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    email_disabled_at: Mapped[datetime | None]
+    email_disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Subscription(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting.models import AlertEvent
+from earlywarn.alerting.models import Alert, AlertEvent
 from earlywarn.countries.models import Country
 from earlywarn.notify.models import (
     Channel,
@@ -161,6 +161,17 @@ def focal_points_for_event(session: Session, alert_event_id: int) -> list[int]:
     )
 
 
+def focal_points_told_about_alert(session: Session, alert_id: int) -> set[int]:
+    """Every focal point with an outbox message of the alert (any event, channel, status)."""
+    return set(
+        session.scalars(
+            select(OutboxMessage.focal_point_id)
+            .where(OutboxMessage.alert_id == alert_id)
+            .distinct()
+        )
+    )
+
+
 # --- countries and alerts (read only) -------------------------------------------------------
 
 
@@ -189,12 +200,12 @@ def outbox_keys_with_prefix(session: Session, prefix: str) -> set[str]:
     )
 
 
-def release_held_webhooks(session: Session, focal_point_id: int, now: datetime) -> None:
+def release_held(session: Session, focal_point_id: int, channel: Channel, now: datetime) -> None:
     session.execute(
         update(OutboxMessage)
         .where(
             OutboxMessage.focal_point_id == focal_point_id,
-            OutboxMessage.channel == Channel.WEBHOOK,
+            OutboxMessage.channel == channel,
             OutboxMessage.status == OutboxStatus.PENDING,
         )
         .values(next_attempt_at=now, lease_until=None)
@@ -214,6 +225,45 @@ def add_outbox_messages(session: Session, messages: Iterable[OutboxMessage]) -> 
     session.add_all(added)
     session.flush()
     return added
+
+
+def get_outbox_message(
+    session: Session, message_id: int, *, for_update: bool = False
+) -> OutboxMessage | None:
+    query = select(OutboxMessage).where(OutboxMessage.id == message_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalars(query).one_or_none()
+
+
+def get_alert(session: Session, alert_id: int) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def failed_messages(
+    session: Session, *, alert_id: int | None, focal_point_id: int | None
+) -> list[OutboxMessage]:
+    query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+    if alert_id is not None:
+        query = query.where(OutboxMessage.alert_id == alert_id)
+    if focal_point_id is not None:
+        query = query.where(OutboxMessage.focal_point_id == focal_point_id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def requeued_at_attempt(session: Session, message_ids: Iterable[int]) -> dict[int, int]:
+    """For each message re-queued by hand, the attempt number it was re-queued at (latest)."""
+    ids = list(message_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(DeliveryAttempt.outbox_message_id, func.max(DeliveryAttempt.attempt))
+        .where(DeliveryAttempt.outbox_message_id.in_(ids), DeliveryAttempt.outcome == "requeued")
+        .group_by(DeliveryAttempt.outbox_message_id)
+    )
+    return {message_id: int(attempt) for message_id, attempt in rows}
 
 
 def count_outbox_for_subscription(session: Session, subscription_id: int) -> int:
@@ -253,7 +303,8 @@ def attempts_for_alert(session: Session, alert_id: int) -> dict[int, list[Delive
         select(DeliveryAttempt)
         .join(OutboxMessage, OutboxMessage.id == DeliveryAttempt.outbox_message_id)
         .where(OutboxMessage.alert_id == alert_id)
-        .order_by(DeliveryAttempt.outbox_message_id, DeliveryAttempt.attempt)
+        # By id: a re-queue row shares the number of the attempt it follows.
+        .order_by(DeliveryAttempt.outbox_message_id, DeliveryAttempt.id)
     )
     for attempt in rows:
         found.setdefault(attempt.outbox_message_id, []).append(attempt)

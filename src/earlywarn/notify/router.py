@@ -22,10 +22,12 @@ from earlywarn.auth.service import Principal
 from earlywarn.notify import service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
+    BulkRetryIn,
     FocalPointCreate,
     FocalPointRead,
     FocalPointUpdate,
     OutboxMessageRead,
+    RetryIn,
     SubscriptionCreate,
     SubscriptionRead,
     WebhookSecretOut,
@@ -213,6 +215,19 @@ def enable_webhook(focal_point_id: IdPath, session: SessionDep, principal: Admin
         return FocalPointRead.model_validate(service.enable_webhook(session, focal_point_id))
 
 
+@router.post(
+    "/focal-points/{focal_point_id}/email/enable",
+    response_model=FocalPointRead,
+    summary="Re-enable a disabled e-mail address",
+    description="After the delivery worker disabled a focal point's e-mail address (consecutive "
+    "SMTP refusals or failures), the messages it held are delivered at once. Messages that "
+    "failed outright are re-queued with `POST /outbox/retry`.",
+)
+def enable_email(focal_point_id: IdPath, session: SessionDep, principal: Admin) -> FocalPointRead:
+    with _service_errors():
+        return FocalPointRead.model_validate(service.enable_email(session, focal_point_id))
+
+
 @router.get(
     "/outbox",
     response_model=list[OutboxMessageRead],
@@ -238,3 +253,44 @@ def list_outbox(
             offset=offset,
         )
     ]
+
+
+@router.post(
+    "/outbox/{message_id}/retry",
+    response_model=list[OutboxMessageRead],
+    summary="Re-queue a failed delivery",
+    description="A message that failed (a permanent refusal, or out of attempts on a flaky "
+    "endpoint) becomes pending again, due now, with a fresh attempt budget and the same "
+    "webhook-id. The re-queue is recorded in the message's attempt log and the alert's audit "
+    "trail with the reason. 409 unless the message failed.",
+)
+def retry_message(
+    message_id: IdPath, body: RetryIn, session: SessionDep, principal: Admin
+) -> list[OutboxMessageRead]:
+    with _service_errors():
+        messages = service.requeue_message(
+            session, message_id, actor=principal.actor, reason=body.reason
+        )
+        return [OutboxMessageRead.model_validate(m) for m in messages]
+
+
+@router.post(
+    "/outbox/retry",
+    response_model=list[OutboxMessageRead],
+    summary="Re-queue the failed deliveries of an alert or a focal point",
+    description="Every failed message of `alert_id` and/or `focal_point_id` (at least one; "
+    "both combine with AND) is re-queued as `POST /outbox/{id}/retry` does. Returns the "
+    "messages re-queued (none is not an error).",
+)
+def retry_messages(
+    body: BulkRetryIn, session: SessionDep, principal: Admin
+) -> list[OutboxMessageRead]:
+    with _service_errors():
+        messages = service.requeue_failed(
+            session,
+            alert_id=body.alert_id,
+            focal_point_id=body.focal_point_id,
+            actor=principal.actor,
+            reason=body.reason,
+        )
+        return [OutboxMessageRead.model_validate(m) for m in messages]

@@ -151,6 +151,9 @@ class FocalPointRead(BaseModel):
     webhook_disabled_at: datetime | None
     webhook_disabled_reason: str | None
     webhook_consecutive_failures: int
+    email_disabled_at: datetime | None
+    email_disabled_reason: str | None
+    email_consecutive_failures: int
 
 
 class WebhookSecretOut(BaseModel):
@@ -209,6 +212,21 @@ class OutboxMessageRead(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+
+
+class RetryIn(BaseModel):
+    """Re-queue one failed delivery; the reason is kept in the audit trail."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000, description="Kept in the audit trail.")
+
+
+class BulkRetryIn(RetryIn):
+    """Re-queue every failed delivery of an alert and/or a focal point (both: AND)."""
+
+    alert_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
+    focal_point_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
 
 
 class DeliveryAttemptRead(BaseModel):

@@ -23,6 +23,7 @@ from earlywarn.db import utc_now
 from earlywarn.notify import repository
 from earlywarn.notify.models import (
     Channel,
+    DeliveryAttempt,
     FocalPoint,
     OutboxMessage,
     OutboxStatus,
@@ -80,6 +81,7 @@ def create_focal_point(session: Session, data: FocalPointCreate) -> FocalPoint:
         is_administrator=data.is_administrator,
         webhook_secret=new_webhook_secret(),
         webhook_consecutive_failures=0,
+        email_consecutive_failures=0,
     )
     return repository.add_focal_point(session, focal_point)
 
@@ -502,14 +504,14 @@ def notify_administrators(
 ) -> list[OutboxMessage]:
     """An operational notice (not tied to an alert) to every administrator, once per ``key``.
 
-    A disabled webhook is skipped (that may be the endpoint the notice is about).
+    A disabled webhook or e-mail address is skipped (it may be the one the notice is about).
     """
     now = utc_now()
     messages: list[OutboxMessage] = []
     existing = repository.outbox_keys_with_prefix(session, f"notice:{key}:")
     for focal_point in repository.administrators(session):
         for channel, target in _targets(focal_point):
-            if channel is Channel.WEBHOOK and focal_point.webhook_disabled_at is not None:
+            if endpoint_state(focal_point, channel).disabled_at is not None:
                 continue
             dedup = f"notice:{key}:fp:{focal_point.id}:{channel.value}"
             if dedup in existing:
@@ -555,6 +557,69 @@ def focal_points_notified(session: Session, alert_event_id: int) -> list[int]:
     return repository.focal_points_for_event(session, alert_event_id)
 
 
+def paged_focal_points(alert: Alert) -> list[int]:
+    """Who the escalation has notified so far: the first recipients and every tier reached."""
+    chain = alert.escalation or {}
+    paged = list(chain.get("notified_focal_point_ids", []))
+    for tier in chain.get("tiers", [])[: alert.escalation_step]:
+        paged += [fp for fp in tier.get("focal_point_ids", []) if fp not in paged]
+    return paged
+
+
+def announce_acknowledgement(
+    session: Session, alert: Alert, event: AlertEvent
+) -> list[OutboxMessage]:
+    """Tell everyone the escalation paged that someone acted, once per recipient.
+
+    Call after ``enqueue_alert_event``: a focal point already sent this event (a subscriber)
+    is skipped, so nobody hears it twice; the others get it on every channel they have, as
+    they were paged.
+    """
+    already = set(repository.focal_points_for_event(session, event.id))
+    recipients = [fp for fp in paged_focal_points(alert) if fp not in already]
+    return enqueue_to_focal_points(session, alert, event, recipients, Purpose.ACKNOWLEDGEMENT)
+
+
+def escalation_chain_members(alert: Alert) -> set[int]:
+    """Everyone on the alert's frozen escalation chain, notified yet or not."""
+    chain = alert.escalation or {}
+    members = set(chain.get("notified_focal_point_ids", []))
+    for tier in chain.get("tiers", []):
+        members.update(tier.get("focal_point_ids", []))
+    return members
+
+
+def refusal_to_act(session: Session, alert: Alert, focal_point_id: int) -> str | None:
+    """Why the focal point may not acknowledge (or annotate) ``alert``; None when it may.
+
+    A focal point acts on the alerts it was told about (an outbox message of the alert), the
+    ones its subscriptions match now, and the ones whose frozen escalation chain names it.
+    """
+    focal_point = repository.get_focal_point(session, focal_point_id)
+    if focal_point is None or not focal_point.active:
+        return f"focal point {focal_point_id} is not an active focal point"
+    if focal_point_id in repository.focal_points_told_about_alert(session, alert.id):
+        return None
+    if focal_point_id in escalation_chain_members(alert):
+        return None
+    country = repository.get_country(session, alert.country_iso3) if alert.country_iso3 else None
+    region = country.region if country is not None else None
+    for subscription in repository.list_subscriptions(session, focal_point_id):
+        if subscription_matches(
+            subscription,
+            country_iso3=alert.country_iso3,
+            region=region,
+            level=alert.level,
+            rule_kind=alert.rule_kind,
+        ):
+            return None
+    return (
+        f"focal point {focal_point_id} ({focal_point.name}) was not told about alert "
+        f"{alert.id} ({alert.dedup_key}, level {alert.level.value}), is not on its escalation "
+        "chain, and none of its subscriptions match it; ask an administrator"
+    )
+
+
 # --- webhook endpoints ----------------------------------------------------------------------
 
 
@@ -574,15 +639,62 @@ def rotate_webhook_secret(
     return focal_point
 
 
-def enable_webhook(session: Session, focal_point_id: int) -> FocalPoint:
-    """Re-enable a disabled endpoint; the messages it held are due at once (nothing lost)."""
+class EndpointState:
+    """One delivery endpoint of a focal point (its webhook or its e-mail address): the
+    consecutive-failure count and the disabled mark, read and written on the focal point."""
+
+    def __init__(self, focal_point: FocalPoint, channel: Channel) -> None:
+        self.focal_point = focal_point
+        self.channel = channel
+        self._prefix = "webhook" if channel is Channel.WEBHOOK else "email"
+
+    @property
+    def target(self) -> str | None:
+        return _target_for(self.focal_point, self.channel)
+
+    @property
+    def failures(self) -> int:
+        return int(getattr(self.focal_point, f"{self._prefix}_consecutive_failures") or 0)
+
+    @failures.setter
+    def failures(self, value: int) -> None:
+        setattr(self.focal_point, f"{self._prefix}_consecutive_failures", value)
+
+    @property
+    def disabled_at(self) -> datetime | None:
+        value: datetime | None = getattr(self.focal_point, f"{self._prefix}_disabled_at")
+        return value
+
+    def disable(self, now: datetime, reason: str) -> None:
+        setattr(self.focal_point, f"{self._prefix}_disabled_at", now)
+        setattr(self.focal_point, f"{self._prefix}_disabled_reason", reason)
+
+    def enable(self) -> None:
+        setattr(self.focal_point, f"{self._prefix}_disabled_at", None)
+        setattr(self.focal_point, f"{self._prefix}_disabled_reason", None)
+        self.failures = 0
+
+
+def endpoint_state(focal_point: FocalPoint, channel: Channel) -> EndpointState:
+    return EndpointState(focal_point, channel)
+
+
+def enable_endpoint(session: Session, focal_point_id: int, channel: Channel) -> FocalPoint:
+    """Re-enable a disabled webhook or e-mail address; the messages it held are due at once
+    (nothing lost). Messages that failed outright are re-queued separately (``requeue``)."""
     focal_point = get_focal_point(session, focal_point_id)
-    focal_point.webhook_disabled_at = None
-    focal_point.webhook_disabled_reason = None
-    focal_point.webhook_consecutive_failures = 0
-    repository.release_held_webhooks(session, focal_point_id, utc_now())
+    endpoint_state(focal_point, channel).enable()
+    repository.release_held(session, focal_point_id, channel, utc_now())
     session.flush()
     return focal_point
+
+
+def enable_webhook(session: Session, focal_point_id: int) -> FocalPoint:
+    return enable_endpoint(session, focal_point_id, Channel.WEBHOOK)
+
+
+def enable_email(session: Session, focal_point_id: int) -> FocalPoint:
+    return enable_endpoint(session, focal_point_id, Channel.EMAIL)
 
 
 def list_outbox(
@@ -602,6 +714,87 @@ def list_outbox(
         limit=limit,
         offset=offset,
     )
+
+
+REQUEUED = "requeued"  # the outcome of the attempt-log row that marks a re-queue
+
+
+def requeue_message(
+    session: Session, message_id: int, *, actor: str, reason: str
+) -> list[OutboxMessage]:
+    """Re-queue one failed delivery (``requeue``); refused unless it failed."""
+    message = repository.get_outbox_message(session, message_id, for_update=True)
+    if message is None:
+        raise NotFound(f"outbox message {message_id} does not exist")
+    if message.status is not OutboxStatus.FAILED:
+        raise Conflict(
+            f"outbox message {message_id} is {message.status.value}; only failed messages "
+            "are re-queued"
+        )
+    return requeue(session, [message], actor=actor, reason=reason)
+
+
+def requeue_failed(
+    session: Session,
+    *,
+    alert_id: int | None,
+    focal_point_id: int | None,
+    actor: str,
+    reason: str,
+) -> list[OutboxMessage]:
+    """Re-queue every failed delivery of an alert and/or a focal point."""
+    if alert_id is None and focal_point_id is None:
+        raise InvalidRequest("name an alert_id, a focal_point_id or both")
+    if focal_point_id is not None:
+        get_focal_point(session, focal_point_id)
+    if alert_id is not None and repository.get_alert(session, alert_id) is None:
+        raise NotFound(f"alert {alert_id} does not exist")
+    failed = repository.failed_messages(session, alert_id=alert_id, focal_point_id=focal_point_id)
+    return requeue(session, failed, actor=actor, reason=reason)
+
+
+def requeue(
+    session: Session, messages: list[OutboxMessage], *, actor: str, reason: str
+) -> list[OutboxMessage]:
+    """Make failed messages pending again, due now, with a fresh ``max_attempts`` budget.
+
+    The row is the same, so its ``webhook-id`` is too and a receiver that did get an earlier
+    attempt drops the copy. Each message's attempt log gets a ``requeued`` row naming the actor
+    and reason, and each alert concerned a ``delivery_requeued`` event in its audit trail.
+    Messages for a disabled endpoint stay held until it is re-enabled.
+    """
+    now = utc_now()
+    by_alert: dict[int, list[int]] = {}
+    for message in messages:
+        message.status = OutboxStatus.PENDING
+        message.next_attempt_at = now
+        message.lease_until = None
+        session.add(
+            DeliveryAttempt(
+                outbox_message_id=message.id,
+                # The number of the last real attempt: the worker counts its budget from here.
+                attempt=message.attempts,
+                started_at=now,
+                duration_ms=0.0,
+                outcome=REQUEUED,
+                error=f"re-queued by {actor}: {reason}",
+            )
+        )
+        if message.alert_id is not None:
+            by_alert.setdefault(message.alert_id, []).append(message.id)
+    for alert_id, ids in by_alert.items():
+        session.add(
+            AlertEvent(
+                alert_id=alert_id,
+                kind=AlertEventKind.DELIVERY_REQUEUED,
+                at=now,
+                actor=actor,
+                note=reason,
+                details={"outbox_message_ids": ids},
+            )
+        )
+    session.flush()
+    return messages
 
 
 def deliveries_for_alert(session: Session, alert_id: int) -> list[DeliveryRead]:
