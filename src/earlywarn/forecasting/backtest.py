@@ -179,6 +179,9 @@ def run_backtest(
         raise ValueError("first train year is after the last train year")
     wall = time.perf_counter()
     cpu = time.process_time()
+    # Nothing after the last forecast year exists for this backtest, not even to score it: a
+    # development backtest on early years is then blind to the years an official one scores.
+    panel = panel.as_of(last_train_year + TARGET_LEAD_YEARS)
     years = range(first_train_year + TARGET_LEAD_YEARS, last_train_year + TARGET_LEAD_YEARS + 1)
     jobs = n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)
     cache, worker_cpu = (
