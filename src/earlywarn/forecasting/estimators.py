@@ -368,7 +368,9 @@ def make_model(name: str, feature_names: Sequence[str], *, random_state: int = 0
     """A fresh, unfitted model by name; the ensemble finds the year column by name."""
     year_column = list(feature_names).index("year") if "year" in feature_names else None
     if name == "ensemble":
-        return OnsetEnsemble(year_column=year_column, random_state=random_state)
+        # No Platt step: chosen on the development backtest (1970-1989, nothing after 1991) by
+        # the rule pre-registered in benchmarks/forecast_dev.py, never on the scored years.
+        return OnsetEnsemble(calibrate=False, year_column=year_column, random_state=random_state)
     if name in ("logit", "boosting"):
         return OnsetEnsemble(candidates=(name,), year_column=year_column, random_state=random_state)
     if name == "ewp-reference":
