@@ -89,3 +89,18 @@ def test_make_model_knows_every_name() -> None:
     assert make_model("ensemble", ("a", "year")).year_column == 1
     with pytest.raises(ValueError, match="unknown model"):
         make_model("forest", ("a",))
+
+
+def test_the_default_ensemble_is_uncalibrated_as_selected_on_the_development_years(
+    panel: Panel,
+) -> None:
+    """The default has no Platt step (chosen on the 1970-1989 development backtest): its
+    probability is the plain average of the selected parts."""
+    model = make_model("ensemble", panel.feature_names)
+    assert isinstance(model, OnsetEnsemble)
+    assert model.calibrate is False
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    model.set_params(Cs=(0.1, 1.0), max_iter=20, min_samples_leaf=5).fit(X, y)
+    assert model.calibrator_ is None
+    parts = [m.predict_proba(X)[:, 1] for m in (model.logit_, model.boosting_) if m is not None]
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], np.mean(parts, axis=0))

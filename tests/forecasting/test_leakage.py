@@ -7,7 +7,7 @@ import functools
 import numpy as np
 import pytest
 
-from earlywarn.forecasting.backtest import forecast_from
+from earlywarn.forecasting.backtest import forecast_from, run_backtest
 from earlywarn.forecasting.estimators import OnsetEnsemble, make_model
 from earlywarn.forecasting.panel import Panel, outcome_horizon_years
 
@@ -71,3 +71,27 @@ def test_training_never_sees_an_unobservable_label(panel: Panel) -> None:
     forecast_from(panel, lambda: Spy(Cs=(1.0,), max_iter=20, year_column=2), FORECAST_YEAR)
     # mk_onset_1or2 of year F-2 is the last one known at the end of F.
     assert seen == [FORECAST_YEAR - 2]
+
+
+def test_a_development_backtest_uses_nothing_after_its_last_forecast_year(panel: Panel) -> None:
+    """A backtest with last training year T uses nothing observable only after T+2, neither
+    to train nor to score: scrambling it leaves every figure unchanged. This is what lets a
+    development backtest on early years choose a model blind to the official years."""
+
+    def run(data: Panel) -> list[tuple[str, int, bool, float, int]]:
+        result = run_backtest(
+            data,
+            _ensemble,
+            model_name="dev",
+            first_train_year=1985,
+            last_train_year=1995,
+            n_jobs=1,
+        )
+        assert result.n_onsets > 5
+        return [(s.country, s.year, s.onset, s.max_risk, s.best_rank) for s in result.scored]
+
+    original = run(panel)
+    assert max(year for _, year, *_ in original) == 1997
+    assert run(_scramble_after(panel, 1997, 1)) == original
+    # Control: scrambling one more year back changes the figures.
+    assert run(_scramble_after(panel, 1996, 1)) != original

@@ -12,7 +12,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,93 @@ FloatArray = npt.NDArray[np.float64]
 
 CANDIDATES = ("logit", "boosting", "average")
 _EPS = 1e-6
+
+# A sub-model specification: ("logit", C, l1_ratio, random_state) or
+# ("boosting", learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2, random_state).
+FitSpec = tuple[Any, ...]
+FitKey = tuple[FitSpec, str]
+
+
+def data_digest(X: FloatArray, y: npt.NDArray[Any]) -> str:
+    """SHA-256 of a training set's exact bytes (shape included)."""
+    sha = hashlib.sha256(repr((X.shape, X.dtype.str, y.shape, y.dtype.str)).encode())
+    sha.update(np.ascontiguousarray(X).tobytes())
+    sha.update(np.ascontiguousarray(y).tobytes())
+    return sha.hexdigest()
+
+
+def build_submodel(spec: FitSpec) -> BaseEstimator:
+    """A fresh, unfitted sub-model from its specification."""
+    if spec[0] == "logit":
+        _, c, l1_ratio, random_state = spec
+        return _logit(c, l1_ratio, random_state)
+    if spec[0] == "boosting":
+        _, rate, iterations, leaves, min_leaf, l2, random_state = spec
+        return HistGradientBoostingClassifier(
+            learning_rate=rate,
+            max_iter=iterations,
+            max_leaf_nodes=leaves,
+            min_samples_leaf=min_leaf,
+            l2_regularization=l2,
+            early_stopping=False,
+            random_state=random_state,
+        )
+    raise ValueError(f"unknown sub-model {spec[0]!r}")
+
+
+class FitCache:
+    """Fitted sub-models keyed by their specification and the exact bytes of their training
+    data, so walk-forward steps whose inner folds (or final fits) train on *identical* data
+    share one fit. Sub-models are deterministic given ``random_state``, so a cached fit is the
+    fit that would have been made; only exact repeats hit."""
+
+    def __init__(self) -> None:
+        self.fits: dict[FitKey, Any] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def fitted(self, spec: FitSpec, digest: str, X: FloatArray, y: npt.NDArray[Any]) -> Any:
+        key = (spec, digest)
+        model = self.fits.get(key)
+        if model is None:
+            self.misses += 1
+            model = self.fits[key] = build_submodel(spec).fit(X, y)
+        else:
+            self.hits += 1
+        return model
+
+
+_ACTIVE_CACHE: ContextVar[FitCache | None] = ContextVar("earlywarn_fit_cache", default=None)
+
+
+@contextmanager
+def sharing_fits(cache: FitCache) -> Iterator[FitCache]:
+    """Within this block, ``OnsetEnsemble.fit`` takes sub-model fits from ``cache``. Fitted
+    sub-models are shared between ensembles, so use it only where they are not refitted (the
+    backtest)."""
+    token = _ACTIVE_CACHE.set(cache)
+    try:
+        yield cache
+    finally:
+        _ACTIVE_CACHE.reset(token)
+
+
+class _TrainingSet:
+    """One training set's sub-model fits, through the active ``FitCache`` if there is one
+    (the data are hashed once, however many sub-models train on them)."""
+
+    def __init__(self, X: FloatArray, y: npt.NDArray[np.int64]) -> None:
+        self.X = X
+        self.y = y
+        self._digest: str | None = None
+
+    def fit(self, spec: FitSpec) -> Any:
+        cache = _ACTIVE_CACHE.get()
+        if cache is None:
+            return build_submodel(spec).fit(self.X, self.y)
+        if self._digest is None:
+            self._digest = data_digest(self.X, self.y)
+        return cache.fitted(spec, self._digest, self.X, self.y)
 
 
 def ewp_reference_model(random_state: int | None = 0) -> Pipeline:
@@ -65,6 +155,11 @@ def _logit(c: float, l1_ratio: float, random_state: int | None) -> Pipeline:
             random_state=random_state,
         ),
     )
+
+
+def encoded_target(y: Any) -> npt.NDArray[np.int64]:
+    """The 0/1 labels ``fit`` trains its sub-models on."""
+    return np.unique(np.asarray(y), return_inverse=True)[1].astype(np.int64)
 
 
 def _clip(p: FloatArray) -> FloatArray:
@@ -116,16 +211,38 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.year_column = year_column
         self.random_state = random_state
 
-    def _boosting(self) -> HistGradientBoostingClassifier:
-        return HistGradientBoostingClassifier(
-            learning_rate=self.learning_rate,
-            max_iter=self.max_iter,
-            max_leaf_nodes=self.max_leaf_nodes,
-            min_samples_leaf=self.min_samples_leaf,
-            l2_regularization=self.l2_regularization,
-            early_stopping=False,
-            random_state=self.random_state,
+    def _boosting_spec(self) -> FitSpec:
+        return (
+            "boosting",
+            self.learning_rate,
+            self.max_iter,
+            self.max_leaf_nodes,
+            self.min_samples_leaf,
+            self.l2_regularization,
+            self.random_state,
         )
+
+    def _logit_spec(self, c: float) -> FitSpec:
+        return ("logit", c, self.l1_ratio, self.random_state)
+
+    def planned_fits(self, X: Any, y: Any) -> list[tuple[npt.NDArray[np.bool_], list[FitSpec]]]:
+        """The sub-model fits ``fit`` will need whatever it selects (training rows, the
+        specifications fitted on them), so a backtest can run the distinct ones in parallel
+        beforehand. The final logit is left out: its penalty is known only after selection
+        (a cheap fit, made on demand)."""
+        X = np.asarray(X, dtype=np.float64)
+        if len(np.unique(np.asarray(y))) != 2:
+            return []
+        folds = self._inner_folds(self._periods(X), encoded_target(y))
+        use_logit = any(c in ("logit", "average") for c in self.candidates)
+        use_boost = any(c in ("boosting", "average") for c in self.candidates)
+        inner: list[FitSpec] = [self._logit_spec(c) for c in self.Cs] if use_logit else []
+        if use_boost:
+            inner.append(self._boosting_spec())
+        plan = [(train, inner) for train, _ in folds]
+        if use_boost:
+            plan.append((np.ones(len(X), dtype=np.bool_), [self._boosting_spec()]))
+        return plan
 
     def _periods(self, X: FloatArray) -> FloatArray:
         if self.year_column is not None:
@@ -171,12 +288,12 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             logit_preds: dict[float, list[FloatArray]] = {c: [] for c in cs} if use_logit else {}
             boost_preds: list[FloatArray] = []
             for train, val in folds:
+                fold = _TrainingSet(X[train], target[train])
                 for c in logit_preds:
-                    model = _logit(c, self.l1_ratio, self.random_state)
-                    model.fit(X[train], target[train])
+                    model = fold.fit(self._logit_spec(c))
                     logit_preds[c].append(model.predict_proba(X[val])[:, 1])
                 if use_boost:
-                    booster = self._boosting().fit(X[train], target[train])
+                    booster = fold.fit(self._boosting_spec())
                     boost_preds.append(booster.predict_proba(X[val])[:, 1])
             pooled: dict[str, FloatArray] = {}
             if use_logit:
@@ -206,10 +323,11 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
         self.logit_: Pipeline | None = None
         self.boosting_: HistGradientBoostingClassifier | None = None
+        everything = _TrainingSet(X, target)
         if self.selected_ in ("logit", "average"):
-            self.logit_ = _logit(self.C_, self.l1_ratio, self.random_state).fit(X, target)
+            self.logit_ = everything.fit(self._logit_spec(self.C_))
         if self.selected_ in ("boosting", "average"):
-            self.boosting_ = self._boosting().fit(X, target)
+            self.boosting_ = everything.fit(self._boosting_spec())
         # scikit-learn's convention for estimators with max_iter: iterations actually run.
         iterations = [int(np.max(self.logit_[-1].n_iter_))] if self.logit_ is not None else []
         if self.boosting_ is not None:
@@ -250,7 +368,9 @@ def make_model(name: str, feature_names: Sequence[str], *, random_state: int = 0
     """A fresh, unfitted model by name; the ensemble finds the year column by name."""
     year_column = list(feature_names).index("year") if "year" in feature_names else None
     if name == "ensemble":
-        return OnsetEnsemble(year_column=year_column, random_state=random_state)
+        # No Platt step: chosen on the development backtest (1970-1989, nothing after 1991) by
+        # the rule pre-registered in benchmarks/forecast_dev.py, never on the scored years.
+        return OnsetEnsemble(calibrate=False, year_column=year_column, random_state=random_state)
     if name in ("logit", "boosting"):
         return OnsetEnsemble(candidates=(name,), year_column=year_column, random_state=random_state)
     if name == "ewp-reference":
