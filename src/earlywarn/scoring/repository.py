@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -254,7 +255,8 @@ def observation_groups(
     query = (
         select(*columns)
         .where(Observation.variable.in_(sorted(set(variables))), Observation.period_start <= end)
-        # In the order of the (variable, country, period_start) index: no sort on SQLite.
+        # In the order of the (variable, country, period_start) index: no sort on SQLite
+        # (PostgreSQL hashes, see _hash_aggregate).
         .group_by(Observation.variable, Observation.country_iso3)
     )
     if vintage_as_of is not None:
@@ -264,10 +266,44 @@ def observation_groups(
             )
         ).all()
         query = query.where(Observation.ingest_run_id.in_(list(finished) or [-1]))
-    return [
-        (row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6], row[7])
-        for row in session.execute(query)
-    ]
+    if dialect == "postgresql":
+        with _hash_aggregate(session):
+            result = session.execute(query).all()
+    else:
+        result = session.execute(query).all()
+    return [(row[0], row[1], int(row[2]), row[3], row[4], row[5], row[6], row[7]) for row in result]
+
+
+# Memory PostgreSQL may use for the hash table of ``observation_groups`` (~110 MB measured
+# for a million observations; beyond it the hash spills to disk, still correct).
+_HASH_AGGREGATE_WORK_MEM = "256MB"
+
+
+@contextmanager
+def _hash_aggregate(session: Session) -> Iterator[None]:
+    """Let PostgreSQL group ``observation_groups`` by hashing, for this query only.
+
+    Left to itself the planner sorts the million rows by (variable, country) under the
+    database's linguistic collation (or walks the index in that order): ~0.9 s of a history
+    read, against ~0.5 s hashing the 16,000 groups in memory, measured. The groups' order
+    does not matter (``ObservationTable.from_groups`` codes them itself) and each group still
+    feeds all its aggregates the same rows in the same order. The settings are transaction
+    local and put back right after, so later queries of the caller's transaction plan as
+    usual."""
+    names = ("enable_sort", "work_mem")
+    before = session.execute(select(*(func.current_setting(n) for n in names))).one()
+    session.execute(
+        select(
+            func.set_config("enable_sort", "off", True),
+            func.set_config("work_mem", _HASH_AGGREGATE_WORK_MEM, True),
+        )
+    )
+    yield
+    # Not in a ``finally``: a failed query aborts the transaction, whose rollback undoes the
+    # settings anyway, and a statement sent now would only mask the original error.
+    session.execute(
+        select(*(func.set_config(n, v, True) for n, v in zip(names, before, strict=True)))
+    )
 
 
 def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:
