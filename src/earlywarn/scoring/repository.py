@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, cast, func, insert, literal, select
 from sqlalchemy.orm import Session, defer
 
@@ -48,7 +48,14 @@ def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if connection.dialect.name != "postgresql":
         session.execute(insert(CountryScore), list(rows))
         return
-    dumps = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+    # orjson (already a dependency): the standard encoder took ~0.4 s for a history's 13,000
+    # factor summaries, more than the COPY itself. Floats keep their shortest round-trip
+    # form; numpy scalars are accepted as json accepted np.float64. It writes NaN as null
+    # where json refused it; the rows carry no NaN (missing scores are None already).
+
+    def dumps(value: Any) -> str:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
     columns = ", ".join(_SCORE_COLUMNS)
     with (
         connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
