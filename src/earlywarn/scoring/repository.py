@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, func, insert, literal, select
+from sqlalchemy import Integer, Text, cast, func, insert, literal, select
 from sqlalchemy.orm import Session, defer
 
 from earlywarn.countries.models import Country
@@ -211,6 +211,9 @@ def previous_score(
     return None if row is None else (row[0], row[1])
 
 
+EPOCH = date(1970, 1, 1)
+_JULIAN_EPOCH = 2440587.5  # julianday('1970-01-01')
+
 # The separator of the aggregated columns below; it cannot occur in dates, numbers or ids.
 COLUMN_SEPARATOR = "|"
 
@@ -229,8 +232,10 @@ def observation_groups(
     One row per (country, variable), its observations' period starts, period ends, values,
     ingest runs and period labels joined into '|'-separated text: ~16,000 rows for a million
     observations, parsed by numpy in C rather than row by row in Python (that per-row cost,
-    not the database, dominated a history read). Values are written with 17 significant digits
-    (SQLite) or PostgreSQL's exact shortest form, so they read back exactly."""
+    not the database, dominated a history read). Period starts and ends are days since
+    1970-01-01 (integers parse several times faster than dates). Values are written with 17
+    significant digits (SQLite) or PostgreSQL's exact shortest form, so they read back
+    exactly."""
     dialect = session.get_bind().dialect.name
     columns: list[Any]
     value_text: Any
@@ -243,18 +248,27 @@ def observation_groups(
             return func.string_agg(cast(column, Text), literal(COLUMN_SEPARATOR))
 
         value_text = Observation.value
+
+        def days(column: Any) -> Any:
+            return column - literal(EPOCH)  # date - date is an integer on PostgreSQL
+
     else:
 
         def joined(column: Any) -> Any:
             return func.group_concat(column, COLUMN_SEPARATOR)
 
         value_text = func.printf("%.17g", Observation.value)
+
+        def days(column: Any) -> Any:
+            # Dates are ISO text on SQLite; a day's Julian number is exact in a double.
+            return cast(func.julianday(column) - _JULIAN_EPOCH, Integer)
+
     columns = [
         Observation.country_iso3,
         Observation.variable,
         func.count(),
-        joined(Observation.period_start),
-        joined(Observation.period_end),
+        joined(days(Observation.period_start)),
+        joined(days(Observation.period_end)),
         joined(value_text),
         joined(Observation.ingest_run_id),
         joined(Observation.period),
