@@ -140,8 +140,9 @@ class ObservationTable:
         separator: str = "|",
     ) -> ObservationTable:
         """From one row per (unit, variable) with '|'-joined period starts and ends (days
-        since 1970-01-01), values, ingest runs and period labels (``scoring.repository.observation_groups``). Sources
-        are left unnamed: each ingest run belongs to one source (``with_sources``)."""
+        since 1970-01-01), values, ingest runs and period labels
+        (``scoring.repository.observation_groups``). Sources are left unnamed: each ingest
+        run belongs to one source (``with_sources``)."""
         if not groups:
             return cls.from_rows([])
         iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
