@@ -139,9 +139,10 @@ class ObservationTable:
         groups: Sequence[tuple[str, str, int, str, str, str, str, str]],
         separator: str = "|",
     ) -> ObservationTable:
-        """From one row per (unit, variable) with '|'-joined period starts, ends, values,
-        ingest runs and period labels (``scoring.repository.observation_groups``). Sources
-        are left unnamed: each ingest run belongs to one source (``with_sources``)."""
+        """From one row per (unit, variable) with '|'-joined period starts and ends (days
+        since 1970-01-01), values, ingest runs and period labels
+        (``scoring.repository.observation_groups``). Sources are left unnamed: each ingest
+        run belongs to one source (``with_sources``)."""
         if not groups:
             return cls.from_rows([])
         iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
@@ -150,13 +151,20 @@ class ObservationTable:
         def split(column: Sequence[str]) -> list[str]:
             return separator.join(column).split(separator)
 
+        def integers(column: Sequence[str]) -> NDArray[np.int64]:
+            # Parsed by numpy straight from the joined text, without a Python string each.
+            out = np.fromstring(separator.join(column), dtype=np.int64, sep=separator)
+            if len(out) != int(repeat.sum()):
+                raise ValueError("unreadable integer column in the observation groups")
+            return out
+
         units, unit_codes = _codes(iso3)
         order = sorted(range(len(units)), key=units.__getitem__)
         remap = np.empty(len(units), dtype=np.intp)
         remap[order] = np.arange(len(units))
         variables, variable_codes = _codes(var)
-        period_start = np.array(split(starts), dtype="datetime64[D]").astype(np.int64)
-        period_end = np.array(split(ends), dtype="datetime64[D]").astype(np.int64)
+        period_start = integers(starts)  # days since 1970-01-01, as datetime64[D] counts
+        period_end = integers(ends)
         n = len(period_start)
         periods, period_codes = _codes(split(labels))
         return cls(
@@ -171,7 +179,7 @@ class ObservationTable:
             period_start=period_start,
             period_end=period_end,
             value=np.array(split(values), dtype=np.float64),
-            ingest_run_id=np.array(split(runs), dtype=np.int64),
+            ingest_run_id=integers(runs),
         )
 
     def with_sources(self, run_sources: dict[int, str]) -> ObservationTable:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -185,6 +187,23 @@ def _nullable(values: FloatArray) -> list[Any]:
     return out
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for a bulk step.
+
+    A history run allocates hundreds of thousands of short-lived containers (the read's
+    strings, 13,000 score rows with their factor summaries) and creates no reference
+    cycles; each allocation burst triggered full collections that rescanned that whole heap,
+    ~0.4 s of a 3 s run (profiled). Reference counting still frees everything."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def score_history(
     session: Session,
     config: Configuration,
@@ -198,6 +217,21 @@ def score_history(
     one ``ScoreRun`` per date, every country with data, the breakdowns in one binary panel
     per run (``history``; the API expands a score's row into the full breakdown).
     ``timings``, when given, receives the seconds spent reading, scoring and writing."""
+    with _cyclic_gc_paused():
+        return _score_history(
+            session, config, weight_set, dates=dates, vintage_as_of=vintage_as_of, timings=timings
+        )
+
+
+def _score_history(
+    session: Session,
+    config: Configuration,
+    weight_set: WeightSet,
+    *,
+    dates: Sequence[date],
+    vintage_as_of: datetime | None,
+    timings: dict[str, float] | None,
+) -> list[ScoreRun]:
     clock = time.perf_counter()
     spent = timings if timings is not None else {}
 
