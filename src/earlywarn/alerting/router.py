@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -44,6 +46,24 @@ def _get(session: SessionDep, alert_id: int) -> Alert:
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
     return alert
+
+
+# The lifecycle errors of alerting.service and the status each answers with.
+_TRANSITION_ERRORS: tuple[tuple[type[Exception], int], ...] = (
+    (service.AlertNotFoundError, status.HTTP_404_NOT_FOUND),
+    (service.AlertAccessError, status.HTTP_403_FORBIDDEN),
+    (service.AlertStateError, status.HTTP_409_CONFLICT),
+)
+
+
+@contextmanager
+def _transition_errors() -> Iterator[None]:
+    """A refused lifecycle transition becomes a 4xx whose detail is the service's reason."""
+    try:
+        yield
+    except tuple(error for error, _ in _TRANSITION_ERRORS) as exc:
+        code = next(code for error, code in _TRANSITION_ERRORS if isinstance(exc, error))
+        raise HTTPException(code, detail=str(exc)) from exc
 
 
 def _sender(request: Request) -> str:
@@ -148,7 +168,7 @@ def acknowledge_alert(
     escalation chain stops. A focal point key may acknowledge only the alerts it was told
     about, that its subscriptions match, or whose escalation chain names it (403 otherwise);
     administrators may acknowledge any."""
-    try:
+    with _transition_errors():
         alert = service.acknowledge(
             session,
             alert_id,
@@ -157,12 +177,6 @@ def acknowledge_alert(
             administrator=principal.role is Role.ADMIN,
             focal_point_id=principal.focal_point_id,
         )
-    except service.AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
-    except service.AlertAccessError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from exc
-    except service.AlertStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return _full(session, alert)
 
 
@@ -171,12 +185,8 @@ def resolve_alert(
     session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
 ) -> AlertOut:
     """Close an alert by hand (administrators), with the reason kept in the audit trail."""
-    try:
+    with _transition_errors():
         alert = service.resolve(session, alert_id, actor=principal.actor, reason=body.reason)
-    except service.AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
-    except service.AlertStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return _full(session, alert)
 
 
@@ -185,10 +195,6 @@ def reopen_alert(
     session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
 ) -> AlertOut:
     """Reopen a resolved alert (administrators); refused while another is open for its key."""
-    try:
+    with _transition_errors():
         alert = service.reopen(session, alert_id, actor=principal.actor, reason=body.reason)
-    except service.AlertNotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc)) from exc
-    except service.AlertStateError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return _full(session, alert)
