@@ -359,6 +359,7 @@ class ReliefWebConnector:
             LABEL,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            bodies=context.received,
         )
         return fetch_reliefweb(
             http,

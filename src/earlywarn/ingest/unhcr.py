@@ -280,6 +280,7 @@ class UnhcrConnector:
             LABEL,
             max_attempts=context.settings.http_max_attempts,
             sleep=context.sleep,
+            bodies=context.received,
         )
         return fetch_unhcr(
             http,
