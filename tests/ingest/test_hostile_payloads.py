@@ -26,7 +26,9 @@ from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
     AcledSourceConfig,
     GdeltSourceConfig,
+    ReliefWebSourceConfig,
     UcdpSourceConfig,
+    UnhcrSourceConfig,
     WorldBankSourceConfig,
 )
 from earlywarn.ingest.service import ingest_source
@@ -43,6 +45,9 @@ SETTINGS = Settings(
     acled_username="a@b.c",
     acled_password=SecretStr("pw"),
     gdelt_base_url=BASE,
+    unhcr_base_url=BASE,
+    reliefweb_base_url=BASE,
+    reliefweb_appname="earlywarn-test--123",
     http_max_attempts=2,
 )
 INDICATORS = IndicatorsConfig.model_validate(
@@ -67,6 +72,8 @@ SOURCE_CONFIGS: dict[str, BaseModel] = {
     "ucdp": UcdpSourceConfig(start_year=2023, end_year=2023),
     "acled": AcledSourceConfig(start_year=2024, end_year=2024),
     "gdelt": GdeltSourceConfig(countries=["SDN"], queries={"mass_killing": "massacre"}),
+    "unhcr": UnhcrSourceConfig(start_year=2022, end_year=2023),
+    "reliefweb": ReliefWebSourceConfig(start_year=2024, end_year=2024),
 }
 WB_COUNTRIES = (
     b'[{"page": 1, "pages": 1, "per_page": "400", "total": 3}, [{"id": "KEN", "region": '
@@ -124,6 +131,32 @@ CASES = [
     Case("gdelt_truncated.json", error="not valid JSON"),
     Case("gdelt_negative_count.json", error="is negative"),
     Case("gdelt_html_page.html", "text/html", error="GDELT refused the query"),
+    Case("unhcr_html_page.html", "text/html", error="HTML/XML page"),
+    Case("unhcr_truncated.json", error="not valid JSON"),
+    Case("unhcr_empty_items.json", error="no rows at all"),
+    Case("unhcr_error_body.json", error="no 'items' in the answer (keys: code, message)"),
+    Case("unhcr_na_string.json", error="'NA' is not a number of people"),
+    Case("unhcr_negative_count.json", error="-120 is not a plausible number of people"),
+    Case("unhcr_absurd_count.json", error="1e+300 is not a plausible number of people"),
+    Case("unhcr_unknown_origin.json", error="ZZZ (Atlantis)"),
+    Case("unhcr_renamed_column.json", error="missing field(s) refugees"),
+    Case("unhcr_asylum_breakdown.json", error="has an asylum country ('DEU')"),
+    Case("unhcr_conflicting_duplicate.json", error="delivered twice with different values"),
+    Case(
+        "unhcr_placeholders.json",
+        details={"skipped": {"not_applicable": 1, "null": 1, "origin_unknown_origin": 3}},
+    ),
+    Case("unhcr_duplicate_rows.json", details={"skipped": {"identical_duplicate": 3}}),
+    Case("reliefweb_html_page.html", "text/html", error="HTML/XML page"),
+    Case("reliefweb_error_body.json", error='answered with an error: Invalid "limit"'),
+    Case("reliefweb_truncated_page.json", error="count 3 but holds 1 item(s)"),
+    Case("reliefweb_missing_country.json", error="item 7: no 'country' field"),
+    Case("reliefweb_unknown_country.json", error="no country of the countries table: ZZZ"),
+    Case("reliefweb_bad_date.json", error="'13/07/2024' is not an ISO date"),
+    Case(
+        "reliefweb_world_and_repeats.json",
+        details={"skipped": {"repeated_item": 1, "country_world": 1}},
+    ),
 ]
 
 
