@@ -141,10 +141,10 @@ def test_propose_preview_apply_score_and_roll_back(
     preview = proposal["preview"]
     assert preview["score_run_id"] == scored
     changes = {c["iso3"]: (c["level_before"], c["level_after"]) for c in preview["level_changes"]}
-    assert changes["KEN"][0] == "warning"
-    assert changes["KEN"][1] in ("low", "concern")
-    closing = {(a["rule_id"], a["iso3"]) for a in preview["alerts_closing"]}
-    assert ("elevated_risk", "KEN") in closing
+    assert changes["KEN"] == ("warning", "concern")
+    # elevated_risk resolves only below 'concern' (hysteresis): KEN's alert stays open.
+    # tests/api/test_weight_preview_alerts.py covers alerts that open and close.
+    assert preview["alerts_closing"] == []
     assert "FRA" not in changes
     # The same preview on its own, for analysts too.
     again = client.get(f"/weight-sets/{new_id}/preview", headers=_analyst(keys)).json()

@@ -82,9 +82,15 @@ class RankMove(BaseModel):
 
 
 class AlertChange(BaseModel):
+    """An alert whose state after the next run depends on the weights."""
+
     rule_id: str
     iso3: str
-    level: RiskLevel | None
+    level: RiskLevel | None = Field(description="The level it would have while open")
+    open_now: bool = Field(
+        description="Open now: closing means it would resolve, opening that it would stay "
+        "open where the current weights would resolve it"
+    )
 
 
 class WeightPreview(BaseModel):
