@@ -247,3 +247,38 @@ def test_unknown_weight_sets_are_404(client: Any, keys: dict[Role, str], scored:
         "/weight-sets/999/apply", json={"reason": "because"}, headers=_admin(keys)
     )
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"factor_weights": {"1": True}},  # lax parsing would read it as 1.0
+        {"factor_weights": {"1": "2.0"}},
+        {"indicator_weights": {"battle_deaths": None}},
+    ],
+)
+def test_weights_must_be_numbers(
+    client: Any, keys: dict[Role, str], scored: int, body: dict[str, Any]
+) -> None:
+    response = _propose(client, keys, body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][:2] == ["body", next(iter(body))]
+
+
+@pytest.mark.parametrize("reason", ["   ", "\t \n ", " a "])
+def test_a_reason_of_blanks_is_refused(
+    client: Any, keys: dict[Role, str], scored: int, reason: str
+) -> None:
+    new_id = _propose(client, keys, {"factor_weights": {"2": 2.0}}).json()["weight_set"]["id"]
+    for url, body in (
+        (f"/weight-sets/{new_id}/apply", {"reason": reason}),
+        ("/weight-sets/rollback", {"to_weight_set_id": new_id, "reason": reason}),
+    ):
+        response = client.post(url, json=body, headers=_admin(keys))
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == ["body", "reason"]
+    applied = client.post(
+        f"/weight-sets/{new_id}/apply", json={"reason": "  board decision  "}, headers=_admin(keys)
+    )
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["reason"] == "board decision"

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from earlywarn.framework.schemas import WeightSetOut
 from earlywarn.types import RiskLevel
 from earlywarn.weights.models import WeightSetEventKind
 
-# Plain floats here: range and finiteness are checked by the service, whose message names the
-# key (a validation error would echo a NaN input, which JSON cannot carry back).
-Weight = float
+# Range and finiteness are checked by the service, whose message names the key (a validation
+# error would echo a NaN input, which JSON cannot carry back). Strict: a boolean or a string is
+# not a weight (lax parsing would read true as 1.0).
+Weight = Annotated[float, Strict()]
 MAX_WEIGHT = 1000.0
 
 
@@ -39,7 +40,10 @@ class WeightProposal(BaseModel):
 class ApplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=2000, description="Why; kept in the audit log")
+    # Stripped first: a reason of blanks is no reason.
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)
+    ] = Field(description="Why; kept in the audit log")
 
 
 class RollbackRequest(ApplyRequest):
