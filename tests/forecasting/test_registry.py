@@ -41,8 +41,18 @@ def test_train_save_load_promote(panel: Panel, tmp_path: Path) -> None:
     assert stored["data_digest_sha256"] == panel.digest()
     assert stored["libraries"]["scikit-learn"]
     assert stored["backtest"]["auc"] == 0.9
-    assert stored["training_years"]["2"] == {"last_labelled_year": 2022}
-    assert "recall_at_30: 0.8" in (folder / "model_card.md").read_text()
+    known = panel.as_of(2024)
+    labelled = known.complete() & ~np.isnan(known.outcome("mk_onset_1or2"))
+    assert stored["training_years"]["2"] == {
+        "first_year": int(known.years[labelled].min()),
+        "last_labelled_year": 2022,
+        "rows": int(labelled.sum()),
+        "onsets": int(np.nansum(known.outcome("mk_onset_1or2")[labelled])),
+    }
+    markdown = (folder / "model_card.md").read_text()
+    assert "recall_at_30: 0.8" in markdown
+    first = stored["training_years"]["2"]["first_year"]
+    assert f"2-year model trained on {first}-2022 ({int(labelled.sum())} complete" in markdown
 
     with pytest.raises(RegistryError, match="already exists"):
         registry.save(bundle, card)

@@ -52,6 +52,9 @@ class ModelBundle:
     trained_through: dict[int, int]  # horizon -> last year whose label was used
     data_year: int
     data_digest: str
+    # horizon -> first and last labelled year, rows and onsets fitted on. A class-level
+    # default, so bundles saved before it existed still load (and their cards say less).
+    training_data: dict[int, dict[str, int]] | None = None
 
     def predict(self, features: FloatArray) -> dict[int, FloatArray]:
         return {
@@ -73,6 +76,7 @@ def train_bundle(
     known = panel.as_of(data_year)
     estimators: dict[int, BaseEstimator] = {}
     trained_through: dict[int, int] = {}
+    training_data: dict[int, dict[str, int]] = {}
     for horizon, target in HORIZON_TARGETS.items():
         X, y = known.training_rows(target)
         if len(np.unique(y)) != 2:
@@ -83,6 +87,12 @@ def train_bundle(
             estimators[horizon] = clone(model).fit(X, y.astype(np.int64))
         labelled = known.years[known.complete() & ~np.isnan(known.outcome(target))]
         trained_through[horizon] = int(labelled.max())
+        training_data[horizon] = {
+            "first_year": int(labelled.min()),
+            "last_labelled_year": int(labelled.max()),
+            "rows": len(y),
+            "onsets": int(np.sum(y == 1)),
+        }
     digest = panel.digest()
     return ModelBundle(
         name=name,
@@ -92,6 +102,7 @@ def train_bundle(
         trained_through=trained_through,
         data_year=data_year,
         data_digest=digest,
+        training_data=training_data,
     )
 
 
@@ -118,7 +129,8 @@ def model_card(
         "horizons": {str(h): HORIZON_TARGETS[h] for h in bundle.estimators},
         "features": list(bundle.feature_names),
         "training_years": {
-            str(h): {"last_labelled_year": y} for h, y in bundle.trained_through.items()
+            str(h): (bundle.training_data or {}).get(h, {"last_labelled_year": y})
+            for h, y in bundle.trained_through.items()
         },
         "data_year": bundle.data_year,
         "data_source": data_source,
@@ -130,6 +142,15 @@ def model_card(
     }
 
 
+def _years(training: Mapping[str, Any]) -> str:
+    if "first_year" not in training:
+        return f"labels through {training['last_labelled_year']}"
+    return (
+        f"{training['first_year']}-{training['last_labelled_year']} "
+        f"({training['rows']} complete country-years, {training['onsets']} onsets)"
+    )
+
+
 def _card_markdown(card: Mapping[str, Any]) -> str:
     bt = card.get("backtest") or {}
     lines = [
@@ -139,7 +160,7 @@ def _card_markdown(card: Mapping[str, Any]) -> str:
         f"- horizons: {', '.join(f'{h} year(s) -> `{t}`' for h, t in card['horizons'].items())}",
         f"- data: {card['data_source']} (sha256 {card['data_digest_sha256']}), "
         f"latest year {card['data_year']}",
-        f"- labels used through: {card['training_years']}",
+        *(f"- {h}-year model trained on {_years(t)}" for h, t in card["training_years"].items()),
         f"- libraries: {', '.join(f'{k} {v}' for k, v in card['libraries'].items())}",
         f"- features ({len(card['features'])}): {', '.join(card['features'])}",
         "",
