@@ -38,6 +38,11 @@ def get_configuration(request: Request) -> Configuration:
 MAX_ID = 2_147_483_647
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 OptionalIdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+# Every country code earlywarn knows is three letters (ISO 3166-1 alpha-3, XKX, historical
+# states); routes upper-case it. Anything else is refused before it reaches a query.
+Iso3Path = Annotated[
+    str, Path(pattern=r"^[A-Za-z]{3}$", description="ISO 3166-1 alpha-3 code, e.g. KEN")
+]
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ConfigDep = Annotated[Configuration, Depends(get_configuration)]

@@ -11,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 logger = logging.getLogger(__name__)
 
@@ -40,5 +40,22 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": reason})
 
 
+NUL_REASON = "text must not contain NUL (0x00) characters"
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL cannot store or compare text with a NUL byte, and psycopg refuses to send it;
+    any path, query or body text can carry one, so the caller's input is named. Any other
+    data error is not the caller's by nature and stays a server error."""
+    assert isinstance(exc, DataError)  # registered for DataError only
+    if "NUL (0x00)" not in str(exc.orig):
+        raise exc
+    logger.info("%s %s: %s", request.method, request.url.path, NUL_REASON)
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT, content={"detail": NUL_REASON}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)

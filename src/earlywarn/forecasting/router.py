@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import IdPath, Reader, SessionDep
+from earlywarn.api.deps import IdPath, Iso3Path, Reader, SessionDep
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.models import Forecast
@@ -75,7 +75,7 @@ def run_forecasts(
 def country_forecasts(
     session: SessionDep,
     _: Reader,
-    iso3: str,
+    iso3: Iso3Path,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ForecastOut]:
     """A country's forecasts over past scoring runs, newest first."""

@@ -6,7 +6,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import MAX_ID, ConfigDep, IdPath, OptionalIdQuery, Reader, SessionDep
+from earlywarn.api.deps import (
+    MAX_ID,
+    ConfigDep,
+    IdPath,
+    Iso3Path,
+    OptionalIdQuery,
+    Reader,
+    SessionDep,
+)
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
@@ -110,7 +118,7 @@ def score_run(session: SessionDep, _: Reader, run_id: IdPath) -> ScoreRun:
 def country_score_history(
     session: SessionDep,
     _: Reader,
-    iso3: str,
+    iso3: Iso3Path,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CountryScoreOut]:
     """A country's scores over past runs, newest first, with per-factor scores."""
@@ -126,7 +134,7 @@ def country_score_history(
 
 @router.get("/countries/{iso3}/scores/latest", response_model=CountryScoreDetail)
 def country_latest_score(
-    session: SessionDep, config: ConfigDep, _: Reader, iso3: str
+    session: SessionDep, config: ConfigDep, _: Reader, iso3: Iso3Path
 ) -> CountryScoreDetail:
     """The country's latest score with the full breakdown down to each indicator value."""
     code = iso3.upper()
@@ -251,7 +259,7 @@ def country_history_under(
     session: SessionDep,
     config: ConfigDep,
     _: Reader,
-    iso3: str,
+    iso3: Iso3Path,
     weight_set_id: IdQuery,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[CountryScoreOut]:
@@ -286,7 +294,7 @@ def _score_in_run(session: Session, run: ScoreRun, iso3: str) -> CountryScore:
 
 @router.get("/score-runs/{run_id}/countries/{iso3}", response_model=CountryScoreDetail)
 def run_country_breakdown(
-    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: str
+    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: Iso3Path
 ) -> CountryScoreDetail:
     """One country's score in one run with the full breakdown down to each indicator value."""
     run = _run(session, run_id)
@@ -295,7 +303,7 @@ def run_country_breakdown(
 
 @router.get("/score-runs/{run_id}/countries/{iso3}/explanation", response_model=ScoreExplanation)
 def run_country_explanation(
-    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: str
+    session: SessionDep, config: ConfigDep, _: Reader, run_id: IdPath, iso3: Iso3Path
 ) -> ScoreExplanation:
     """Factor and indicator terms that add up to the composite, and the change since the
     country's previous run split into data changes per factor and the effect of weights."""

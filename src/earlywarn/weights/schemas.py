@@ -16,6 +16,9 @@ from earlywarn.weights.models import WeightSetEventKind
 # not a weight (lax parsing would read true as 1.0).
 Weight = Annotated[float, Strict()]
 MAX_WEIGHT = 1000.0
+# Free text goes into the audit log on either backend; PostgreSQL cannot store a NUL byte, so
+# neither accepts one.
+_NO_NUL = r"^[^\x00]*$"
 
 
 class WeightProposal(BaseModel):
@@ -34,7 +37,7 @@ class WeightProposal(BaseModel):
     factor_weights: dict[str, Weight] = Field(
         default_factory=dict, description="Keys are risk-factor numbers '1' to '14'"
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000, pattern=_NO_NUL)
 
 
 class ApplyRequest(BaseModel):
@@ -42,7 +45,8 @@ class ApplyRequest(BaseModel):
 
     # Stripped first: a reason of blanks is no reason.
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=_NO_NUL),
     ] = Field(description="Why; kept in the audit log")
 
 
