@@ -288,3 +288,46 @@ def test_history_breakdown_through_the_api_equals_a_normal_runs(
     nga = client.get(f"/score-runs/{history_run}/countries/NGA", headers=_headers(keys)).json()
     reasons = [i["missing_reason"] for f in nga["breakdown"]["factors"] for i in f["indicators"]]
     assert "no observation" in reasons
+
+
+def test_a_weight_change_between_runs_is_the_weights_part_of_the_change(
+    client: Any,
+    keys: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+) -> None:
+    """Same data, new weights applied between two runs: the whole change is the weights'."""
+    prepare_database(session_factory, configuration)
+    rows = [(c, v, 2024, 0.2) for c in ("KEN", "FRA") for v in VARIABLES]
+    rows[0] = ("KEN", VARIABLES[0], 2024, 12.0)  # KEN's factor 1 high
+    _import(session_factory, tmp_path / "a.csv", rows)
+    run_1 = score_and_alert(session_factory, configuration, as_of=date(2025, 6, 30)).score_run_id
+    admin = {"X-API-Key": keys[Role.ADMIN]}
+    proposed = client.post("/weight-sets", json={"factor_weights": {"1": 3.0}}, headers=admin)
+    new_id = proposed.json()["weight_set"]["id"]
+    applied = client.post(
+        f"/weight-sets/{new_id}/apply", json={"reason": "conflict counts more"}, headers=admin
+    )
+    assert applied.status_code == 200, applied.text
+    run_2 = score_and_alert(session_factory, configuration, as_of=date(2025, 6, 30)).score_run_id
+
+    body = client.get(
+        f"/score-runs/{run_2}/countries/KEN/explanation", headers=_headers(keys)
+    ).json()
+    assert body["weight_set_id"] == new_id
+    assert body["sum_of_indicator_terms"] == pytest.approx(body["composite"], abs=1e-12)
+    change = body["change_since_previous"]
+    assert body["previous_score_run_id"] == run_1
+    assert change["change"] > 0  # factor 1, KEN's highest, weighs more
+    assert change["data_change"] == pytest.approx(0, abs=1e-12)
+    assert change["weights_change"] == pytest.approx(change["change"], abs=1e-12)
+    assert all(abs(f["change"]) < 1e-12 for f in change["data_change_by_factor"])
+
+    compared = client.get(
+        f"/score-run-comparison?base_run_id={run_1}&other_run_id={run_2}", headers=_headers(keys)
+    ).json()
+    ken = next(r for r in compared["countries"] if r["iso3"] == "KEN")
+    assert ken["weights_change"] == pytest.approx(change["change"], abs=1e-12)
+    assert ken["data_change"] == pytest.approx(0, abs=1e-12)
+    assert compared["other"]["weight_set_id"] == new_id != compared["base"]["weight_set_id"]
