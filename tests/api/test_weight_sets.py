@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope
@@ -282,3 +283,23 @@ def test_a_reason_of_blanks_is_refused(
     )
     assert applied.status_code == 200, applied.text
     assert applied.json()["reason"] == "board decision"
+
+
+def test_the_database_itself_refuses_to_rewrite_weights_or_the_audit_log(
+    session_factory: sessionmaker[Session], scored: int
+) -> None:
+    """A bulk UPDATE statement bypasses the ORM guard; the triggers of migration 0012 do not."""
+    with session_factory() as s:
+        with pytest.raises(DBAPIError, match="weight sets are immutable"):
+            s.execute(update(WeightSet).values(factor_weights={"1": 5.0}))
+        s.rollback()
+        with pytest.raises(DBAPIError, match="append-only audit log"):
+            s.execute(update(WeightSetEvent).values(reason="rewritten"))
+        s.rollback()
+        # What is not part of the weights (an annotation) may still change.
+        s.execute(update(WeightSet).values(note="reviewed by the board"))
+        s.commit()
+    with session_factory() as s:
+        assert s.scalars(select(WeightSet.note)).one() == "reviewed by the board"
+        assert s.scalars(select(WeightSet)).one().factor_weights["1"] == 1.0
+        assert s.scalars(select(WeightSetEvent.reason)).one() != "rewritten"
