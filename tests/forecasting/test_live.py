@@ -262,7 +262,10 @@ def test_train_command_reads_stored_observations(
     card = registry.card(version)
     assert card["data_source"] == "stored observations (ewp.* variables)"
     assert card["backtest"] is None
-    assert card["training_years"]["1"] == {"last_labelled_year": 2023}
+    trained = card["training_years"]["1"]
+    assert trained["last_labelled_year"] == 2023
+    assert trained["first_year"] < 2023
+    assert 0 < trained["onsets"] < trained["rows"]
 
 
 def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
