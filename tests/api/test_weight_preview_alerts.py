@@ -69,6 +69,13 @@ def test_preview_announces_what_the_next_run_does(
     score_and_alert(session_factory, configuration, as_of=AS_OF)
     assert _open_alerts(session_factory) == {("elevated_risk", "KEN"), ("elevated_risk", "NGA")}
 
+    # Ranked lists say which crime a pattern points to and whether factors 13-14 apply.
+    analyst = {"X-API-Key": keys[Role.ANALYST]}
+    ranked = {r["iso3"]: r for r in client.get("/scores/latest", headers=analyst).json()["scores"]}
+    assert ranked["FRA"]["points_to"] == ["crimes_against_humanity"]  # factor 11 at 0.4
+    assert ranked["KEN"]["points_to"] == []  # no specific factor with data
+    assert (ranked["KEN"]["armed_conflict"], ranked["FRA"]["armed_conflict"]) == (True, False)
+
     admin = {"X-API-Key": keys[Role.ADMIN]}
     response = client.post(
         "/weight-sets",
@@ -97,6 +104,15 @@ def test_preview_announces_what_the_next_run_does(
     assert set(opening) == {("systematic_attack", "FRA"), ("rising_risk", "FRA")}
     assert opening[("systematic_attack", "FRA")]["level"] == "emergency"
     assert opening[("rising_risk", "FRA")]["open_now"] is False
+
+    # Re-scored under the proposal without wide targeting, factor 11 has no weighted data
+    # left for FRA: the crime it pointed to goes with it.
+    other = client.post(
+        "/weight-sets", json={"indicator_weights": {"wide_targeting": 0.0}}, headers=admin
+    ).json()["weight_set"]["id"]
+    rescored = client.get(f"/scores?as_of={AS_OF}&weight_set_id={other}", headers=analyst).json()
+    fra = next(r for r in rescored["scores"] if r["iso3"] == "FRA")
+    assert (fra["weight_set_id"], fra["points_to"], fra["armed_conflict"]) == (other, [], False)
 
     # Applied, the next run does what the preview said.
     weight_set_id = response.json()["weight_set"]["id"]

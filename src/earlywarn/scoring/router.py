@@ -18,8 +18,9 @@ from earlywarn.api.deps import (
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
+from earlywarn.framework.schemas import LevelThresholds
 from earlywarn.scoring import repository, service
-from earlywarn.scoring.engine import FACTOR_NUMBERS
+from earlywarn.scoring.engine import FACTOR_NUMBERS, points_to
 from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.scoring.schemas import (
@@ -58,6 +59,8 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
         coverage=score.coverage,
         factors_with_data=score.factor_summary["factors_with_data"],
         factors=_summary(score),
+        armed_conflict=score.factor_summary.get("armed_conflict"),
+        points_to=score.factor_summary.get("points_to", []),
         score_run_id=run.id,
         as_of=run.as_of,
         weight_set_id=score.weight_set_id,
@@ -178,6 +181,7 @@ def _rescored_out(
     name: str,
     weight_set: WeightSet,
     factor_names: dict[int, str],
+    levels: LevelThresholds,
 ) -> CountryScoreOut:
     agg = rescored.agg
     factors = []
@@ -200,6 +204,9 @@ def _rescored_out(
         coverage=float(agg.coverage[0, u]),
         factors_with_data=int(agg.factors_with_data[0, u]),
         factors=factors,
+        armed_conflict=score.factor_summary.get("armed_conflict"),
+        # Under other weights the crimes' scores move with the factor weights.
+        points_to=points_to(agg.crime_score[0, u].tolist(), levels),
         score_run_id=run.id,
         as_of=run.as_of,
         weight_set_id=weight_set.id,
@@ -246,6 +253,7 @@ def scores_as_of(
             names.get(s.country_iso3, ""),
             weight_set,
             factor_names,
+            config.scoring.levels,
         )
         for u, s in enumerate(stored)
     ]
@@ -275,7 +283,11 @@ def country_history_under(
     for score, run in repository.country_scores_with_runs(session, code, limit=limit):
         spec_scores = [score]
         rescored = service.rescore_scores(session, config, spec_scores, weight_set)
-        out.append(_rescored_out(score, run, rescored, 0, None, name, weight_set, factor_names))
+        out.append(
+            _rescored_out(
+                score, run, rescored, 0, None, name, weight_set, factor_names, config.scoring.levels
+            )
+        )
     return out
 
 

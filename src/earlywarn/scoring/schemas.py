@@ -41,6 +41,16 @@ class CountryScoreOut(BaseModel):
     coverage: float
     factors_with_data: int
     factors: list[FactorSummary]
+    armed_conflict: bool | None = Field(
+        default=None,
+        description="In armed conflict (factors 13 and 14 apply); null when no conflict data "
+        "is fresh",
+    )
+    points_to: list[str] = Field(
+        default_factory=list,
+        description="Crimes whose specific risk factors reach 'concern', strongest first "
+        "(genocide, crimes_against_humanity, war_crimes)",
+    )
     score_run_id: int
     as_of: date
     weight_set_id: int
