@@ -5,11 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from earlywarn.forecasting.estimators import OnsetEnsemble
 from earlywarn.forecasting.panel import Panel
 from earlywarn.forecasting.registry import (
     HORIZON_TARGETS,
+    ModelBundle,
     ModelRegistry,
     RegistryError,
     model_card,
@@ -79,3 +81,35 @@ def test_broken_registry_entries_are_named(tmp_path: Path) -> None:
     (tmp_path / "x" / "model.joblib").write_bytes(b"not a pickle")
     with pytest.raises(Exception):  # noqa: B017, PT011 - joblib's own error for a corrupt file
         registry.load("x")
+
+
+def test_a_shorter_horizon_never_exceeds_a_longer_one() -> None:
+    """Separate fits per horizon can disagree; an onset within one year is an onset within
+    two, so the one-year probability is capped at the two-year one (which is left as is)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 1))
+    # The one-year model learns a steep slope and the two-year one a flat one, so they cross.
+    steep = (x[:, 0] + rng.normal(scale=0.3, size=400) > 1.0).astype(int)
+    flat = (rng.random(400) < 0.25).astype(int)
+    one_year = LogisticRegression().fit(x, steep)
+    two_year = LogisticRegression().fit(x, flat)
+    bundle = ModelBundle(
+        name="crossing",
+        version="crossing-1",
+        feature_names=("x",),
+        estimators={1: one_year, 2: two_year},
+        trained_through={1: 2023, 2: 2022},
+        data_year=2024,
+        data_digest="0" * 64,
+    )
+    grid = np.linspace(-3, 3, 61).reshape(-1, 1)
+    raw_1y = one_year.predict_proba(grid)[:, 1]
+    raw_2y = two_year.predict_proba(grid)[:, 1]
+    # The fits really cross, else the cap would be untested.
+    assert (raw_1y > raw_2y).any()
+    assert (raw_1y < raw_2y).any()
+
+    predicted = bundle.predict(grid)
+    np.testing.assert_array_equal(predicted[2], raw_2y)
+    np.testing.assert_array_equal(predicted[1], np.minimum(raw_1y, raw_2y))
+    assert (predicted[1] <= predicted[2]).all()

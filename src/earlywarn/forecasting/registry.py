@@ -57,10 +57,21 @@ class ModelBundle:
     training_data: dict[int, dict[str, int]] | None = None
 
     def predict(self, features: FloatArray) -> dict[int, FloatArray]:
-        return {
+        """Probability of an onset within each horizon, coherent across horizons.
+
+        The horizons are separate fits, so a shorter one can come out above a longer one
+        although an onset within one year is an onset within two. Each shorter horizon is
+        capped at the next longer one; the longest (two-year, the backtested EWP target)
+        is never changed, so its ranking stays the one the backtest measured.
+        """
+        raw = {
             h: np.asarray(m.predict_proba(features)[:, 1], dtype=np.float64)
             for h, m in self.estimators.items()
         }
+        horizons = sorted(raw, reverse=True)
+        for longer, shorter in zip(horizons, horizons[1:], strict=False):
+            raw[shorter] = np.minimum(raw[shorter], raw[longer])
+        return raw
 
 
 def new_version(name: str, digest: str) -> str:
