@@ -9,6 +9,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from earlywarn.forecasting.estimators import (
     MODEL_NAMES,
     OnsetEnsemble,
+    build_submodel,
     ewp_reference_model,
     make_model,
 )
@@ -132,3 +133,24 @@ def test_the_default_ensemble_is_uncalibrated_as_selected_on_the_development_yea
     assert model.calibrator_ is None
     parts = [m.predict_proba(X)[:, 1] for m in (model.logit_, model.boosting_) if m is not None]
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], np.mean(parts, axis=0))
+
+
+def test_a_warm_started_logit_path_fits_the_same_models_to_the_solver_tolerance(
+    panel: Panel,
+) -> None:
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    target = y.astype(np.int64)
+    cs = (0.01, 0.1, 1.0)
+    path = build_submodel(("logit-path", cs, 0.5, 0)).fit(X, target)
+    assert sorted(path.models) == list(cs)
+    for c in cs:
+        cold = build_submodel(("logit", c, 0.5, 0)).fit(X, target)
+        warm = path.models[c]
+        np.testing.assert_allclose(
+            warm.predict_proba(X)[:, 1], cold.predict_proba(X)[:, 1], atol=0.02
+        )
+    # Without inner folds the penalty falls back to the median, which the path then includes.
+    model = _light(Cs=(0.1, 1.0), inner_folds=0, warm_start_path=True).fit(X, y)
+    assert model.C_ == 0.55
+    assert model.logit_ is not None
+    assert model.logit_[-1].C == 0.55
