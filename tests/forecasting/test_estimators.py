@@ -128,6 +128,7 @@ def test_the_default_ensemble_is_uncalibrated_as_selected_on_the_development_yea
     model = make_model("ensemble", panel.feature_names)
     assert isinstance(model, OnsetEnsemble)
     assert model.calibrate is False
+    assert model.warm_start_path is True
     X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
     model.set_params(Cs=(0.1, 1.0), max_iter=20, min_samples_leaf=5).fit(X, y)
     assert model.calibrator_ is None
