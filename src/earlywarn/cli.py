@@ -552,7 +552,10 @@ ModelOption = Annotated[
 ]
 PredictorsOption = Annotated[
     str | None,
-    typer.Option(help="Comma-separated predictor columns (default: the EWP 2025 model's 39)"),
+    typer.Option(
+        help="Comma-separated predictor columns (default: the EWP 2025 model's 39); "
+        "COLUMN:change_Ky is the within-country change over K years"
+    ),
 ]
 OutcomesOption = Annotated[
     Path | None,

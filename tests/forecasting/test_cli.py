@@ -72,7 +72,7 @@ def test_backtest_train_promote_and_models_on_an_ewp_format_file(
 ) -> None:
     data = tmp_path / "world.csv"
     data.write_bytes(ewp_csv(synthetic_cells()))
-    own = ["--predictors", "risk,noise,year"]
+    own = ["--predictors", "risk,noise,year,risk:change_3y"]
     runner = CliRunner()
     out = tmp_path / "bt.json"
     result = runner.invoke(
@@ -94,6 +94,7 @@ def test_backtest_train_promote_and_models_on_an_ewp_format_file(
     card = registry.card(version)
     assert card["backtest"]["first_train_year"] == 1995
     assert card["data_source"] == "EWP file world.csv"
+    assert card["features"] == ["risk", "noise", "year", "risk:change_3y"]
     assert registry.promoted_version() is None
 
     result = runner.invoke(cli_app, ["promote", "no-such-model"])

@@ -9,6 +9,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from earlywarn.forecasting.estimators import (
     MODEL_NAMES,
     OnsetEnsemble,
+    build_submodel,
     ewp_reference_model,
     make_model,
 )
@@ -71,7 +72,35 @@ def test_single_candidate_and_bad_candidates(panel: Panel) -> None:
     assert only.selected_ == "boosting"
     assert only.logit_ is None
     with pytest.raises(ValueError, match="candidates"):
-        _light(candidates=("forest",)).fit(X, y)
+        _light(candidates=("bagging",)).fit(X, y)
+    with pytest.raises(ValueError, match="combine"):
+        _light(combine="median").fit(X, y)
+
+
+def test_forest_candidates_are_fitted_and_selected_out_of_time(panel: Panel) -> None:
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    model = _light(year_column=2, candidates=("forest", "logit+forest"), forest_trees=20).fit(X, y)
+    assert set(model.inner_scores_) == {"forest", "logit+forest"}
+    assert model.forest_ is not None
+    assert model.boosting_ is None
+    assert (model.logit_ is not None) == (model.selected_ == "logit+forest")
+    p = model.predict_proba(X)[:, 1]
+    assert ((p > 0) & (p < 1)).all()
+    # Every sub-model the fit needed was announced by planned_fits (the backtest fits those
+    # in parallel), the forest included.
+    planned = {spec[0] for _, specs in model.planned_fits(X, y) for spec in specs}
+    assert planned == {"logit", "forest"}
+
+
+def test_log_odds_combination_averages_the_parts_log_odds(panel: Panel) -> None:
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    model = _light(year_column=2, candidates=("average",), combine="log-odds", calibrate=False)
+    model.fit(X, y)
+    a, b = (m.predict_proba(X)[:, 1] for m in (model.logit_, model.boosting_) if m is not None)
+    expected = 1 / (1 + np.sqrt((1 - a) * (1 - b) / (a * b)))
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], expected, rtol=1e-9)
+    plain = _light(year_column=2, candidates=("average",), calibrate=False).fit(X, y)
+    np.testing.assert_allclose(plain.predict_proba(X)[:, 1], (a + b) / 2, rtol=1e-12)
 
 
 def test_reference_model_is_the_ewp_specification() -> None:
@@ -99,8 +128,30 @@ def test_the_default_ensemble_is_uncalibrated_as_selected_on_the_development_yea
     model = make_model("ensemble", panel.feature_names)
     assert isinstance(model, OnsetEnsemble)
     assert model.calibrate is False
+    assert model.warm_start_path is True
     X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
     model.set_params(Cs=(0.1, 1.0), max_iter=20, min_samples_leaf=5).fit(X, y)
     assert model.calibrator_ is None
     parts = [m.predict_proba(X)[:, 1] for m in (model.logit_, model.boosting_) if m is not None]
     np.testing.assert_allclose(model.predict_proba(X)[:, 1], np.mean(parts, axis=0))
+
+
+def test_a_warm_started_logit_path_fits_the_same_models_to_the_solver_tolerance(
+    panel: Panel,
+) -> None:
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    target = y.astype(np.int64)
+    cs = (0.01, 0.1, 1.0)
+    path = build_submodel(("logit-path", cs, 0.5, 0)).fit(X, target)
+    assert sorted(path.models) == list(cs)
+    for c in cs:
+        cold = build_submodel(("logit", c, 0.5, 0)).fit(X, target)
+        warm = path.models[c]
+        np.testing.assert_allclose(
+            warm.predict_proba(X)[:, 1], cold.predict_proba(X)[:, 1], atol=0.02
+        )
+    # Without inner folds the penalty falls back to the median, which the path then includes.
+    model = _light(Cs=(0.1, 1.0), inner_folds=0, warm_start_path=True).fit(X, y)
+    assert model.C_ == 0.55
+    assert model.logit_ is not None
+    assert model.logit_[-1].C == 0.55

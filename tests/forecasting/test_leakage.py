@@ -9,7 +9,9 @@ import pytest
 
 from earlywarn.forecasting.backtest import forecast_from, run_backtest
 from earlywarn.forecasting.estimators import OnsetEnsemble, make_model
-from earlywarn.forecasting.panel import Panel, outcome_horizon_years
+from earlywarn.forecasting.panel import Panel, build_panel, outcome_horizon_years
+
+from .conftest import FEATURES, synthetic_cells
 
 FORECAST_YEAR = 2005
 
@@ -95,3 +97,64 @@ def test_a_development_backtest_uses_nothing_after_its_last_forecast_year(panel:
     assert run(_scramble_after(panel, 1997, 1)) == original
     # Control: scrambling one more year back changes the figures.
     assert run(_scramble_after(panel, 1996, 1)) != original
+
+
+CHANGES = (*FEATURES, "risk:change_1y", "risk:change_3y", "noise:change_1y")
+
+
+def _raw_scrambled_after(
+    year: int, seed: int, *, only_year: int | None = None
+) -> dict[tuple[str, int], dict[str, float]]:
+    """The synthetic world's *raw* cells with every value observable only after ``year``
+    replaced by noise (or only the predictors of ``only_year``); derived predictors are then
+    computed from them as in production."""
+    rng = np.random.default_rng(seed)
+    cells = {}
+    for (country, row_year), row in synthetic_cells().items():
+        row = dict(row)
+        if row_year > year if only_year is None else row_year == only_year:
+            row["risk"], row["noise"] = rng.normal(size=2) * 10
+        for name in list(row):
+            future = row_year + outcome_horizon_years(name) > year
+            if only_year is None and name.startswith("mk_onset") and future:
+                row[name] = float(rng.integers(0, 2))
+        cells[(country, row_year)] = row
+    return cells
+
+
+def _changes_panel(
+    cells: dict[tuple[str, int], dict[str, float]], predictors: tuple[str, ...] = CHANGES
+) -> Panel:
+    return build_panel(
+        cells,
+        predictors=predictors,
+        outcome_columns=("mk_onset", "mk_onset_1", "mk_onset_2", "mk_onset_1or2"),
+    )
+
+
+def test_change_predictors_leave_the_forecast_blind_to_later_years() -> None:
+    """Derived change predictors are computed from the raw data *before* any point-in-time
+    cut, so the check scrambles the raw values after F and derives them again."""
+    original, _ = forecast_from(_changes_panel(synthetic_cells()), _ensemble, FORECAST_YEAR)
+    assert len(original.countries) == 30
+    for seed in (1, 2):
+        perturbed, _ = forecast_from(
+            _changes_panel(_raw_scrambled_after(FORECAST_YEAR, seed)), _ensemble, FORECAST_YEAR
+        )
+        assert perturbed.probabilities == original.probabilities
+        assert perturbed.ranks == original.ranks
+    # Control: the predictors of F-1 reach the forecast from F only through the change
+    # predictors (rows of F-1 have no known label at the end of F, so they do not train).
+    moved, _ = forecast_from(
+        _changes_panel(_raw_scrambled_after(FORECAST_YEAR, 1, only_year=FORECAST_YEAR - 1)),
+        _ensemble,
+        FORECAST_YEAR,
+    )
+    assert moved.probabilities != original.probabilities
+    # ... and without them the same scramble leaves the forecast alone.
+    without = functools.partial(_changes_panel, predictors=FEATURES)
+    scrambled = _raw_scrambled_after(FORECAST_YEAR, 1, only_year=FORECAST_YEAR - 1)
+    assert (
+        forecast_from(without(scrambled), _ensemble, FORECAST_YEAR)[0].probabilities
+        == forecast_from(without(synthetic_cells()), _ensemble, FORECAST_YEAR)[0].probabilities
+    )

@@ -79,6 +79,40 @@ def test_panel_from_observations_equals_the_file(loaded: Path, session: Session)
             )
 
 
+def test_change_predictors_from_observations_equal_the_files_and_serve_live(
+    loaded: Path,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+) -> None:
+    """Derived predictors are computed the same way from stored observations as from the
+    CSV the backtest reads, and a model trained with them forecasts in a scoring run."""
+    names = (*FEATURES, "risk:change_1y", "noise:change_3y")
+    from_db = panel_from_observations(session, predictors=names)
+    from_file = read_ewp_csv(loaded, predictors=names)
+    for code, key in {"501": "KEN", "625": "SDN", "840": "PHL"}.items():
+        np.testing.assert_array_equal(
+            from_db.features[from_db.countries == key],
+            from_file.features[from_file.countries == code],
+        )
+    model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
+    bundle = train_bundle(from_db, model, name="ensemble")
+    registry = ModelRegistry(tmp_path / "models")
+    registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
+    registry.promote(bundle.version)
+    assert registry.card(bundle.version)["features"] == list(names)
+    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=registry.root)
+    assert summary.forecasts_stored == len(COUNTRIES)
+    with session_factory() as fresh:
+        stored = repository.forecasts_for_run(fresh, summary.score_run_id)
+    last = from_file.years == 2024
+    expected = bundle.predict(from_file.features[last])[2]
+    by_code = dict(zip(from_file.countries[last].tolist(), expected.tolist(), strict=True))
+    assert stored["KEN"].probability_2y == pytest.approx(by_code["501"], rel=1e-12)
+    assert stored["SDN"].probability_2y == pytest.approx(by_code["625"], rel=1e-12)
+
+
 def test_scoring_run_stores_forecasts_with_model_version_and_drivers(
     promoted: ModelRegistry,
     session_factory: sessionmaker[Session],
@@ -250,8 +284,8 @@ def test_train_command_reads_stored_observations(
     try:
         result = CliRunner().invoke(
             cli_app,
-            ["train", "--predictors", "risk,noise,year", "--model", "logit", "--no-backtest",
-             "--promote"],
+            ["train", "--predictors", "risk,noise,year,risk:change_1y", "--model", "logit",
+             "--no-backtest", "--promote"],
         )  # fmt: skip
     finally:
         get_settings.cache_clear()
@@ -261,6 +295,8 @@ def test_train_command_reads_stored_observations(
     assert registry.promoted_version() == version
     card = registry.card(version)
     assert card["data_source"] == "stored observations (ewp.* variables)"
+    assert card["features"] == ["risk", "noise", "year", "risk:change_1y"]
+    assert "risk:change_1y" in (models / version / "model_card.md").read_text()
     assert card["backtest"] is None
     trained = card["training_years"]["1"]
     assert trained["last_labelled_year"] == 2023

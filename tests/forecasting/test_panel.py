@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earlywarn.forecasting.panel import Panel, outcome_horizon_years, read_ewp_csv
+from earlywarn.forecasting.panel import (
+    Panel,
+    build_panel,
+    outcome_horizon_years,
+    parse_change,
+    raw_columns,
+    read_ewp_csv,
+)
 from earlywarn.ingest.errors import FileFormatError
 
 from .conftest import COUNTRIES, FEATURES, ewp_csv, synthetic_cells
@@ -81,3 +88,45 @@ def test_digest_changes_with_any_value(panel: Panel) -> None:
     changed = Panel(panel.countries, panel.years, features, panel.feature_names, panel.outcomes)
     assert changed.digest() != panel.digest()
     assert panel.select(np.ones(len(panel), dtype=bool)).digest() == panel.digest()
+
+
+def test_change_predictors_read_only_the_countrys_own_earlier_rows() -> None:
+    cells = {
+        ("1", 2000): {"x": 1.0},
+        ("1", 2001): {"x": 4.0},
+        ("1", 2002): {"x": 6.0},
+        ("1", 2003): {"x": 5.0},
+        ("1", 2005): {"x": 9.0},  # 2004 is missing: no row one year before
+        ("2", 2001): {"x": 100.0},  # a new state: no earlier row at all
+        ("2", 2002): {},  # missing now
+        ("2", 2003): {"x": 50.0},  # missing one year before
+    }
+    names = ("x", "x:change_1y", "x:change_3y")
+    panel = build_panel(cells, predictors=names, outcome_columns=())
+    got = {
+        (str(c), int(y)): row.tolist()
+        for c, y, row in zip(panel.countries, panel.years, panel.features, strict=True)
+    }
+    assert got[("1", 2000)] == [1.0, 0.0, 0.0]
+    assert got[("1", 2001)] == [4.0, 3.0, 0.0]
+    assert got[("1", 2003)] == [5.0, -1.0, 4.0]
+    assert got[("1", 2005)] == [9.0, 0.0, 3.0]
+    assert got[("2", 2001)] == [100.0, 0.0, 0.0]
+    assert np.isnan(got[("2", 2002)]).all()
+    assert got[("2", 2003)] == [50.0, 0.0, 0.0]
+    assert raw_columns(names) == ("x",)
+    assert parse_change("battledeaths.log2:change_3y") == ("battledeaths.log2", 3)
+    assert parse_change("battledeaths.log2") is None
+
+
+def test_change_predictors_are_the_same_from_a_csv() -> None:
+    cells = synthetic_cells()
+    names = (*FEATURES, "risk:change_1y", "noise:change_3y")
+    from_csv = read_ewp_csv(ewp_csv(cells), predictors=names)
+    direct = build_panel(cells, predictors=names, outcome_columns=())
+    np.testing.assert_array_equal(from_csv.features, direct.features)
+    kenya = from_csv.features[from_csv.countries == "501"]
+    np.testing.assert_allclose(kenya[1:, 3], np.diff(kenya[:, 0]))
+    assert kenya[0, 3] == 0.0
+    with pytest.raises(FileFormatError, match="missing column.*gdp"):
+        read_ewp_csv(ewp_csv(cells), predictors=("gdp:change_1y",))

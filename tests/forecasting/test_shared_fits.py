@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import pytest
 
 from earlywarn.forecasting import backtest
 from earlywarn.forecasting.backtest import run_backtest
@@ -19,14 +20,16 @@ from earlywarn.forecasting.estimators import (
 from earlywarn.forecasting.panel import Panel
 
 
-def _light(features: tuple[str, ...]) -> OnsetEnsemble:
+def _light(features: tuple[str, ...], **params: object) -> OnsetEnsemble:
     model = make_model("ensemble", features)
     assert isinstance(model, OnsetEnsemble)
-    return model.set_params(Cs=(0.1, 1.0), max_iter=30, min_samples_leaf=5)
+    values: dict[str, object] = {"Cs": (0.1, 1.0), "max_iter": 30, "min_samples_leaf": 5}
+    return model.set_params(**(values | params))
 
 
-def test_shared_fits_give_the_forecasts_of_separate_fits(panel: Panel) -> None:
-    factory = functools.partial(_light, tuple(panel.feature_names))
+@pytest.mark.parametrize("warm", [False, True])
+def test_shared_fits_give_the_forecasts_of_separate_fits(panel: Panel, warm: bool) -> None:
+    factory = functools.partial(_light, tuple(panel.feature_names), warm_start_path=warm)
     runs = [
         run_backtest(
             panel,
@@ -62,6 +65,26 @@ def test_steps_share_their_inner_folds_and_nothing_else(panel: Panel) -> None:
             factory().fit(X, y.astype(np.int64))
         # Only the final logit (its penalty known after selection) may be new.
         assert cache.misses - before <= 1
+
+
+def test_a_warm_started_path_is_planned_whole_and_needs_no_fit_in_the_steps(
+    panel: Panel,
+) -> None:
+    factory = functools.partial(
+        _light, tuple(panel.feature_names), warm_start_path=True, Cs=(0.01, 0.1, 1.0)
+    )
+    years = range(1992, 2000)
+    cache, _ = backtest._shared_fits(panel, factory, years, "mk_onset_1or2", 1)
+    assert {key[0][0] for key in cache.fits} == {"logit-path", "boosting"}
+    for year in years:
+        X, y = panel.as_of(year).training_rows("mk_onset_1or2")
+        before = cache.misses
+        with sharing_fits(cache):
+            model = factory().fit(X, y.astype(np.int64))
+        assert cache.misses == before
+        if model.logit_ is not None:
+            # The chosen penalty's model from the path, an ordinary fitted pipeline.
+            assert model.logit_[-1].C == model.C_
 
 
 def test_cache_keys_on_exact_data(panel: Panel) -> None:

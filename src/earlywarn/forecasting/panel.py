@@ -8,6 +8,12 @@ Point in time: an outcome column is an event in a later year (``mk_onset_1or2`` 
 an onset in ``y+1`` or ``y+2``), so at the end of year ``T`` it is known only for rows with
 ``y + horizon <= T``. ``Panel.as_of(T)`` keeps the rows up to ``T`` and blanks every label not
 yet observable then; everything that trains or forecasts goes through it.
+
+Derived predictors: ``<column>:change_<k>y`` is the row's ``column`` minus the same country's
+``column`` ``k`` years earlier (sudden shocks: a jump in battle deaths, a new coup attempt, a
+collapse of civil liberties). It reads only the country's own earlier rows, so it is point in
+time by construction. ``build_panel`` computes it from the raw columns for *both* paths (the
+CSV and the stored observations), so the backtest and the live service see the same values.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +86,75 @@ EWP_OUTCOME_HORIZONS_YEARS: dict[str, int] = {
     "mk_onset_2": 2,
     "mk_onset_1or2": 2,
 }
+# Within-country changes pre-registered for the development backtest (benchmarks/forecast_dev.py):
+# shocks (battle deaths over one and three years, a coup attempt entering the five-year window,
+# a swing in growth) and the V-Dem-derived civil-liberty variables over one and three years.
+SHOCK_CHANGES: tuple[str, ...] = (
+    "battledeaths.log2:change_1y",
+    "battledeaths.log2:change_3y",
+    "coup.try.5yr:change_1y",
+    "gdppcgrowth:change_1y",
+)
+CIVIL_LIBERTY_CHANGES: tuple[str, ...] = tuple(
+    f"{column}:change_{years}y"
+    for column in (
+        "freediscussion",
+        "repress_civilsoc",
+        "even_civilrights",
+        "pol_killing_approved",
+        "religiousfreedom",
+    )
+    for years in (1, 3)
+)
 DEFAULT_TARGET = "mk_onset_1or2"
 DEFAULT_EVENT = "mk_onset"
 _IDENTITY = ("ewp_name", "ccode", "year")
 _MISSING = frozenset({"", "NA"})
+
+
+_CHANGE = re.compile(r"^(?P<column>.+):change_(?P<years>[1-9][0-9]*)y$")
+
+
+def parse_change(name: str) -> tuple[str, int] | None:
+    """``("battledeaths.log2", 3)`` for ``"battledeaths.log2:change_3y"``; None for a raw
+    column."""
+    match = _CHANGE.match(name)
+    return (match["column"], int(match["years"])) if match else None
+
+
+def raw_columns(predictors: Sequence[str]) -> tuple[str, ...]:
+    """The stored columns the predictors are computed from (each once, in order of need)."""
+    needed: dict[str, None] = {}
+    for name in predictors:
+        change = parse_change(name)
+        needed[change[0] if change else name] = None
+    return tuple(needed)
+
+
+def within_country_change(
+    countries: npt.NDArray[np.str_], years: IntArray, values: FloatArray, lag_years: int
+) -> FloatArray:
+    """``values`` minus the same country's value ``lag_years`` earlier.
+
+    Missing now: NaN (the row is incomplete anyway). No earlier row, or a missing earlier
+    value (a new state, a gap in a source): 0, i.e. "no change known", so that such rows
+    stay in training and still get a forecast, as EWP keeps new states.
+    """
+    if not len(years):
+        return np.empty(0)
+    # One integer key per (country, year), spaced so that a lag never reaches the previous
+    # country's keys; the earlier row is found by binary search.
+    codes = np.unique(countries, return_inverse=True)[1].astype(np.int64)
+    first = int(years.min())
+    span = int(years.max()) - first + lag_years + 1
+    keys = codes * span + (years - first)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    wanted = keys - lag_years
+    at = np.minimum(np.searchsorted(sorted_keys, wanted), len(keys) - 1)
+    earlier = np.where(sorted_keys[at] == wanted, values[order[at]], np.nan)
+    change = values - earlier
+    return np.where(np.isnan(values), np.nan, np.where(np.isnan(earlier), 0.0, change))
 
 
 def outcome_horizon_years(column: str) -> int:
@@ -180,22 +252,36 @@ def build_panel(
     outcome_columns: Iterable[str],
     country_names: Mapping[str, str] | None = None,
 ) -> Panel:
-    """A panel from ``{(country, year): {column: value}}``; absent cells become NaN."""
+    """A panel from ``{(country, year): {column: value}}``; absent cells become NaN.
+
+    ``cells`` hold raw columns; derived predictors (``<column>:change_<k>y``) are computed here
+    from them, so every path that builds a panel derives them the same way."""
     keys = sorted(cells)
     outcome_names = tuple(outcome_columns)
-    features = np.full((len(keys), len(predictors)), np.nan)
+    raw = raw_columns(predictors)
+    values_raw = np.full((len(keys), len(raw)), np.nan)
     outcomes = {name: np.full(len(keys), np.nan) for name in outcome_names}
     for row, key in enumerate(keys):
         values = cells[key]
-        for column, name in enumerate(predictors):
+        for column, name in enumerate(raw):
             if name in values:
-                features[row, column] = values[name]
+                values_raw[row, column] = values[name]
         for name in outcome_names:
             if name in values:
                 outcomes[name][row] = values[name]
+    countries = np.array([k[0] for k in keys], dtype=np.str_)
+    years = np.array([k[1] for k in keys], dtype=np.int64)
+    features = np.full((len(keys), len(predictors)), np.nan)
+    for column, name in enumerate(predictors):
+        change = parse_change(name)
+        if change is None:
+            features[:, column] = values_raw[:, raw.index(name)]
+        else:
+            source = values_raw[:, raw.index(change[0])]
+            features[:, column] = within_country_change(countries, years, source, change[1])
     return Panel(
-        countries=np.array([k[0] for k in keys], dtype=np.str_),
-        years=np.array([k[1] for k in keys], dtype=np.int64),
+        countries=countries,
+        years=years,
         features=features,
         feature_names=tuple(predictors),
         outcomes=outcomes,
@@ -241,18 +327,18 @@ def _read_ewp_cells(
         raise FileFormatError(f"{label}: cannot read ({exc.strerror})") from exc
     reader = csv.reader(io.StringIO(content.decode("utf-8-sig")))
     header = [c.strip() for c in next(reader, [])]
-    missing = [c for c in ("ccode", "year", *predictors) if c not in header]
+    missing = [c for c in ("ccode", "year", *raw_columns(predictors)) if c not in header]
     if missing:
         raise FileFormatError(f"{label}: missing column(s) {', '.join(missing)}")
     # In the EWP file the outcomes are the mk_onset* columns; an outcome table has only those.
     outcome_names = [
         c
         for c in header
-        if c not in predictors
+        if c not in raw_columns(predictors)
         and c not in _IDENTITY
         and (outcomes_only or c.startswith(DEFAULT_EVENT))
     ]
-    wanted = [(header.index(c), c) for c in (*predictors, *outcome_names)]
+    wanted = [(header.index(c), c) for c in (*raw_columns(predictors), *outcome_names)]
     code_at, year_at = header.index("ccode"), header.index("year")
     name_at = header.index("ewp_name") if "ewp_name" in header else None
     cells: dict[tuple[str, int], dict[str, float]] = {}

@@ -21,6 +21,7 @@ from earlywarn.forecasting.panel import (
     FloatArray,
     Panel,
     build_panel,
+    raw_columns,
 )
 from earlywarn.forecasting.registry import ModelBundle
 
@@ -40,15 +41,18 @@ def panel_from_observations(
 ) -> Panel:
     """The country-year panel from stored observations (newest vintage of each value).
 
-    Only yearly periods count; countries are keyed by ISO3.
+    Only yearly periods count; countries are keyed by ISO3. Derived predictors
+    (``<column>:change_<k>y``) are computed from the stored ``<column>`` by ``build_panel``,
+    exactly as for a CSV.
     """
-    names = [prefix + v for v in (*predictors, *outcomes)]
+    raw = raw_columns(predictors)
+    names = [prefix + v for v in (*raw, *outcomes)]
     values = repository.country_year_values(session, names)
     cells: dict[tuple[str, int], dict[str, float]] = {}
     for (iso3, variable, period), value in values.items():
         if _YEAR.match(period):
             cells.setdefault((iso3, int(period)), {})[variable.removeprefix(prefix)] = value
-    if "year" in predictors:
+    if "year" in raw:
         # The EWP import keeps ``year`` as the period, not as a variable; EWP uses it as a trend.
         for (_, year), row in cells.items():
             row["year"] = float(year)
