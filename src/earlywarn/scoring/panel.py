@@ -55,6 +55,22 @@ def _at(column: NDArray[np.generic], rows: NDArray[np.intp], fill: float) -> Flo
 
 
 @dataclass(frozen=True)
+class ObservationGroups:
+    """Observations read one (unit, variable) group at a time: ``units``, ``variables`` and
+    ``counts`` per group; the other columns per observation, group after group. Days count
+    from 1970-01-01."""
+
+    units: list[str]
+    variables: list[str]
+    counts: NDArray[np.intp]
+    period_start: NDArray[np.int64]
+    period_end: NDArray[np.int64]
+    value: FloatArray
+    ingest_run_id: NDArray[np.int64]
+    periods: list[str]
+
+
+@dataclass(frozen=True)
 class ObservationTable:
     """Observations as columns. ``unit``, ``variable``, ``source`` and ``period`` index the
     lists of the same name; days count from 1970-01-01."""
@@ -134,39 +150,23 @@ class ObservationTable:
         )
 
     @classmethod
-    def from_groups(
-        cls,
-        groups: Sequence[tuple[str, str, int, str, str, str, str, str]],
-        separator: str = "|",
-    ) -> ObservationTable:
-        """From one row per (unit, variable) with '|'-joined period starts and ends (days
-        since 1970-01-01), values, ingest runs and period labels
+    def from_groups(cls, groups: ObservationGroups) -> ObservationTable:
+        """From observations read grouped by (unit, variable)
         (``scoring.repository.observation_groups``). Sources are left unnamed: each ingest
         run belongs to one source (``with_sources``)."""
-        if not groups:
+        if not groups.units:
             return cls.from_rows([])
-        iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
-        repeat = np.array(counts, dtype=np.intp)
-
-        def split(column: Sequence[str]) -> list[str]:
-            return separator.join(column).split(separator)
-
-        def integers(column: Sequence[str]) -> NDArray[np.int64]:
-            # Parsed by numpy straight from the joined text, without a Python string each.
-            out = np.fromstring(separator.join(column), dtype=np.int64, sep=separator)
-            if len(out) != int(repeat.sum()):
-                raise ValueError("unreadable integer column in the observation groups")
-            return out
-
-        units, unit_codes = _codes(iso3)
+        repeat = np.asarray(groups.counts, dtype=np.intp)
+        n = int(repeat.sum())
+        columns = (groups.period_start, groups.period_end, groups.value, groups.ingest_run_id)
+        if any(len(c) != n for c in columns) or len(groups.periods) != n:
+            raise ValueError("observation groups whose columns disagree on their length")
+        units, unit_codes = _codes(groups.units)
         order = sorted(range(len(units)), key=units.__getitem__)
         remap = np.empty(len(units), dtype=np.intp)
         remap[order] = np.arange(len(units))
-        variables, variable_codes = _codes(var)
-        period_start = integers(starts)  # days since 1970-01-01, as datetime64[D] counts
-        period_end = integers(ends)
-        n = len(period_start)
-        periods, period_codes = _codes(split(labels))
+        variables, variable_codes = _codes(groups.variables)
+        periods, period_codes = _codes(groups.periods)
         return cls(
             units=[units[k] for k in order],
             variables=variables,
@@ -176,10 +176,10 @@ class ObservationTable:
             variable=np.repeat(variable_codes, repeat),
             source=np.zeros(n, dtype=np.intp),
             period=period_codes,
-            period_start=period_start,
-            period_end=period_end,
-            value=np.array(split(values), dtype=np.float64),
-            ingest_run_id=integers(runs),
+            period_start=groups.period_start,
+            period_end=groups.period_end,
+            value=groups.value,
+            ingest_run_id=groups.ingest_run_id,
         )
 
     def with_sources(self, run_sources: dict[int, str]) -> ObservationTable:
