@@ -45,26 +45,52 @@ _SCORE_COLUMNS = (
 )
 
 
+def _dumps(value: Any) -> str:
+    # orjson (already a dependency): the standard encoder took ~0.4 s for a history's 13,000
+    # factor summaries, more than the insert itself. Floats keep their shortest round-trip
+    # form; numpy scalars are accepted as json accepted np.float64. It writes NaN as null
+    # where json refused it (PostgreSQL) or wrote a non-JSON token (SQLite); the rows carry
+    # no NaN (missing scores are None already).
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+_JSON_SCORE_COLUMNS = frozenset({"factors", "factor_summary"})
+
+
 def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert score rows (dicts of ``_SCORE_COLUMNS``) in the session's transaction.
 
     On PostgreSQL through COPY: psycopg's executemany sends one INSERT per row, which made
-    writing a history's thousands of scores slower than scoring them. Elsewhere Core
-    executemany."""
+    writing a history's thousands of scores slower than scoring them. Elsewhere the DBAPI's
+    executemany with each column's own SQLAlchemy bind conversion (the ORM's per-row
+    bookkeeping cost more than SQLite's insert), JSON encoded by orjson."""
     if not rows:
         return
     connection = session.connection()
     if connection.dialect.name != "postgresql":
-        session.execute(insert(CountryScore), list(rows))
+        dialect = connection.dialect
+        table = CountryScore.__table__
+        convert = [
+            _dumps
+            if name in _JSON_SCORE_COLUMNS
+            else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            for name in _SCORE_COLUMNS
+        ]
+        statement = insert(CountryScore).compile(dialect=dialect, column_keys=list(_SCORE_COLUMNS))
+        if list(statement.positiontup or []) != list(_SCORE_COLUMNS):
+            raise RuntimeError("unexpected parameter order for inserting scores")
+        connection.exec_driver_sql(
+            str(statement),
+            [
+                tuple(
+                    value if f is None or value is None else f(value)
+                    for f, value in zip(convert, (row[c] for c in _SCORE_COLUMNS), strict=True)
+                )
+                for row in rows
+            ],
+        )
         return
-    # orjson (already a dependency): the standard encoder took ~0.4 s for a history's 13,000
-    # factor summaries, more than the COPY itself. Floats keep their shortest round-trip
-    # form; numpy scalars are accepted as json accepted np.float64. It writes NaN as null
-    # where json refused it; the rows carry no NaN (missing scores are None already).
-
-    def dumps(value: Any) -> str:
-        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
-
+    dumps = _dumps
     columns = ", ".join(_SCORE_COLUMNS)
     with (
         connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
