@@ -67,7 +67,45 @@ class ObservationGroups:
     period_end: NDArray[np.int64]
     value: FloatArray
     ingest_run_id: NDArray[np.int64]
-    periods: list[str]
+    periods: str  # every observation's period label, joined by ``LABEL_SEPARATOR``
+
+
+# Cannot occur in a period label ("2024", "2024-03", "2024-Q1", ...).
+LABEL_SEPARATOR = "|"
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def code_labels(joined: str, n: int) -> tuple[list[str], NDArray[np.intp]]:
+    """The distinct labels of ``n`` labels joined by ``LABEL_SEPARATOR``, and each label's
+    position among them, without a Python string per label: the UTF-8 bytes of each label
+    (up to 16) packed into two 64-bit words, coded by ``np.unique`` and checked byte for
+    byte (a dict of a million strings took several times longer)."""
+    if n == 0:
+        return [], np.empty(0, dtype=np.intp)
+    raw = np.frombuffer(joined.encode(), dtype=np.uint8)
+    cuts = np.flatnonzero(raw == ord(LABEL_SEPARATOR))
+    if len(cuts) != n - 1:
+        raise ValueError(f"{len(cuts) + 1} period labels where {n} were expected")
+    starts = np.concatenate([[0], cuts + 1])
+    lengths = np.concatenate([cuts, [len(raw)]]) - starts
+    width = int(lengths.max())
+    if width > 16:
+        return _codes(joined.split(LABEL_SEPARATOR))
+    cells = np.zeros((n, 16), dtype=np.uint8)
+    for j in range(width):
+        longer = lengths > j
+        cells[longer, j] = raw[starts[longer] + j]
+    words = cells.view(np.uint64)
+    key = words[:, 0] ^ (words[:, 1] * _KEY_MIX) ^ (lengths.astype(np.uint64) << np.uint64(59))
+    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    codes = codes.ravel()
+    if not (
+        np.array_equal(cells[first][codes], cells)
+        and np.array_equal(lengths[first][codes], lengths)
+    ):
+        return _codes(joined.split(LABEL_SEPARATOR))  # two labels shared a key
+    labels = [bytes(raw[starts[f] : starts[f] + lengths[f]]).decode() for f in first]
+    return labels, codes.astype(np.intp)
 
 
 @dataclass(frozen=True)
@@ -159,14 +197,14 @@ class ObservationTable:
         repeat = np.asarray(groups.counts, dtype=np.intp)
         n = int(repeat.sum())
         columns = (groups.period_start, groups.period_end, groups.value, groups.ingest_run_id)
-        if any(len(c) != n for c in columns) or len(groups.periods) != n:
+        if any(len(c) != n for c in columns):
             raise ValueError("observation groups whose columns disagree on their length")
         units, unit_codes = _codes(groups.units)
         order = sorted(range(len(units)), key=units.__getitem__)
         remap = np.empty(len(units), dtype=np.intp)
         remap[order] = np.arange(len(units))
         variables, variable_codes = _codes(groups.variables)
-        periods, period_codes = _codes(groups.periods)
+        periods, period_codes = code_labels(groups.periods, n)
         return cls(
             units=[units[k] for k in order],
             variables=variables,

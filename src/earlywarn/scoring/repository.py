@@ -21,7 +21,7 @@ from earlywarn.ingest.models import IngestRun
 from earlywarn.observations.models import Observation
 from earlywarn.scoring.engine import FloatArray
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
-from earlywarn.scoring.panel import ObservationGroups
+from earlywarn.scoring.panel import LABEL_SEPARATOR, ObservationGroups
 from earlywarn.types import RiskLevel
 
 
@@ -345,7 +345,7 @@ def _sqlite_groups(session: Session, query_filter: list[Any]) -> ObservationGrou
             joined(Observation.period_start, ""),
             joined(Observation.period_end, ""),
             joined(Observation.ingest_run_id),
-            joined(Observation.period),
+            joined(Observation.period, LABEL_SEPARATOR),
             joined(func.printf(_EXACT_REAL_FORMAT, Observation.value))
             if values_as_text
             else joined(Observation.id),
@@ -378,7 +378,7 @@ def _sqlite_groups(session: Session, query_filter: list[Any]) -> ObservationGrou
         period_end=iso_days("".join(row[4] for row in rows), n),
         value=value,
         ingest_run_id=numbers(5, np.int64),
-        periods=COLUMN_SEPARATOR.join(row[6] for row in rows).split(COLUMN_SEPARATOR) if n else [],
+        periods=LABEL_SEPARATOR.join(row[6] for row in rows),
     )
 
 
@@ -496,7 +496,7 @@ def _postgresql_groups(session: Session, query_filter: list[Any]) -> Observation
             days(Observation.period_end),
             func.array_agg(Observation.value),
             func.array_agg(cast(Observation.ingest_run_id, BigInteger)),
-            func.string_agg(Observation.period, literal(COLUMN_SEPARATOR)),
+            func.string_agg(Observation.period, literal(LABEL_SEPARATOR)),
         )
         .where(*query_filter)
         .group_by(Observation.variable, Observation.country_iso3)
@@ -520,9 +520,7 @@ def _postgresql_groups(session: Session, query_filter: list[Any]) -> Observation
         period_end=_binary_arrays([r[4] for r in rows], counts, ">i4").astype(np.int64),
         value=_binary_arrays([r[5] for r in rows], counts, ">f8"),
         ingest_run_id=_binary_arrays([r[6] for r in rows], counts, ">i8"),
-        periods=COLUMN_SEPARATOR.join(row[7] for row in rows).split(COLUMN_SEPARATOR)
-        if rows
-        else [],
+        periods=LABEL_SEPARATOR.join(row[7] for row in rows),
     )
 
 

@@ -24,7 +24,7 @@ from earlywarn.scoring.engine import (
     EngineSpec,
     FloatArray,
     Weights,
-    points_to,
+    points_to_rows,
     transform_array,
 )
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
@@ -303,7 +303,7 @@ def _score_history(
         conflict = scored.inputs.armed_conflict[t][idx].tolist()
         factor_score = _nullable(agg.factor_score[t][idx])
         factor_coverage = agg.factor_coverage[t][idx].tolist()
-        crime_score = agg.crime_score[t][idx].tolist()
+        crimes = points_to_rows(agg.crime_score[t][idx], levels_config)
         for k, u in enumerate(units):
             payload.append(
                 {
@@ -318,7 +318,8 @@ def _score_history(
                         "format": summary.SUMMARY_FORMAT,
                         "factors_with_data": factors_with_data[k],
                         "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
-                        "points_to": points_to(crime_score[k], levels_config),
+                        # Shared lists: the rows are encoded, never changed.
+                        "points_to": crimes[k],
                         "numbers": numbers,
                         "scores": factor_score[k],
                         "coverage": factor_coverage[k],
