@@ -144,5 +144,7 @@ def downgrade() -> None:
             if isinstance(summary, dict) and summary.get("format") == SUMMARY_FORMAT
         ]
         _rewrite(connection, rows)
-    with op.batch_alter_table("score_runs", schema=None) as batch_op:
-        batch_op.drop_column("factor_names")
+    # Not in batch mode: on SQLite that copies score_runs into a new table and drops the old
+    # one, which its foreign keys refuse while scores point at the runs. SQLite (3.35+) drops
+    # an unindexed column in place.
+    op.drop_column("score_runs", "factor_names")
