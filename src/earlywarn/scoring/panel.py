@@ -70,7 +70,8 @@ class ObservationGroups:
     periods: str  # every observation's period label, joined by ``LABEL_SEPARATOR``
 
 
-# Cannot occur in a period label ("2024", "2024-03", "2024-Q1", ...).
+# Not a character of period labels ("2024", "2024-03", "2024-03-05"); a label holding it
+# would fail ``code_labels``' count check loudly, not shift the columns.
 LABEL_SEPARATOR = "|"
 _KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
 

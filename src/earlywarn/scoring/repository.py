@@ -90,7 +90,6 @@ def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             ],
         )
         return
-    dumps = _dumps
     columns = ", ".join(_SCORE_COLUMNS)
     with (
         connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
@@ -105,8 +104,8 @@ def insert_scores(session: Session, rows: Sequence[dict[str, Any]]) -> None:
                     row["composite"],
                     None if level is None else RiskLevel(level).value,
                     row["coverage"],
-                    dumps(row["factors"]),
-                    dumps(row["factor_summary"]),
+                    _dumps(row["factors"]),
+                    _dumps(row["factor_summary"]),
                     row["weight_set_id"],
                     row["methodology_version"],
                     row["created_at"],
@@ -248,8 +247,7 @@ def previous_score(
 
 EPOCH = date(1970, 1, 1)
 
-# The separator of the text columns joined below; it cannot occur in numbers, ids or period
-# labels (validated as [A-Za-z0-9_.-]).
+# The separator of the number columns joined below (period labels: LABEL_SEPARATOR).
 COLUMN_SEPARATOR = "|"
 
 
@@ -272,8 +270,8 @@ def observation_groups(
 
     PostgreSQL sends numbers as binary arrays (``array_agg``; joining them as text cost
     three times as much server time as aggregating them). SQLite sends text: dates as its
-    stored ISO form, fixed width, parsed by numpy; values with 17 significant digits, so they
-    read back exactly (SQLite has no binary form of a REAL to offer)."""
+    stored ISO form, fixed width, parsed by numpy; values with 18 significant digits, which
+    read back exactly where ``sqlite_prints_reals_exactly`` (else natively, row by row)."""
     query_filter = [
         Observation.variable.in_(sorted(set(variables))),
         Observation.period_start <= end,
