@@ -173,3 +173,20 @@ def test_percentile_ranks_and_ladder() -> None:
         RiskLevel.WARNING,
         RiskLevel.EMERGENCY,
     ]
+
+
+def test_points_to_rows_agrees_with_points_to_row_by_row() -> None:
+    import numpy as np
+
+    from earlywarn.scoring.engine import points_to, points_to_rows
+
+    thresholds = LevelThresholds(concern=0.4, warning=0.6, emergency=0.8)
+    rng = np.random.default_rng(3)
+    # Coarse values so that ties (broken by name), the threshold itself and NaN all occur.
+    scores = rng.integers(0, 6, size=(4000, 3)) / 5.0
+    scores[rng.random(scores.shape) < 0.15] = np.nan
+    expected = [points_to(row.tolist(), thresholds) for row in scores]
+    assert points_to_rows(scores, thresholds) == expected
+    assert any(len(e) == 3 for e in expected)
+    assert any(e == [] for e in expected)
+    assert points_to_rows(np.empty((0, 3)), thresholds) == []

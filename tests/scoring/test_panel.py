@@ -269,3 +269,28 @@ def test_inputs_remember_the_observation_and_reason(configuration: Configuration
     assert inputs.units == ["AAA"]
     assert table.ingest_run_id[inputs.row[0, 0, 0]] == 9
     assert inputs.age_days[0, 0, 0] == (date(2025, 6, 30) - date(2024, 12, 31)).days
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["2024", "2024-03", "2024-03-05", "2024", "2023-Q1", "2024-03", "1"],
+        ["été-2024", "été-2024", "2024"],  # UTF-8, not one byte a character
+        ["a-label-longer-than-sixteen-bytes", "2024", "a-label-longer-than-sixteen-bytes"],
+        ["2024"],
+    ],
+)
+def test_code_labels_gives_each_label_its_code(labels: list[str]) -> None:
+    from earlywarn.scoring.panel import code_labels
+
+    distinct, codes = code_labels("|".join(labels), len(labels))
+    assert [distinct[c] for c in codes] == labels
+    assert sorted(distinct) == sorted(set(labels))
+
+
+def test_code_labels_refuses_a_wrong_count() -> None:
+    from earlywarn.scoring.panel import code_labels
+
+    with pytest.raises(ValueError, match="period labels"):
+        code_labels("2024|2025", 3)
+    assert code_labels("", 0)[0] == []

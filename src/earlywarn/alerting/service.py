@@ -52,6 +52,7 @@ from earlywarn.framework.service import recommend_actions
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.models import Purpose
 from earlywarn.scoring.models import CountryScore, ScoreRun
+from earlywarn.scoring.summary import factor_summary
 from earlywarn.types import RiskLevel
 
 SYSTEM = "system"
@@ -767,7 +768,7 @@ def country_inputs(
                 composite=score.composite,
                 factor_scores={
                     int(f["number"]): float(f["score"])
-                    for f in score.factor_summary.get("factors", [])
+                    for f in factor_summary(score, run).get("factors", [])
                     if f.get("score") is not None
                 },
                 history=history.get(score.country_iso3, []),

@@ -17,10 +17,23 @@ class Observation(Base):
     """
 
     __tablename__ = "observations"
+    # SQLite: every column a history read takes (``scoring.repository.observation_groups``),
+    # so it walks the index alone rather than looking up a million rows in the table;
+    # PostgreSQL reads the table in one sequential pass instead (migration 0010).
     __table_args__ = (
         Index(
             "ix_observations_variable_country_period", "variable", "country_iso3", "period_start"
-        ),
+        ).ddl_if(dialect="postgresql"),
+        Index(
+            "ix_observations_variable_country_period_all",
+            "variable",
+            "country_iso3",
+            "period_start",
+            "period_end",
+            "ingest_run_id",
+            "period",
+            "value",
+        ).ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

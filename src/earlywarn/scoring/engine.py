@@ -357,3 +357,25 @@ def points_to(crime_score: Sequence[float], thresholds: LevelThresholds) -> list
         if not np.isnan(score) and score >= thresholds.concern
     ]
     return [crime for _, crime in sorted(found, key=lambda pair: (-pair[0], pair[1]))]
+
+
+def points_to_rows(crime_scores: FloatArray, thresholds: LevelThresholds) -> list[list[str]]:
+    """``points_to`` of every row of ``crime_scores`` (N, crimes), sorted in numpy: a history
+    asks for 13,000 of them."""
+    scores = np.asarray(crime_scores, dtype=np.float64).reshape(-1, len(CRIMES))
+    with np.errstate(invalid="ignore"):
+        reached = ~np.isnan(scores) & (scores >= thresholds.concern)
+    by_name = np.argsort(np.argsort(CRIMES))  # each crime's rank by name (the tie-break)
+    order = np.lexsort(
+        (np.broadcast_to(by_name, scores.shape), -np.nan_to_num(scores, nan=-np.inf)), axis=-1
+    )
+    taken = np.take_along_axis(reached, order, axis=-1)
+    # Few distinct outcomes: one list per (order, reached) pattern.
+    patterns: dict[tuple[int, ...], list[str]] = {}
+    out: list[list[str]] = []
+    for row_order, row_taken in zip(order.tolist(), taken.tolist(), strict=True):
+        key = (*row_order, *row_taken)
+        if key not in patterns:
+            patterns[key] = [CRIMES[j] for j, t in zip(row_order, row_taken, strict=True) if t]
+        out.append(patterns[key])
+    return out

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from earlywarn.db import Base, utc_now
+from earlywarn.db import Base, JSONType, utc_now
 from earlywarn.types import RiskLevel, enum_column
 
 
@@ -44,6 +44,9 @@ class ScoreRun(Base):
     # ``vintage_as_of`` (and with ids up to ``max_ingest_run_id``) counted. None: all data.
     vintage_as_of: Mapped[datetime | None]
     max_ingest_run_id: Mapped[int | None] = mapped_column(Integer)
+    # The names of the factors its scores' summaries list, in their order (written once per
+    # run rather than in every score; see ``scoring.summary``). None: a run without scores.
+    factor_names: Mapped[list[str] | None] = mapped_column(JSONType)
 
 
 class CountryScore(Base):
@@ -62,6 +65,7 @@ class CountryScore(Base):
     # The full breakdown (every factor, every indicator value), read for one country at a time.
     factors: Mapped[dict[str, Any]] = mapped_column()
     # Factor scores only: what ranked lists show, small enough to read for every country.
+    # Stored compactly, read through ``scoring.summary.factor_summary``.
     factor_summary: Mapped[dict[str, Any]] = mapped_column()
     weight_set_id: Mapped[int] = mapped_column(ForeignKey("weight_sets.id"))
     methodology_version: Mapped[str] = mapped_column(String(32))

@@ -55,6 +55,61 @@ def _at(column: NDArray[np.generic], rows: NDArray[np.intp], fill: float) -> Flo
 
 
 @dataclass(frozen=True)
+class ObservationGroups:
+    """Observations read one (unit, variable) group at a time: ``units``, ``variables`` and
+    ``counts`` per group; the other columns per observation, group after group. Days count
+    from 1970-01-01."""
+
+    units: list[str]
+    variables: list[str]
+    counts: NDArray[np.intp]
+    period_start: NDArray[np.int64]
+    period_end: NDArray[np.int64]
+    value: FloatArray
+    ingest_run_id: NDArray[np.int64]
+    periods: str  # every observation's period label, joined by ``LABEL_SEPARATOR``
+
+
+# Not a character of period labels ("2024", "2024-03", "2024-03-05"); a label holding it
+# would fail ``code_labels``' count check loudly, not shift the columns.
+LABEL_SEPARATOR = "|"
+_KEY_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def code_labels(joined: str, n: int) -> tuple[list[str], NDArray[np.intp]]:
+    """The distinct labels of ``n`` labels joined by ``LABEL_SEPARATOR``, and each label's
+    position among them, without a Python string per label: the UTF-8 bytes of each label
+    (up to 16) packed into two 64-bit words, coded by ``np.unique`` and checked byte for
+    byte (a dict of a million strings took several times longer)."""
+    if n == 0:
+        return [], np.empty(0, dtype=np.intp)
+    raw = np.frombuffer(joined.encode(), dtype=np.uint8)
+    cuts = np.flatnonzero(raw == ord(LABEL_SEPARATOR))
+    if len(cuts) != n - 1:
+        raise ValueError(f"{len(cuts) + 1} period labels where {n} were expected")
+    starts = np.concatenate([[0], cuts + 1])
+    lengths = np.concatenate([cuts, [len(raw)]]) - starts
+    width = int(lengths.max())
+    if width > 16:
+        return _codes(joined.split(LABEL_SEPARATOR))
+    cells = np.zeros((n, 16), dtype=np.uint8)
+    for j in range(width):
+        longer = lengths > j
+        cells[longer, j] = raw[starts[longer] + j]
+    words = cells.view(np.uint64)
+    key = words[:, 0] ^ (words[:, 1] * _KEY_MIX) ^ (lengths.astype(np.uint64) << np.uint64(59))
+    _, first, codes = np.unique(key, return_index=True, return_inverse=True)
+    codes = codes.ravel()
+    if not (
+        np.array_equal(cells[first][codes], cells)
+        and np.array_equal(lengths[first][codes], lengths)
+    ):
+        return _codes(joined.split(LABEL_SEPARATOR))  # two labels shared a key
+    labels = [bytes(raw[starts[f] : starts[f] + lengths[f]]).decode() for f in first]
+    return labels, codes.astype(np.intp)
+
+
+@dataclass(frozen=True)
 class ObservationTable:
     """Observations as columns. ``unit``, ``variable``, ``source`` and ``period`` index the
     lists of the same name; days count from 1970-01-01."""
@@ -134,39 +189,23 @@ class ObservationTable:
         )
 
     @classmethod
-    def from_groups(
-        cls,
-        groups: Sequence[tuple[str, str, int, str, str, str, str, str]],
-        separator: str = "|",
-    ) -> ObservationTable:
-        """From one row per (unit, variable) with '|'-joined period starts and ends (days
-        since 1970-01-01), values, ingest runs and period labels
+    def from_groups(cls, groups: ObservationGroups) -> ObservationTable:
+        """From observations read grouped by (unit, variable)
         (``scoring.repository.observation_groups``). Sources are left unnamed: each ingest
         run belongs to one source (``with_sources``)."""
-        if not groups:
+        if not groups.units:
             return cls.from_rows([])
-        iso3, var, counts, starts, ends, values, runs, labels = zip(*groups, strict=True)
-        repeat = np.array(counts, dtype=np.intp)
-
-        def split(column: Sequence[str]) -> list[str]:
-            return separator.join(column).split(separator)
-
-        def integers(column: Sequence[str]) -> NDArray[np.int64]:
-            # Parsed by numpy straight from the joined text, without a Python string each.
-            out = np.fromstring(separator.join(column), dtype=np.int64, sep=separator)
-            if len(out) != int(repeat.sum()):
-                raise ValueError("unreadable integer column in the observation groups")
-            return out
-
-        units, unit_codes = _codes(iso3)
+        repeat = np.asarray(groups.counts, dtype=np.intp)
+        n = int(repeat.sum())
+        columns = (groups.period_start, groups.period_end, groups.value, groups.ingest_run_id)
+        if any(len(c) != n for c in columns):
+            raise ValueError("observation groups whose columns disagree on their length")
+        units, unit_codes = _codes(groups.units)
         order = sorted(range(len(units)), key=units.__getitem__)
         remap = np.empty(len(units), dtype=np.intp)
         remap[order] = np.arange(len(units))
-        variables, variable_codes = _codes(var)
-        period_start = integers(starts)  # days since 1970-01-01, as datetime64[D] counts
-        period_end = integers(ends)
-        n = len(period_start)
-        periods, period_codes = _codes(split(labels))
+        variables, variable_codes = _codes(groups.variables)
+        periods, period_codes = code_labels(groups.periods, n)
         return cls(
             units=[units[k] for k in order],
             variables=variables,
@@ -176,10 +215,10 @@ class ObservationTable:
             variable=np.repeat(variable_codes, repeat),
             source=np.zeros(n, dtype=np.intp),
             period=period_codes,
-            period_start=period_start,
-            period_end=period_end,
-            value=np.array(split(values), dtype=np.float64),
-            ingest_run_id=integers(runs),
+            period_start=groups.period_start,
+            period_end=groups.period_end,
+            value=groups.value,
+            ingest_run_id=groups.ingest_run_id,
         )
 
     def with_sources(self, run_sources: dict[int, str]) -> ObservationTable:

@@ -33,6 +33,7 @@ from earlywarn.scoring.schemas import (
     ScoreExplanation,
     ScoreRunOut,
 )
+from earlywarn.scoring.summary import factor_summary
 from earlywarn.types import RiskLevel
 
 router = APIRouter(tags=["scores"])
@@ -42,14 +43,8 @@ IdQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 _NO_RUN = "no scoring run has succeeded yet: load data and run `earlywarn run-once`"
 
 
-def _summary(score: CountryScore) -> list[FactorSummary]:
-    return [
-        FactorSummary(number=f["number"], name=f["name"], score=f["score"], coverage=f["coverage"])
-        for f in score.factor_summary["factors"]
-    ]
-
-
 def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> CountryScoreOut:
+    summary = factor_summary(score, run)
     return CountryScoreOut(
         rank=rank,
         iso3=score.country_iso3,
@@ -57,10 +52,15 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
         composite=score.composite,
         level=score.level,
         coverage=score.coverage,
-        factors_with_data=score.factor_summary["factors_with_data"],
-        factors=_summary(score),
-        armed_conflict=score.factor_summary.get("armed_conflict"),
-        points_to=score.factor_summary.get("points_to", []),
+        factors_with_data=summary["factors_with_data"],
+        factors=[
+            FactorSummary(
+                number=f["number"], name=f["name"], score=f["score"], coverage=f["coverage"]
+            )
+            for f in summary["factors"]
+        ],
+        armed_conflict=summary.get("armed_conflict"),
+        points_to=summary.get("points_to", []),
         score_run_id=run.id,
         as_of=run.as_of,
         weight_set_id=score.weight_set_id,

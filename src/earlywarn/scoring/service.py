@@ -17,14 +17,14 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.observations import repository as observations_repository
-from earlywarn.scoring import explain, history, repository
+from earlywarn.scoring import explain, history, repository, summary
 from earlywarn.scoring.engine import (
     FACTOR_NUMBERS,
     LEVELS,
     EngineSpec,
     FloatArray,
     Weights,
-    points_to,
+    points_to_rows,
     transform_array,
 )
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
@@ -109,6 +109,9 @@ def reference_values(
 def _score_row(
     run: ScoreRun, result: CountryResult, weight_set: WeightSet, config: Configuration
 ) -> dict[str, Any]:
+    stored_summary, names = summary.from_full(result.summary())
+    if names != run.factor_names:
+        raise ValueError(f"factor names {names} differ from the run's {run.factor_names}")
     return {
         "score_run_id": run.id,
         "country_iso3": result.iso3,
@@ -116,11 +119,17 @@ def _score_row(
         "level": result.level,
         "coverage": result.coverage,
         "factors": result.breakdown(),
-        "factor_summary": result.summary(),
+        "factor_summary": stored_summary,
         "weight_set_id": weight_set.id,
         "methodology_version": config.scoring.methodology_version,
         "created_at": utc_now(),
     }
+
+
+def factor_names(config: Configuration) -> list[str]:
+    """The factors' names in the order every summary lists them (``FACTOR_NUMBERS``)."""
+    names = {f.number: f.name for f in config.framework.risk_factors}
+    return [names[n] for n in FACTOR_NUMBERS]
 
 
 def run_scoring(
@@ -146,6 +155,7 @@ def run_scoring(
             methodology_version=config.scoring.methodology_version,
             vintage_as_of=vintage_as_of,
             max_ingest_run_id=max_ingest_run_id,
+            factor_names=factor_names(config),
         ),
     )
     max_age_days = max(i.max_age_days for i in config.indicators.indicators)
@@ -246,8 +256,7 @@ def _score_history(
     table = ObservationTable.from_groups(
         repository.observation_groups(
             session, variables, end=dates[-1], vintage_as_of=vintage_as_of
-        ),
-        repository.COLUMN_SEPARATOR,
+        )
     )
     # Sources named, so that a history breakdown names them like a normal run's.
     table = table.with_sources(
@@ -261,7 +270,8 @@ def _score_history(
     runs: list[ScoreRun] = []
     now = utc_now()
     level_names = [None, *LEVELS]
-    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    names = factor_names(config)
+    numbers = list(FACTOR_NUMBERS)
     for as_of in dates:
         run = ScoreRun(
             as_of=as_of,
@@ -270,6 +280,7 @@ def _score_history(
             vintage_as_of=vintage_as_of,
             status=ScoreRunStatus.SUCCEEDED,
             finished_at=now,
+            factor_names=names,
         )
         runs.append(run)
     session.add_all(runs)
@@ -292,7 +303,7 @@ def _score_history(
         conflict = scored.inputs.armed_conflict[t][idx].tolist()
         factor_score = _nullable(agg.factor_score[t][idx])
         factor_coverage = agg.factor_coverage[t][idx].tolist()
-        crime_score = agg.crime_score[t][idx].tolist()
+        crimes = points_to_rows(agg.crime_score[t][idx], levels_config)
         for k, u in enumerate(units):
             payload.append(
                 {
@@ -302,20 +313,16 @@ def _score_history(
                     "level": level_names[levels[k] + 1],
                     "coverage": coverage[k],
                     "factors": {"format": history.PANEL_FORMAT, "row": k},
-                    # The same summary a normal run stores (CountryResult.summary).
+                    # The same summary a normal run stores (summary.from_full).
                     "factor_summary": {
+                        "format": summary.SUMMARY_FORMAT,
                         "factors_with_data": factors_with_data[k],
                         "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
-                        "points_to": points_to(crime_score[k], levels_config),
-                        "factors": [
-                            {
-                                "number": n,
-                                "name": factor_names[n],
-                                "score": factor_score[k][f],
-                                "coverage": factor_coverage[k][f],
-                            }
-                            for f, n in enumerate(FACTOR_NUMBERS)
-                        ],
+                        # Shared lists: the rows are encoded, never changed.
+                        "points_to": crimes[k],
+                        "numbers": numbers,
+                        "scores": factor_score[k],
+                        "coverage": factor_coverage[k],
                     },
                     "weight_set_id": weight_set.id,
                     "methodology_version": config.scoring.methodology_version,
