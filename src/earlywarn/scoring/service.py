@@ -270,6 +270,8 @@ def _score_history(
             vintage_as_of=vintage_as_of,
             status=ScoreRunStatus.SUCCEEDED,
             finished_at=now,
+            # A backfill is not news: alert rules never read these runs.
+            alerts_evaluated=False,
         )
         runs.append(run)
     session.add_all(runs)
