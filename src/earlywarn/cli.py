@@ -432,6 +432,10 @@ def score_history(
         + (f", data vintage {vintage.isoformat()}" if vintage else "")
         + f", in {seconds:.1f} s; no alerts evaluated, nothing notified"
     )
+    phases = ", ".join(
+        f"{k.removesuffix('_seconds')} {v:.2f} s" for k, v in summary.seconds.items()
+    )
+    console.print(f"time in scoring: {phases}")
 
 
 def _parse_date(value: str | None) -> date | None:

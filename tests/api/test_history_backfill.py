@@ -160,6 +160,7 @@ def test_backfill_writes_traceable_runs_and_no_alert_and_latest_stays_the_newest
     out = _ok("score-history", "--from-year", "2019", "--to-year", "2023")
     assert "5 history runs written under weight set" in out
     assert "no alerts evaluated" in out
+    assert "time in scoring: read" in out
 
     backfilled = _runs(session_factory)[len(live) :]
     assert [r.as_of for r in backfilled] == [date(y, 12, 31) for y in range(2019, 2024)]
