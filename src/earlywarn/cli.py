@@ -401,8 +401,14 @@ def score_history(
         raise _fail(str(exc)) from exc
     with _database(settings) as (_, factory):
         started = time.perf_counter()
+        refused: Exception | None = None
+        # Transient: the spinner is gone before the summary or the error is printed.
         with Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
         ) as progress:
             progress.add_task(
                 f"scoring {len(dates)} year ends ({from_year}-{to_year}) in one pass", total=None
@@ -418,7 +424,9 @@ def score_history(
                     again=again,
                 )
             except (BackfillError, PipelineBusyError) as exc:
-                raise _fail(f"{exc} (nothing was written)") from exc
+                refused = exc
+        if refused is not None:
+            raise _fail(f"{refused} (nothing was written)") from refused
         seconds = time.perf_counter() - started
     table = Table(title=f"History under weight set {summary.weight_set_id}")
     for column in ("as of", "score run", "countries rated"):
