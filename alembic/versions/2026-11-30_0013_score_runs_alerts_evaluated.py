@@ -19,12 +19,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # A backfilled history run was never shown to alerting; alert rules read their history
     # only from runs that were, so a backfill cannot open or resolve a live alert.
-    with op.batch_alter_table("score_runs", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("alerts_evaluated", sa.Boolean(), nullable=False, server_default=sa.true())
-        )
-        # "Latest" and "previous" are by date: (as_of, id).
-        batch_op.create_index("ix_score_runs_as_of_id", ["as_of", "id"], unique=False)
+    # Plain ALTER TABLE, not a batch copy: on SQLite a batch rebuild drops score_runs, which
+    # the foreign keys of its scores, panels and forecasts refuse on a database with runs.
+    op.add_column(
+        "score_runs",
+        sa.Column("alerts_evaluated", sa.Boolean(), nullable=False, server_default=sa.true()),
+    )
+    # "Latest" and "previous" are by date: (as_of, id).
+    op.create_index("ix_score_runs_as_of_id", "score_runs", ["as_of", "id"], unique=False)
     # Until now only a history backfill stored a panel, and none was evaluated.
     op.execute(
         "UPDATE score_runs SET alerts_evaluated = false "
@@ -33,6 +35,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("score_runs", schema=None) as batch_op:
-        batch_op.drop_index("ix_score_runs_as_of_id")
-        batch_op.drop_column("alerts_evaluated")
+    op.drop_index("ix_score_runs_as_of_id", table_name="score_runs")
+    # SQLite (3.35+) drops a column in place; a batch rebuild would trip the foreign keys.
+    op.execute("ALTER TABLE score_runs DROP COLUMN alerts_evaluated")
