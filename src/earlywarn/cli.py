@@ -301,33 +301,31 @@ def _print_summary(factory: sessionmaker[Session], score_run_id: int) -> None:
         console.print(table)
 
 
+VintageOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Use only data loaded by ingest runs finished at or before this UTC time "
+        "(YYYY-MM-DDTHH:MM:SS), to reproduce what was known then"
+    ),
+]
+
+
 @app.command()
 def score(
     as_of: Annotated[
         str | None, typer.Option(help="Score as of this date (YYYY-MM-DD); default today")
     ] = None,
-    vintage_as_of: Annotated[
-        str | None,
-        typer.Option(
-            help="Use only data loaded by ingest runs finished at or before this UTC time "
-            "(YYYY-MM-DDTHH:MM:SS), to reproduce what was known then"
-        ),
-    ] = None,
+    vintage_as_of: VintageOption = None,
 ) -> None:
-    """Score every country and evaluate alerts on the data already loaded."""
+    """Score every country and evaluate alerts on the data already loaded.
+
+    A date older than the newest run's is scored and stored without evaluating alerts or
+    forecasting (use `score-history` to backfill many years)."""
     from earlywarn.pipeline import score_and_alert
 
     settings = get_settings()
     config = _config(settings)
-    vintage: datetime | None = None
-    if vintage_as_of is not None:
-        try:
-            vintage = datetime.fromisoformat(vintage_as_of)
-        except ValueError as exc:
-            raise _fail(
-                f"--vintage-as-of must be a time like 2025-12-31T12:00:00, got '{vintage_as_of}'"
-            ) from exc
-        vintage = vintage if vintage.tzinfo else vintage.replace(tzinfo=UTC)
+    vintage = _parse_vintage(vintage_as_of)
     with _database(settings) as (_, factory):
         summary = score_and_alert(
             factory,
@@ -343,8 +341,109 @@ def score(
             f"escalated {summary.alerts_escalated}, resolved {summary.alerts_resolved}; "
             f"outbox messages {summary.outbox_messages}"
         )
+        _print_alerts_skipped(summary)
         _print_forecast(summary)
         _print_summary(factory, summary.score_run_id)
+
+
+def _parse_vintage(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        vintage = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise _fail(
+            f"--vintage-as-of must be a time like 2025-12-31T12:00:00, got '{value}'"
+        ) from exc
+    return vintage if vintage.tzinfo else vintage.replace(tzinfo=UTC)
+
+
+def _print_alerts_skipped(summary: ScoringSummary) -> None:
+    if summary.alerts_skipped_reason:
+        console.print(f"[yellow]alerts not evaluated:[/] {summary.alerts_skipped_reason}")
+
+
+@app.command("score-history")
+def score_history(
+    from_year: Annotated[int, typer.Option(help="First year scored (as of 31 December)")],
+    to_year: Annotated[int, typer.Option(help="Last year scored; must have ended")],
+    weight_set_id: Annotated[
+        int | None, typer.Option(help="Score under this weight set (default: the active one)")
+    ] = None,
+    vintage_as_of: VintageOption = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again",
+            help="Score dates that already have a run under this weight set again: new runs "
+            "beside the old ones (without it such dates are refused)",
+        ),
+    ] = False,
+) -> None:
+    """Backfill history: one score run per year (as of 31 December) under one weight set,
+    scored in one pass and written in one transaction. No alert is evaluated and nothing is
+    forecast or notified: a backfill is not news, and alert rules never read these runs."""
+    import time
+
+    from earlywarn.pipeline import (
+        BackfillError,
+        PipelineBusyError,
+        backfill_history,
+        history_dates,
+    )
+
+    settings = get_settings()
+    config = _config(settings)
+    vintage = _parse_vintage(vintage_as_of)
+    try:
+        dates = history_dates(from_year, to_year, today=datetime.now(UTC).date())
+    except BackfillError as exc:
+        raise _fail(str(exc)) from exc
+    with _database(settings) as (_, factory):
+        started = time.perf_counter()
+        refused: Exception | None = None
+        # Transient: the spinner is gone before the summary or the error is printed.
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            progress.add_task(
+                f"scoring {len(dates)} year ends ({from_year}-{to_year}) in one pass", total=None
+            )
+            try:
+                summary = backfill_history(
+                    factory,
+                    config,
+                    from_year=from_year,
+                    to_year=to_year,
+                    weight_set_id=weight_set_id,
+                    vintage_as_of=vintage,
+                    again=again,
+                )
+            except (BackfillError, PipelineBusyError) as exc:
+                refused = exc
+        if refused is not None:
+            raise _fail(f"{refused} (nothing was written)") from refused
+        seconds = time.perf_counter() - started
+    table = Table(title=f"History under weight set {summary.weight_set_id}")
+    for column in ("as of", "score run", "countries rated"):
+        table.add_column(column)
+    for run in summary.runs:
+        table.add_row(str(run.as_of), str(run.score_run_id), str(run.countries_rated))
+    console.print(table)
+    console.print(
+        f"{len(summary.runs)} history runs written under weight set {summary.weight_set_id} "
+        f"(version {summary.weight_set_version}), methodology {summary.methodology_version}"
+        + (f", data vintage {vintage.isoformat()}" if vintage else "")
+        + f", in {seconds:.1f} s; no alerts evaluated, nothing notified"
+    )
+    phases = ", ".join(
+        f"{k.removesuffix('_seconds')} {v:.2f} s" for k, v in summary.seconds.items()
+    )
+    console.print(f"time in scoring: {phases}")
 
 
 def _parse_date(value: str | None) -> date | None:
@@ -392,6 +491,7 @@ def run_once(
             f"de-escalated {s.alerts_deescalated}, resolved {s.alerts_resolved}; "
             f"outbox messages {s.outbox_messages}"
         )
+        _print_alerts_skipped(s)
         _print_forecast(s)
         _print_summary(factory, s.score_run_id)
 

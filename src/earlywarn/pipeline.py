@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import AlertEventKind
@@ -33,7 +33,8 @@ from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.scoring import repository as scoring_repository
-from earlywarn.scoring.service import record_failed_run, run_scoring
+from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
 from earlywarn.settings import Settings, get_settings
 from earlywarn.weights.service import active_for_scoring
 
@@ -64,6 +65,7 @@ class ScoringSummary:
     forecasts_stored: int = 0
     forecast_model_version: str | None = None
     forecast_skipped_reason: str | None = None
+    alerts_skipped_reason: str | None = None
 
 
 @dataclass
@@ -113,6 +115,12 @@ def _forecast(
     return outcome
 
 
+def _newer_run(session: Session, run: ScoreRun) -> ScoreRun | None:
+    """The newest successful run dated after ``run``, if any."""
+    newest = scoring_repository.latest_successful_run(session)
+    return newest if newest is not None and newest.as_of > run.as_of else None
+
+
 def score_and_alert(
     factory: sessionmaker[Session],
     config: Configuration,
@@ -125,6 +133,9 @@ def score_and_alert(
     settings: Settings | None = None,
 ) -> ScoringSummary:
     """Score every country, forecast, evaluate alerts and fill the outbox, in one transaction.
+
+    Alerts and forecasts are made only when ``as_of`` is not older than the newest
+    successful run's date; an older date is scored and stored, flagged as not evaluated.
 
     On failure nothing of it is kept except a failed ``ScoreRun`` naming the error. A caller
     that has just run ``prepare_database`` passes the weight set it returned. ``settings``
@@ -147,6 +158,31 @@ def score_and_alert(
                 max_ingest_run_id=max_ingest_run_id,
                 vintage_as_of=vintage_as_of,
             )
+            newer = _newer_run(session, outcome.run)
+            if newer is not None:
+                # A past date scored after a newer one is a backfill, not news: evaluating
+                # it would open or resolve live alerts on old data, and a model trained on
+                # later data would "forecast" a past it has seen.
+                outcome.run.alerts_evaluated = False
+                session.flush()
+                skipped = (
+                    f"run {outcome.run.id} is as of {as_of}, older than run {newer.id} "
+                    f"(as of {newer.as_of}): alerts and forecasts are only made for the newest date"
+                )
+                log.info("%s", skipped)
+                return ScoringSummary(
+                    score_run_id=outcome.run.id,
+                    as_of=as_of,
+                    countries_rated=outcome.rated,
+                    countries_with_data=len(outcome.results),
+                    alerts_opened=0,
+                    alerts_escalated=0,
+                    alerts_deescalated=0,
+                    alerts_resolved=0,
+                    outbox_messages=0,
+                    forecast_skipped_reason=skipped,
+                    alerts_skipped_reason=skipped,
+                )
             forecast = _forecast(session, outcome.run.id, models_dir, as_of)
             scores = scoring_repository.scores_for_run(session, outcome.run.id)
             probabilities = {
@@ -184,6 +220,111 @@ def score_and_alert(
                 session, config, weight_set_id, as_of=as_of, error=f"{type(exc).__name__}: {exc}"
             )
         raise
+
+
+class BackfillError(ValueError):
+    """A history backfill was refused before anything was written; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackfilledRun:
+    score_run_id: int
+    as_of: date
+    countries_rated: int
+
+
+@dataclass(frozen=True)
+class BackfillSummary:
+    weight_set_id: int
+    weight_set_version: int
+    methodology_version: str
+    runs: list[BackfilledRun]
+    seconds: dict[str, float]
+
+
+def history_dates(from_year: int, to_year: int, *, today: date) -> list[date]:
+    """The year ends a backfill scores, checked: a year that has not ended yet is refused
+    (the current state is what ``earlywarn score`` is for)."""
+    last_complete = today.year if today >= date(today.year, 12, 31) else today.year - 1
+    if from_year > to_year:
+        raise BackfillError(f"--from-year {from_year} is after --to-year {to_year}")
+    if from_year < 1:
+        raise BackfillError(f"--from-year must be a year from 1 on, got {from_year}")
+    if to_year > last_complete:
+        raise BackfillError(
+            f"--to-year {to_year} has not ended (today is {today}); the latest year a backfill "
+            f"can score is {last_complete}: score the current state with `earlywarn score`"
+        )
+    return [date(year, 12, 31) for year in range(from_year, to_year + 1)]
+
+
+def backfill_history(
+    factory: sessionmaker[Session],
+    config: Configuration,
+    *,
+    from_year: int,
+    to_year: int,
+    weight_set_id: int | None = None,
+    vintage_as_of: datetime | None = None,
+    again: bool = False,
+    today: date | None = None,
+) -> BackfillSummary:
+    """Score the 31 December of every year from ``from_year`` to ``to_year`` under one weight
+    set (the active one by default) in one pass (``scoring.service.score_history``), in one
+    transaction: all the runs are written, or none.
+
+    No alert is evaluated, nothing is forecast and nothing is notified: the runs are flagged
+    ``alerts_evaluated = False``, so alert rules never read them either. Dates that already
+    have a successful run under the same weight set and methodology version are refused
+    unless ``again`` (the new runs then stand beside the old ones; "latest" at a date is the
+    run created last). Runs under other weight sets never conflict: a history recomputed
+    under another set is told apart by its weight set.
+    """
+    dates = history_dates(from_year, to_year, today=today or datetime.now(UTC).date())
+    active_id = prepare_database(factory, config)
+    with session_scope(factory) as session:
+        _take_scoring_lock(session)
+        chosen_id = active_id if weight_set_id is None else weight_set_id
+        weight_set = session.get(WeightSet, chosen_id)
+        if weight_set is None:
+            ids = session.scalars(select(WeightSet.id).order_by(WeightSet.id))
+            known = ", ".join(str(i) for i in ids)
+            raise BackfillError(f"no weight set {chosen_id} (known: {known or 'none'})")
+        methodology = config.scoring.methodology_version
+        existing = session.execute(
+            select(ScoreRun.id, ScoreRun.as_of)
+            .where(
+                ScoreRun.status == ScoreRunStatus.SUCCEEDED,
+                ScoreRun.weight_set_id == weight_set.id,
+                ScoreRun.methodology_version == methodology,
+                ScoreRun.as_of.in_(dates),
+            )
+            .order_by(ScoreRun.as_of, ScoreRun.id)
+        ).all()
+        if existing and not again:
+            listed = ", ".join(f"{d} (run {i})" for i, d in existing[:5])
+            more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""
+            raise BackfillError(
+                f"{len(existing)} of these dates already have a run under weight set "
+                f"{weight_set.id} and methodology {methodology}: {listed}{more}; pass --again "
+                "to add new runs beside them (the old ones stay)"
+            )
+        seconds: dict[str, float] = {}
+        runs = score_history(
+            session,
+            config,
+            weight_set,
+            dates=dates,
+            vintage_as_of=vintage_as_of,
+            timings=seconds,
+        )
+        return BackfillSummary(
+            weight_set_id=weight_set.id,
+            weight_set_version=weight_set.version,
+            methodology_version=methodology,
+            runs=[BackfilledRun(r.id, r.as_of, r.countries_scored) for r in runs],
+            seconds=seconds,
+        )
 
 
 def _source_health(

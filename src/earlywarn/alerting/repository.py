@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertRuleState, AlertState
 from earlywarn.countries.models import Country
+from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.types import RiskLevel
 
@@ -53,13 +54,20 @@ def country_region(session: Session, iso3: str) -> str | None:
 def score_history(
     session: Session, *, before_run_id: int, runs: int
 ) -> dict[str, list[tuple[float, RiskLevel]]]:
-    """(composite, level) per country in the ``runs`` successful runs before ``before_run_id``,
-    oldest first; unrated countries are left out of a run."""
+    """(composite, level) per country in the ``runs`` successful runs before ``before_run_id``
+    in time (by date, then id), oldest first; unrated countries are left out of a run.
+
+    Only runs alerts were evaluated on count: a backfilled history (or a run scored for a
+    past date) was never news, and must not move a live rule's baseline."""
     run_ids = list(
         session.scalars(
             select(ScoreRun.id)
-            .where(ScoreRun.status == ScoreRunStatus.SUCCEEDED, ScoreRun.id < before_run_id)
-            .order_by(ScoreRun.id.desc())
+            .where(
+                ScoreRun.status == ScoreRunStatus.SUCCEEDED,
+                ScoreRun.alerts_evaluated.is_(True),
+                scoring_repository.runs_before(before_run_id),
+            )
+            .order_by(*scoring_repository.NEWEST_FIRST)
             .limit(runs)
         )
     )
@@ -68,8 +76,9 @@ def score_history(
         return history
     rows = session.execute(
         select(CountryScore.country_iso3, CountryScore.composite, CountryScore.level)
+        .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
         .where(CountryScore.score_run_id.in_(run_ids), CountryScore.level.is_not(None))
-        .order_by(CountryScore.score_run_id)
+        .order_by(ScoreRun.as_of, ScoreRun.id)
     )
     for iso3, composite, level in rows:
         if composite is not None and level is not None:

@@ -5,14 +5,17 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -28,6 +31,8 @@ class ScoreRunStatus(StrEnum):
 
 class ScoreRun(Base):
     __tablename__ = "score_runs"
+    # "Latest" and "previous" mean by date, then by creation: (as_of, id).
+    __table_args__ = (Index("ix_score_runs_as_of_id", "as_of", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[ScoreRunStatus] = mapped_column(
@@ -47,6 +52,10 @@ class ScoreRun(Base):
     # The names of the factors its scores' summaries list, in their order (written once per
     # run rather than in every score; see ``scoring.summary``). None: a run without scores.
     factor_names: Mapped[list[str] | None] = mapped_column(JSONType)
+    # False for runs alerting never saw: history backfills, and a run scored for a date
+    # older than the newest run's. Alert rules read their history only from evaluated runs,
+    # so a backfill cannot open, escalate or resolve a live alert.
+    alerts_evaluated: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class CountryScore(Base):

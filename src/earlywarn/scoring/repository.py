@@ -13,8 +13,19 @@ import orjson
 from numpy.typing import NDArray
 from psycopg.adapt import Loader
 from psycopg.pq import Format
-from sqlalchemy import BigInteger, Integer, cast, func, insert, literal, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased, defer
 
 from earlywarn.countries.models import Country
 from earlywarn.ingest.models import IngestRun
@@ -130,11 +141,25 @@ def list_runs(session: Session, *, limit: int) -> list[ScoreRun]:
     return list(session.scalars(select(ScoreRun).order_by(ScoreRun.id.desc()).limit(limit)))
 
 
+# "Latest" and "previous" are by date, then by creation: a history backfilled after the live
+# runs holds older dates with higher ids, and must not become "the latest run".
+NEWEST_FIRST = (ScoreRun.as_of.desc(), ScoreRun.id.desc())
+
+
+def runs_before(run_id: int) -> ColumnElement[bool]:
+    """Runs before ``run_id`` in (as_of, id) order: an earlier date, or the same date and
+    created before it. Matches nothing when ``run_id`` does not exist."""
+    reference = aliased(ScoreRun)
+    as_of = select(reference.as_of).where(reference.id == run_id).scalar_subquery()
+    return or_(ScoreRun.as_of < as_of, and_(ScoreRun.as_of == as_of, ScoreRun.id < run_id))
+
+
 def latest_successful_run(session: Session, *, before_run_id: int | None = None) -> ScoreRun | None:
+    """The newest-dated successful run (of those before ``before_run_id`` in time, when given)."""
     query = select(ScoreRun).where(ScoreRun.status == ScoreRunStatus.SUCCEEDED)
     if before_run_id is not None:
-        query = query.where(ScoreRun.id < before_run_id)
-    return session.scalars(query.order_by(ScoreRun.id.desc()).limit(1)).one_or_none()
+        query = query.where(runs_before(before_run_id))
+    return session.scalars(query.order_by(*NEWEST_FIRST).limit(1)).one_or_none()
 
 
 def scores_for_run(
@@ -173,12 +198,13 @@ def score_for_country(session: Session, run_id: int, iso3: str) -> CountryScore 
 def country_history(
     session: Session, iso3: str, *, limit: int
 ) -> list[tuple[CountryScore, ScoreRun]]:
+    """A country's scores without the breakdown, newest-dated run first."""
     rows = session.execute(
         select(CountryScore, ScoreRun)
         .options(defer(CountryScore.factors))
         .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
         .where(CountryScore.country_iso3 == iso3, ScoreRun.status == ScoreRunStatus.SUCCEEDED)
-        .order_by(ScoreRun.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(limit)
     )
     return [(score, run) for score, run in rows]
@@ -207,7 +233,7 @@ def latest_run_as_of(session: Session, as_of: date) -> ScoreRun | None:
     query = (
         select(ScoreRun)
         .where(ScoreRun.status == ScoreRunStatus.SUCCEEDED, ScoreRun.as_of <= as_of)
-        .order_by(ScoreRun.as_of.desc(), ScoreRun.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     )
     return session.scalars(query).one_or_none()
@@ -216,12 +242,12 @@ def latest_run_as_of(session: Session, as_of: date) -> ScoreRun | None:
 def country_scores_with_runs(
     session: Session, iso3: str, *, limit: int
 ) -> list[tuple[CountryScore, ScoreRun]]:
-    """A country's scores with their breakdown, newest run first."""
+    """A country's scores with their breakdown, newest-dated run first."""
     rows = session.execute(
         select(CountryScore, ScoreRun)
         .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
         .where(CountryScore.country_iso3 == iso3, ScoreRun.status == ScoreRunStatus.SUCCEEDED)
-        .order_by(ScoreRun.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(limit)
     )
     return [(score, run) for score, run in rows]
@@ -230,16 +256,16 @@ def country_scores_with_runs(
 def previous_score(
     session: Session, iso3: str, before_run_id: int
 ) -> tuple[CountryScore, ScoreRun] | None:
-    """The country's score in the latest successful run before ``before_run_id``."""
+    """The country's score in the latest successful run before ``before_run_id`` in time."""
     row = session.execute(
         select(CountryScore, ScoreRun)
         .join(ScoreRun, ScoreRun.id == CountryScore.score_run_id)
         .where(
             CountryScore.country_iso3 == iso3,
             ScoreRun.status == ScoreRunStatus.SUCCEEDED,
-            ScoreRun.id < before_run_id,
+            runs_before(before_run_id),
         )
-        .order_by(ScoreRun.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     ).first()
     return None if row is None else (row[0], row[1])

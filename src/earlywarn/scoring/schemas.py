@@ -23,6 +23,9 @@ class ScoreRunOut(BaseModel):
     error: str | None
     vintage_as_of: datetime | None = None
     max_ingest_run_id: int | None = None
+    # False for a backfilled history run (or one scored for a date older than the newest
+    # run's): alerts were not evaluated on it and alert rules do not read it.
+    alerts_evaluated: bool = True
 
 
 class FactorSummary(BaseModel):

@@ -281,6 +281,8 @@ def _score_history(
             status=ScoreRunStatus.SUCCEEDED,
             finished_at=now,
             factor_names=names,
+            # A backfill is not news: alert rules never read these runs.
+            alerts_evaluated=False,
         )
         runs.append(run)
     session.add_all(runs)
