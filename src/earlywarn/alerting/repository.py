@@ -52,10 +52,11 @@ def country_region(session: Session, iso3: str) -> str | None:
 
 
 def score_history(
-    session: Session, *, before_run_id: int, runs: int
+    session: Session, *, before_run_id: int, runs: int, inclusive: bool = False
 ) -> dict[str, list[tuple[float, RiskLevel]]]:
     """(composite, level) per country in the ``runs`` successful runs before ``before_run_id``
-    in time (by date, then id), oldest first; unrated countries are left out of a run.
+    in time (by date, then id; ``inclusive``: up to and including it), oldest first; unrated
+    countries are left out of a run.
 
     Only runs alerts were evaluated on count: a backfilled history (or a run scored for a
     past date) was never news, and must not move a live rule's baseline."""
@@ -65,7 +66,7 @@ def score_history(
             .where(
                 ScoreRun.status == ScoreRunStatus.SUCCEEDED,
                 ScoreRun.alerts_evaluated.is_(True),
-                scoring_repository.runs_before(before_run_id),
+                scoring_repository.runs_before(before_run_id, inclusive=inclusive),
             )
             .order_by(*scoring_repository.NEWEST_FIRST)
             .limit(runs)

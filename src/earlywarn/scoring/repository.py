@@ -146,12 +146,14 @@ def list_runs(session: Session, *, limit: int) -> list[ScoreRun]:
 NEWEST_FIRST = (ScoreRun.as_of.desc(), ScoreRun.id.desc())
 
 
-def runs_before(run_id: int) -> ColumnElement[bool]:
+def runs_before(run_id: int, *, inclusive: bool = False) -> ColumnElement[bool]:
     """Runs before ``run_id`` in (as_of, id) order: an earlier date, or the same date and
-    created before it. Matches nothing when ``run_id`` does not exist."""
+    created before it (or ``run_id`` itself, when ``inclusive``). Matches nothing when
+    ``run_id`` does not exist."""
     reference = aliased(ScoreRun)
     as_of = select(reference.as_of).where(reference.id == run_id).scalar_subquery()
-    return or_(ScoreRun.as_of < as_of, and_(ScoreRun.as_of == as_of, ScoreRun.id < run_id))
+    same_day = ScoreRun.id <= run_id if inclusive else ScoreRun.id < run_id
+    return or_(ScoreRun.as_of < as_of, and_(ScoreRun.as_of == as_of, same_day))
 
 
 def latest_successful_run(session: Session, *, before_run_id: int | None = None) -> ScoreRun | None:

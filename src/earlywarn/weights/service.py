@@ -363,8 +363,9 @@ def preview(
         )
         for state in alerting_repository.rule_states(session).values()
     }
+    # The simulated next run comes after the latest one, so the latest is in its history.
     history = alerting_repository.score_history(
-        session, before_run_id=run.id + 1, runs=_HISTORY_RUNS
+        session, before_run_id=run.id, runs=_HISTORY_RUNS, inclusive=True
     )
     probabilities = {
         iso3: (f.probability_1y, f.probability_2y)
