@@ -316,16 +316,14 @@ def _score_history(
                     "coverage": coverage[k],
                     "factors": {"format": history.PANEL_FORMAT, "row": k},
                     # The same summary a normal run stores (summary.from_full).
-                    "factor_summary": {
-                        "format": summary.SUMMARY_FORMAT,
-                        "factors_with_data": factors_with_data[k],
-                        "armed_conflict": None if conflict[k] < 0 else bool(conflict[k]),
-                        # Shared lists: the rows are encoded, never changed.
-                        "points_to": crimes[k],
-                        "numbers": numbers,
-                        "scores": factor_score[k],
-                        "coverage": factor_coverage[k],
-                    },
+                    "factor_summary": summary.compact(
+                        factors_with_data=factors_with_data[k],
+                        armed_conflict=None if conflict[k] < 0 else bool(conflict[k]),
+                        points_to=crimes[k],
+                        numbers=numbers,
+                        scores=factor_score[k],
+                        coverage=factor_coverage[k],
+                    ),
                     "weight_set_id": weight_set.id,
                     "methodology_version": config.scoring.methodology_version,
                     "created_at": now,
