@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.rules import SourceHealth
+from earlywarn.alerting.rules import SourceHealth, history_runs_needed
 from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope, utc_now
@@ -189,7 +189,13 @@ def score_and_alert(
                 iso3: (f.probability_1y, f.probability_2y)
                 for iso3, f in forecasts_for_run(session, outcome.run.id).items()
             }
-            inputs = country_inputs(session, outcome.run, scores, onset_probabilities=probabilities)
+            inputs = country_inputs(
+                session,
+                outcome.run,
+                scores,
+                history_runs=history_runs_needed(config.alerting.rules),
+                onset_probabilities=probabilities,
+            )
             evaluation = evaluate_alerts(
                 session,
                 config,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from earlywarn.alerting import service
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
-from earlywarn.alerting.rules import CountryInput, SourceHealth
+from earlywarn.alerting.rules import CountryInput, SourceHealth, history_runs_needed
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import AlertRule, EscalationConfig
@@ -464,3 +464,20 @@ def test_a_reopened_alert_restarts_the_escalation_clock(
     (tier,) = service.escalate_due(session, reopened_at + timedelta(minutes=181))
     assert tier.details["tier"] == "headquarters"
     assert alert.next_escalation_at is None  # no reminders configured
+
+
+def test_history_read_covers_the_longest_rise_window(configuration: Configuration) -> None:
+    """The pipeline and the weight preview read as many earlier runs as the longest rise
+    window in config/alerting.yaml (a fixed number cut a 10-run window short)."""
+    rise = {"kind": "level_rise", "enter_levels": None, "enter_points": 0.1, "exit_points": 0.05}
+    assert history_runs_needed(_config(configuration, LEVEL_RULE).alerting.rules) == 1
+    rules = _config(
+        configuration,
+        LEVEL_RULE,
+        {**rise, "id": "short", "window_runs": 3},
+        {**rise, "id": "long", "window_runs": 10},
+    ).alerting.rules
+    assert history_runs_needed(rules) == 10
+    assert history_runs_needed(configuration.alerting.rules) == max(
+        r.window_runs for r in configuration.alerting.rules if r.kind == "level_rise"
+    )

@@ -27,6 +27,11 @@ from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 
 
+def history_runs_needed(rules: Sequence[AlertRule]) -> int:
+    """How many earlier runs the rules compare with: the longest rise window (at least one)."""
+    return max((r.window_runs for r in rules if isinstance(r, LevelRiseRule)), default=1)
+
+
 @dataclass(frozen=True)
 class CountryInput:
     """One country in one run, as the rules see it.

@@ -744,11 +744,12 @@ def country_inputs(
     run: ScoreRun,
     scores: Sequence[CountryScore],
     *,
-    history_runs: int = 8,
+    history_runs: int,
     onset_probabilities: Mapping[str, tuple[float | None, float | None]] | None = None,
 ) -> list[CountryInput]:
     """One input per rated country of ``run``: its level, composite, factor scores, and its
-    (composite, level) in up to ``history_runs`` earlier successful runs.
+    (composite, level) in up to ``history_runs`` earlier successful runs
+    (``alerting.rules.history_runs_needed``).
 
     ``onset_probabilities`` maps ISO3 to (1-year, 2-year) forecast probabilities; forecasting
     fills it once wired (``earlywarn.forecasting.repository.forecasts_for_run``).

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting import repository as alerting_repository
-from earlywarn.alerting.rules import CountryInput, read_country
+from earlywarn.alerting.rules import CountryInput, history_runs_needed, read_country
 from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
@@ -40,10 +40,6 @@ from earlywarn.weights.schemas import (
     WeightSetDetail,
     WeightSetEventOut,
 )
-
-# Earlier runs a rise rule may compare with: as many as the pipeline's alert evaluation reads
-# (alerting.service.country_inputs).
-_HISTORY_RUNS = 8
 
 
 class WeightSetError(ValueError):
@@ -364,14 +360,14 @@ def preview(
         for state in alerting_repository.rule_states(session).values()
     }
     # The simulated next run comes after the latest one, so the latest is in its history.
+    rules = config.alerting.rules
     history = alerting_repository.score_history(
-        session, before_run_id=run.id, runs=_HISTORY_RUNS, inclusive=True
+        session, before_run_id=run.id, runs=history_runs_needed(rules), inclusive=True
     )
     probabilities = {
         iso3: (f.probability_1y, f.probability_2y)
         for iso3, f in forecasting_repository.forecasts_for_run(session, run.id).items()
     }
-    rules = config.alerting.rules
     held_now = next_run_alerts(
         rules, _preview_inputs(before, history, probabilities), open_alerts, streaks
     )
