@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import AlertEventKind
@@ -25,6 +25,7 @@ from earlywarn.db import session_scope, utc_now
 from earlywarn.forecasting.registry import ModelRegistry
 from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
+from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import SourceHealthRule
@@ -33,7 +34,7 @@ from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.scoring import repository as scoring_repository
-from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
 from earlywarn.settings import Settings, get_settings
 from earlywarn.weights.service import active_for_scoring
@@ -293,20 +294,12 @@ def backfill_history(
         chosen_id = active_id if weight_set_id is None else weight_set_id
         weight_set = session.get(WeightSet, chosen_id)
         if weight_set is None:
-            ids = session.scalars(select(WeightSet.id).order_by(WeightSet.id))
-            known = ", ".join(str(i) for i in ids)
+            known = ", ".join(str(w.id) for w in framework_repository.list_weight_sets(session))
             raise BackfillError(f"no weight set {chosen_id} (known: {known or 'none'})")
         methodology = config.scoring.methodology_version
-        existing = session.execute(
-            select(ScoreRun.id, ScoreRun.as_of)
-            .where(
-                ScoreRun.status == ScoreRunStatus.SUCCEEDED,
-                ScoreRun.weight_set_id == weight_set.id,
-                ScoreRun.methodology_version == methodology,
-                ScoreRun.as_of.in_(dates),
-            )
-            .order_by(ScoreRun.as_of, ScoreRun.id)
-        ).all()
+        existing = scoring_repository.successful_runs_on(
+            session, dates, weight_set_id=weight_set.id, methodology_version=methodology
+        )
         if existing and not again:
             listed = ", ".join(f"{d} (run {i})" for i, d in existing[:5])
             more = f" and {len(existing) - 5} more" if len(existing) > 5 else ""

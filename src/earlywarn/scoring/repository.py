@@ -156,6 +156,24 @@ def runs_before(run_id: int, *, inclusive: bool = False) -> ColumnElement[bool]:
     return or_(ScoreRun.as_of < as_of, and_(ScoreRun.as_of == as_of, same_day))
 
 
+def successful_runs_on(
+    session: Session, dates: Sequence[date], *, weight_set_id: int, methodology_version: str
+) -> list[tuple[int, date]]:
+    """(id, as_of) of the successful runs on ``dates`` under one weight set and methodology,
+    oldest first."""
+    rows = session.execute(
+        select(ScoreRun.id, ScoreRun.as_of)
+        .where(
+            ScoreRun.status == ScoreRunStatus.SUCCEEDED,
+            ScoreRun.weight_set_id == weight_set_id,
+            ScoreRun.methodology_version == methodology_version,
+            ScoreRun.as_of.in_(dates),
+        )
+        .order_by(ScoreRun.as_of, ScoreRun.id)
+    )
+    return [(run_id, as_of) for run_id, as_of in rows]
+
+
 def latest_successful_run(session: Session, *, before_run_id: int | None = None) -> ScoreRun | None:
     """The newest-dated successful run (of those before ``before_run_id`` in time, when given)."""
     query = select(ScoreRun).where(ScoreRun.status == ScoreRunStatus.SUCCEEDED)
