@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.framework.priority_text import priority_instruction
 from earlywarn.types import RiskLevel, Sphere
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -67,9 +68,13 @@ def cap_alert(alert: Alert, *, sender: str, base_url: str, country_name: str | N
         for sphere in Sphere
         for h in alert.actions.get(sphere.value, [])
     ]
+    web = f"{base_url.rstrip('/')}/alerts/{alert.id}"
+    # The priority actions lead (docs/priority-actions.md); the rest is one link away.
+    lead = priority_instruction(alert.priority_actions or [])
     if headings:
-        _sub(info, "instruction", "Recommended actions: " + "; ".join(headings))
-    _sub(info, "web", f"{base_url.rstrip('/')}/alerts/{alert.id}")
+        instruction = "Recommended actions: " + "; ".join(headings) + f". All actions: {web}"
+        _sub(info, "instruction", (f"Do first: {lead} " if lead else "") + instruction)
+    _sub(info, "web", web)
     for name, value in (
         ("earlywarn_state", alert.state.value),
         ("earlywarn_level", alert.level.value),

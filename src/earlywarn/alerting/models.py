@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from earlywarn.db import Base, utc_now
+from earlywarn.db import Base, JSONType, utc_now
 from earlywarn.types import RiskLevel, enum_column
 
 
@@ -63,6 +63,8 @@ class Alert(Base):
     summary: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column()
     actions: Mapped[dict[str, Any]] = mapped_column()
+    # The few rows to take first, ranked (framework.priority); [] for operational alerts.
+    priority_actions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     opened_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
     acknowledged_at: Mapped[datetime | None]

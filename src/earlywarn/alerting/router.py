@@ -32,6 +32,7 @@ def _full(session: SessionDep, alert: Alert) -> AlertOut:
     events = [AlertEventOut.model_validate(e) for e in repository.events_for(session, alert.id)]
     return AlertOut(
         **AlertSummaryOut.model_validate(alert).model_dump(),
+        priority_actions=alert.priority_actions or [],
         evidence=alert.evidence,
         # JSON objects are unordered (PostgreSQL's JSONB re-sorts keys): restore the order of
         # the spheres, from national to multilateral, for readers.

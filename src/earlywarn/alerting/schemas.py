@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from earlywarn.alerting.models import AlertEventKind, AlertState
-from earlywarn.types import RiskLevel
+from earlywarn.types import RiskLevel, Sphere
 
 
 class AlertEventOut(BaseModel):
@@ -47,9 +47,26 @@ class AlertSummaryOut(BaseModel):
     next_escalation_at: datetime | None
 
 
-class AlertOut(AlertSummaryOut):
-    """An alert with its evidence, its recommended actions by sphere, and its history."""
+class PriorityActionOut(BaseModel):
+    """One of the few actions to take first (docs/priority-actions.md)."""
 
+    rank: int
+    sphere: Sphere
+    code: str = Field(description="Catalogue row: heading code and row number, e.g. 4.3.1")
+    heading_code: str
+    heading_title: str
+    group: str
+    text: str
+    imminent: bool = Field(description="From a table for an imminent risk or commission")
+    score: float
+    why: dict[str, Any] = Field(description="The factors (score, share, mapping) and level")
+
+
+class AlertOut(AlertSummaryOut):
+    """An alert with its priority actions, its evidence, its recommended actions by sphere
+    (the whole catalogue selection), and its history."""
+
+    priority_actions: list[PriorityActionOut]
     evidence: dict[str, Any]
     actions: dict[str, Any]
     escalation: dict[str, Any]

@@ -19,7 +19,7 @@ Semantics (README "Alerts"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ from earlywarn.alerting.rules import (
 )
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.priority import rank_priority_actions
 from earlywarn.framework.schemas import (
     AlertRule,
     LevelRiseRule,
@@ -146,6 +147,7 @@ class _Content:
     evidence: dict[str, Any]
     actions: dict[str, Any]
     summary: str
+    priority_actions: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _country_content(
@@ -191,6 +193,17 @@ def _country_content(
     actions = recommend_actions(
         config, factor_numbers, reading.level, imminent_reason=imminent_reason
     )
+    priority = rank_priority_actions(
+        config,
+        actions,
+        factors=factor_numbers,
+        factor_scores=data.factor_scores or {f["number"]: f["score"] for f in factors},
+        level=reading.level,
+        imminent_situation=(
+            reading.level >= config.action_map.imminent_rows_from_level
+            or imminent_reason is not None
+        ),
+    )
     names = ", ".join(f"{f['name']} ({f['score']:.2f})" for f in factors[:3]) or "none rated"
     composite = f"composite {data.composite:.2f}" if data.composite is not None else "unscored"
     what = rule.description or _describe(rule, reading)
@@ -198,7 +211,7 @@ def _country_content(
         f"{country_name}: {what}. Level '{reading.level.value}' ({composite}). "
         f"Main risk factors: {names}."
     )
-    return _Content(evidence=evidence, actions=actions, summary=summary)
+    return _Content(evidence=evidence, actions=actions, summary=summary, priority_actions=priority)
 
 
 def _describe(rule: AlertRule, reading: Reading) -> str:
@@ -396,6 +409,7 @@ class _Evaluation:
                 summary=content.summary,
                 evidence=content.evidence,
                 actions=content.actions,
+                priority_actions=content.priority_actions,
                 opened_at=self.now,
                 updated_at=self.now,
                 opened_score_run_id=self.run.score_run_id,
@@ -420,6 +434,7 @@ class _Evaluation:
         alert.level = reading.level
         alert.evidence = content.evidence
         alert.actions = content.actions
+        alert.priority_actions = content.priority_actions
         alert.summary = content.summary
         alert.updated_at = self.now
         if kind is AlertEventKind.ESCALATED and alert.state is AlertState.ACKNOWLEDGED:
@@ -461,6 +476,7 @@ class _Evaluation:
         alert.level = reading.level
         alert.evidence = content.evidence
         alert.actions = content.actions
+        alert.priority_actions = content.priority_actions
         alert.summary = content.summary
         alert.resolved_at = None
         alert.resolved_by = None

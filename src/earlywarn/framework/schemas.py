@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from earlywarn.framework.priority_schema import PriorityConfig
 from earlywarn.types import RiskLevel, Sphere
 
 ActionCode = Annotated[str, Field(pattern=r"^[1-4]\.\d{1,2}$")]
@@ -212,6 +213,20 @@ class ActionMapConfig(_Strict):
     by_factor: dict[int, list[ActionCode]]
     by_level: dict[RiskLevel, list[ActionCode]] = Field(default_factory=dict)
     imminent_rows_from_level: RiskLevel = RiskLevel.EMERGENCY
+    priority: PriorityConfig = Field(default_factory=PriorityConfig)
+
+    @model_validator(mode="after")
+    def _strong_is_mapped(self) -> ActionMapConfig:
+        # A strong mapping refines by_factor; it cannot add a heading by_factor does not map.
+        problems = [
+            f"priority.strong[{factor}]: {code} is not in by_factor[{factor}]"
+            for factor, codes in self.priority.strong.items()
+            for code in codes
+            if code not in self.by_factor.get(factor, [])
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 # --- scoring.yaml ---------------------------------------------------------------------------

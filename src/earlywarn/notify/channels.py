@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from earlywarn.notify.priority_text import priority_html, priority_text
 from earlywarn.types import Sphere
 
 
@@ -188,6 +189,7 @@ def build_email(
         f"Open the alert: {link}",
         f"Acknowledge it: POST {ack}",
         "",
+        *priority_text(alert.get("priority_actions") or [], link),
         "Recommended actions (Framework for Action):",
         *_actions_text(alert["recommended_actions"]),
     ]
@@ -200,7 +202,8 @@ def build_email(
         f"{html.escape(alert['state'])}, level <strong>{html.escape(alert['level'])}</strong>; "
         f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
         f'<p><a href="{html.escape(link)}">Open the alert</a></p>'
-        "<h2>Recommended actions</h2>"
+        + priority_html(alert.get("priority_actions") or [], link)
+        + "<h2>Recommended actions</h2>"
         f"{_actions_html(alert['recommended_actions'])}"
         "</body></html>",
         subtype="html",

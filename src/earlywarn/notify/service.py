@@ -337,6 +337,12 @@ def build_payload(
             # Copies: the payload is a snapshot and must not alias the alert's live JSON.
             "evidence": copy.deepcopy(alert.evidence),
             "recommended_actions": compact_actions(alert.actions),
+            # What to do first (docs/priority-actions.md); operational alerts have none.
+            **(
+                {"priority_actions": copy.deepcopy(alert.priority_actions)}
+                if alert.priority_actions
+                else {}
+            ),
         },
         "focal_point": {"id": focal_point.id, "name": focal_point.name},
         "links": {

@@ -1,0 +1,59 @@
+"""Figures of the alerts in a database, for the closing note of a run (issue 15).
+
+    .venv/bin/python benchmarks/alert_figures.py [--database-url URL]
+
+Reads the database named by EARLYWARN_DATABASE_URL (or --database-url), typically after
+`earlywarn import <EWP file>` and `earlywarn run-once --skip-ingest`. Prints the open alerts
+by rule and level, the distribution of the number of priority actions, each alert's first
+priority action, and one JSON line with the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+
+from sqlalchemy import select
+
+from earlywarn.alerting.models import Alert
+from earlywarn.db import create_db_engine, make_session_factory
+from earlywarn.settings import Settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    url = args.database_url or Settings().resolved_database_url()
+    factory = make_session_factory(create_db_engine(url))
+    with factory() as session:
+        alerts = [a for a in session.scalars(select(Alert).order_by(Alert.id)) if not a.operational]
+        by_rule = Counter((a.rule_id, a.level.value) for a in alerts)
+        counts = Counter(len(a.priority_actions or []) for a in alerts)
+        first_imminent = sum(
+            1 for a in alerts if a.priority_actions and a.priority_actions[0]["imminent"]
+        )
+        print(f"country alerts: {len(alerts)} in {len({a.country_iso3 for a in alerts})} countries")
+        for (rule, level), n in sorted(by_rule.items()):
+            print(f"  {rule:<22} {level:<10} {n}")
+        print("priority actions per alert (count: alerts):", dict(sorted(counts.items())))
+        print(f"alerts whose first priority action is an imminent-risk row: {first_imminent}")
+        for a in alerts:
+            first = a.priority_actions[0] if a.priority_actions else None
+            label = f"{first['code']} {'imminent' if first['imminent'] else ''}" if first else "-"
+            print(f"  #{a.id:<4} {a.country_iso3} {a.rule_id:<18} {a.level.value:<9} {label}")
+        print(
+            json.dumps(
+                {
+                    "alerts": len(alerts),
+                    "countries": len({a.country_iso3 for a in alerts}),
+                    "priority_actions_distribution": {str(k): v for k, v in sorted(counts.items())},
+                    "first_action_imminent": first_imminent,
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
