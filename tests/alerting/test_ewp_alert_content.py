@@ -26,6 +26,7 @@ from earlywarn.notify.channels import build_email
 from earlywarn.notify.models import FocalPoint
 from earlywarn.notify.service import build_payload
 from earlywarn.pipeline import prepare_database, score_and_alert
+from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 
 EWP_FILE = Path("data") / "ewp" / "prepared2024predictors-2025-09-03.csv"
@@ -140,3 +141,44 @@ def test_e_mail_webhook_and_cap_lead_with_the_same_priority_list(ewp_run: EwpRun
         f"Do first: 1. [{first['sphere']} {first['code']}, imminent risk]"
     )
     assert f"All actions: {base}/alerts/{alert.id}" in instruction
+
+
+@pytest.mark.shared
+def test_levels_respect_the_coverage_minimum_and_the_ewp_alerts_stand(
+    ewp_run: EwpRun, configuration: Configuration
+) -> None:
+    minimum = configuration.scoring.min_coverage_for_level
+    with ewp_run.factory() as session:
+        scores = list(
+            session.scalars(select(CountryScore).where(CountryScore.composite.is_not(None)))
+        )
+    assert len(scores) >= 160
+    for score in scores:
+        if score.coverage < minimum:
+            assert score.level in (RiskLevel.LOW, RiskLevel.CONCERN), score.country_iso3
+            assert score.insufficient_data, score.country_iso3
+        else:
+            assert score.insufficient_data is None, score.country_iso3
+    # The EWP data rates every country at about 45% coverage: its alerts are not held back.
+    assert min(s.coverage for s in scores) >= minimum
+    assert sum(1 for a in ewp_run.alerts if a.rule_id == "elevated_risk") >= 10
+
+
+@pytest.mark.shared
+def test_the_philippines_shows_its_ladder_level_and_the_rule_its_severity(
+    ewp_run: EwpRun,
+) -> None:
+    with ewp_run.factory() as session:
+        score = session.scalars(
+            select(CountryScore).where(CountryScore.country_iso3 == "PHL")
+        ).one()
+    phl = [a for a in ewp_run.alerts if a.country_iso3 == "PHL"]
+    for alert in phl:
+        assert alert.country_level is score.level, "the country's level is the ladder's"
+        if alert.level is not score.level:
+            assert alert.rule_id == "systematic_attack"
+            assert f"country level '{score.level.value}'" in alert.summary  # type: ignore[union-attr]
+            assert f"Level '{alert.level.value}'" not in alert.summary
+    # The ladder says what the composite says.
+    assert score.composite is not None
+    assert (score.level is RiskLevel.LOW) == (score.composite < 0.30)

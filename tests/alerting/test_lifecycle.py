@@ -7,6 +7,7 @@ pipeline does: open, escalate, de-escalate, resolve, acknowledgement, unrated co
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import date
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from earlywarn.ingest.models import RunStatus
 from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
+
+
+@pytest.fixture
+def configuration(configuration: Configuration) -> Configuration:
+    """One indicator in each of nine factors (about 20% coverage): thin evidence, which
+    min_coverage_for_level holds at 'concern' (tests/scoring/test_evidence_levels.py). The
+    minimum is off here: the alert lifecycle is under test."""
+    scoring = configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0})
+    return dataclasses.replace(configuration, scoring=scoring)
+
 
 AS_OF = date(2025, 6, 30)
 # One indicator for each of risk factors 1-4, 6-9 and 11, each set share_high of the way

@@ -5,6 +5,7 @@ mean by date afterwards, and that refused backfills write nothing."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 from collections.abc import Iterator
 from datetime import date
@@ -30,6 +31,16 @@ from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.settings import get_settings
 from earlywarn.types import RiskLevel, Role
+
+
+@pytest.fixture
+def configuration(configuration: Configuration) -> Configuration:
+    """One indicator in each of eight factors (under 20% coverage): thin evidence, which
+    min_coverage_for_level holds at 'concern' (tests/scoring/test_evidence_levels.py). The
+    minimum is off here: the backfill is under test."""
+    scoring = configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0})
+    return dataclasses.replace(configuration, scoring=scoring)
+
 
 REPO = Path(__file__).resolve().parents[2]
 # One variable per factor (1, 2, 4, 6, 7, 9, 10, 11), at the top of its scale when "high".
@@ -64,6 +75,11 @@ def cli_env(
     shutil.copytree(REPO / "config", config_dir)
     (config_dir / "sources.yaml").write_text(
         "worldbank:\n  enabled: false\n  years_back: 8\nfiles: {}\n"
+    )
+    # The same thin synthetic data as the configuration fixture above: the minimum is off.
+    scoring = config_dir / "scoring.yaml"
+    scoring.write_text(
+        scoring.read_text().replace("min_coverage_for_level: 0.30", "min_coverage_for_level: 0.0")
     )
     env = {
         "EARLYWARN_DATABASE_URL": engine.url.render_as_string(hide_password=False),

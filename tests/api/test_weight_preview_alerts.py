@@ -5,10 +5,12 @@ now; and what the next run then really does."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,6 +19,16 @@ from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.types import Role
+
+
+@pytest.fixture
+def configuration(configuration: Configuration) -> Configuration:
+    """One indicator in each of five to seven factors (12-16% coverage): thin evidence, which
+    min_coverage_for_level holds at 'concern' (tests/scoring/test_evidence_levels.py). The
+    minimum is off here: the weight preview is under test."""
+    scoring = configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0})
+    return dataclasses.replace(configuration, scoring=scoring)
+
 
 AS_OF = date(2025, 6, 30)
 # One variable each for factors 1, 2, 4, 6 and 7 (bounds from config/indicators.yaml).

@@ -4,6 +4,7 @@ with a reason, roll back, the audit log, immutability, and scoring with the acti
 from __future__ import annotations
 
 import csv
+import dataclasses
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,16 @@ from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.types import Role
 from earlywarn.weights.models import ImmutableRowError, WeightSetEvent
+
+
+@pytest.fixture
+def configuration(configuration: Configuration) -> Configuration:
+    """One indicator in each of five factors (about 12% coverage): thin evidence, which
+    min_coverage_for_level holds at 'concern' (tests/scoring/test_evidence_levels.py). The
+    minimum is off here: the weight-set workflow is under test."""
+    scoring = configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0})
+    return dataclasses.replace(configuration, scoring=scoring)
+
 
 AS_OF = date(2025, 6, 30)
 # The real configuration rates a country from four factors with data: one variable each.

@@ -9,6 +9,7 @@ The CAP feed carries the alert. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +36,16 @@ from earlywarn.types import Role
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
+
+
+@pytest.fixture
+def configuration(configuration: Configuration) -> Configuration:
+    """One indicator in each of nine factors (about 20% coverage): thin evidence, which
+    min_coverage_for_level holds at 'concern' (tests/scoring/test_evidence_levels.py). The
+    minimum is off here: the focal point's journey is under test."""
+    scoring = configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0})
+    return dataclasses.replace(configuration, scoring=scoring)
+
 
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 ATOM = "{http://www.w3.org/2005/Atom}"

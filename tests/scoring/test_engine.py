@@ -49,7 +49,11 @@ def _value(iso3: str, variable: str, value: float, year: int = 2024) -> LatestVa
 def _config(
     base: Configuration, indicators: list[IndicatorConfig], min_factors: int
 ) -> Configuration:
-    scoring = base.scoring.model_copy(update={"min_factors_with_data": min_factors})
+    # A handful of synthetic indicators covers a few percent of the framework: without the
+    # coverage minimum (tested in test_evidence_levels.py) the ladder alone is under test here.
+    scoring = base.scoring.model_copy(
+        update={"min_factors_with_data": min_factors, "min_coverage_for_level": 0.0}
+    )
     return dataclasses.replace(
         base, indicators=IndicatorsConfig(indicators=indicators), scoring=scoring
     )

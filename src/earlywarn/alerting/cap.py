@@ -61,7 +61,12 @@ def cap_alert(alert: Alert, *, sender: str, base_url: str, country_name: str | N
     _sub(info, "severity", severity)
     _sub(info, "certainty", certainty)
     _sub(info, "senderName", "earlywarn")
-    _sub(info, "headline", f"{country_name or alert.subject}: atrocity risk {alert.level.value}")
+    # The severity is the alert's; the country's ladder level is named apart when it differs.
+    country_level = alert.country_level
+    headline = f"{country_name or alert.subject}: atrocity risk {alert.level.value}"
+    if country_level is not None and country_level is not alert.level:
+        headline += f" ({alert.rule_id}; country level {country_level.value})"
+    _sub(info, "headline", headline)
     _sub(info, "description", alert.summary)
     headings = [
         f"{h['code']} {h['title']}"

@@ -81,6 +81,13 @@ class Alert(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(index=True)
 
+    @property
+    def country_level(self) -> RiskLevel | None:
+        """The country's level on the ladder when the alert was last written; ``level`` is
+        the alert's severity, which a risk_factor rule sets above it."""
+        value = (self.evidence or {}).get("level")
+        return RiskLevel(value) if value else None
+
 
 class AlertEvent(Base):
     """Append-only audit trail of every change to an alert."""

@@ -50,6 +50,8 @@ class CountryInput:
     region: str | None = None
     # The stored score behind the input (evidence and foreign key); None for synthetic inputs.
     score: CountryScore | None = None
+    # Why the evidence is too thin for a level above 'concern' (scoring.evidence), or None.
+    insufficient_data: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,13 @@ class AlertSummaryOut(BaseModel):
     country_iso3: str | None
     dedup_key: str
     state: AlertState
-    level: RiskLevel
+    level: RiskLevel = Field(
+        description="The alert's severity: the country's ladder level for level rules, the "
+        "rule's own level for risk_factor and onset_probability rules"
+    )
+    country_level: RiskLevel | None = Field(
+        default=None, description="The country's level on the ladder (what the scores say)"
+    )
     summary: str
     opened_at: datetime
     updated_at: datetime

@@ -19,7 +19,7 @@ Semantics (README "Alerts"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -208,10 +208,19 @@ def _country_content(
     composite = f"composite {data.composite:.2f}" if data.composite is not None else "unscored"
     what = rule.description or _describe(rule, reading)
     summary = (
-        f"{country_name}: {what}. Level '{reading.level.value}' ({composite}). "
+        f"{country_name}: {what}. {_levels_in_words(rule, reading, data)} ({composite}). "
         f"Main risk factors: {names}."
     )
     return _Content(evidence=evidence, actions=actions, summary=summary, priority_actions=priority)
+
+
+def _levels_in_words(rule: AlertRule, reading: Reading, data: CountryInput) -> str:
+    """The country's level is the ladder's; a rule that sets its own severity (risk_factor,
+    onset_probability) says so apart, so a severity never reads as the country's level."""
+    country = data.level.value if data.level is not None else "unrated"
+    if data.level is reading.level:
+        return f"Level '{country}'"
+    return f"Alert severity '{reading.level.value}' (rule {rule.id}); country level '{country}'"
 
 
 def _describe(rule: AlertRule, reading: Reading) -> str:
@@ -284,6 +293,9 @@ def evaluate_alerts(
             reading = read_country(rule, data, baseline)
             if reading is None:
                 continue
+            if data.insufficient_data is not None:
+                # Thin evidence opens no alert (scoring.evidence); open ones keep their exit.
+                reading = replace(reading, enter=False)
             frozen = baseline
             if frozen is None and isinstance(rule, LevelRiseRule):
                 frozen = reading.details["baseline"]
@@ -793,6 +805,7 @@ def country_inputs(
                 onset_probability_2y=p2,
                 region=regions.get(score.country_iso3),
                 score=score,
+                insufficient_data=score.insufficient_data,
             )
         )
     return inputs

@@ -278,6 +278,8 @@ class ScoringConfig(_Strict):
     methodology_version: str
     factor_weights: dict[int, float]
     min_factors_with_data: int = Field(ge=1, le=14)
+    # Below this data coverage a country's level stops at 'concern' (scoring.evidence).
+    min_coverage_for_level: float = Field(default=0.30, ge=0, le=1)
     levels: LevelThresholds
     armed_conflict: ArmedConflictConfig | None = None
 

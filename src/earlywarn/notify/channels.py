@@ -174,7 +174,13 @@ def build_email(
         "escalation": "ESCALATED (unacknowledged)",
         "reminder": "REMINDER (unacknowledged)",
     }.get(payload.get("purpose", "alert"), event["kind"].upper())
-    message["Subject"] = f"[earlywarn] {what}: {country}, level {alert['level']}"
+    country_level = (alert.get("evidence") or {}).get("level")
+    severity = (
+        f"level {alert['level']}"
+        if country_level in (None, alert["level"])
+        else f"severity {alert['level']} ({alert['rule_id']}), country level {country_level}"
+    )
+    message["Subject"] = f"[earlywarn] {what}: {country}, {severity}"
     acted = ""
     if event["kind"] == "acknowledged":
         acted = f"Acknowledged by {event['actor']}" + (

@@ -29,6 +29,7 @@ from earlywarn.framework.schemas import (
     LevelThresholds,
     Transform,
 )
+from earlywarn.scoring.evidence import cap_level_codes
 from earlywarn.types import RiskLevel
 
 FloatArray = NDArray[np.float64]
@@ -128,6 +129,7 @@ class EngineSpec:
     crime_of_factor: tuple[str | None, ...]  # (F,)
     min_factors_with_data: int
     levels: LevelThresholds
+    min_coverage_for_level: float = 0.0
 
     @classmethod
     def from_config(
@@ -178,6 +180,7 @@ class EngineSpec:
             crime_of_factor=tuple(crimes.get(n) for n in FACTOR_NUMBERS),
             min_factors_with_data=config.scoring.min_factors_with_data,
             levels=config.scoring.levels,
+            min_coverage_for_level=config.scoring.min_coverage_for_level,
         )
 
 
@@ -328,7 +331,9 @@ def aggregate(
         factors_with_data=factors_with_data,
         composite=composite,
         coverage=coverage,
-        level=level_codes(composite, spec.levels),
+        level=cap_level_codes(
+            level_codes(composite, spec.levels), coverage, spec.min_coverage_for_level
+        ),
         factor_share=factor_share,
         crime_score=crime_score,
     )

@@ -71,6 +71,9 @@ class CountryScore(Base):
     composite: Mapped[float | None] = mapped_column(Float)
     level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "level"))
     coverage: Mapped[float] = mapped_column(Float)
+    # Why the level is held at 'concern' at most: coverage below min_coverage_for_level
+    # (scoring.evidence); None when the evidence suffices.
+    insufficient_data: Mapped[str | None] = mapped_column(Text)
     # The full breakdown (every factor, every indicator value), read for one country at a time.
     factors: Mapped[dict[str, Any]] = mapped_column()
     # Factor scores only: what ranked lists show, small enough to read for every country.

@@ -26,6 +26,7 @@ from earlywarn.scoring.engine import (
     normalise,
     points_to,
 )
+from earlywarn.scoring.evidence import insufficient_data_reason
 from earlywarn.scoring.panel import ObservationTable, PanelInputs, build_inputs
 from earlywarn.types import RiskLevel
 
@@ -76,6 +77,8 @@ class CountryResult:
     armed_conflict: bool | None = None
     crimes: dict[str, float | None] = field(default_factory=dict)
     points_to: list[str] = field(default_factory=list)
+    # Why the evidence is too thin for a level above 'concern' (scoring.evidence), or None.
+    insufficient_data: str | None = None
 
     def summary(self) -> dict[str, Any]:
         """The per-factor scores without the indicators, for ranked lists."""
@@ -187,6 +190,12 @@ class ScoredPanel:
             armed_conflict=None if conflict < 0 else bool(conflict),
             crimes={c: _num(s) for c, s in zip(CRIMES, crime_scores, strict=True)},
             points_to=points_to(crime_scores, config.scoring.levels),
+            insufficient_data=insufficient_data_reason(
+                _num(agg.composite[t, u]),
+                float(agg.coverage[t, u]),
+                self.spec.min_coverage_for_level,
+                config.scoring.levels,
+            ),
         )
 
     def results(self, t: int) -> list[CountryResult]:

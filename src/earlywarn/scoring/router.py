@@ -52,6 +52,8 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
         composite=score.composite,
         level=score.level,
         coverage=score.coverage,
+        insufficient_data=score.insufficient_data is not None,
+        insufficient_data_reason=score.insufficient_data,
         factors_with_data=summary["factors_with_data"],
         factors=[
             FactorSummary(

@@ -42,6 +42,11 @@ class CountryScoreOut(BaseModel):
     composite: float | None
     level: RiskLevel | None
     coverage: float
+    insufficient_data: bool = Field(
+        default=False,
+        description="Coverage below min_coverage_for_level: the level is at most 'concern'",
+    )
+    insufficient_data_reason: str | None = None
     factors_with_data: int
     factors: list[FactorSummary]
     armed_conflict: bool | None = Field(

@@ -27,6 +27,7 @@ from earlywarn.scoring.engine import (
     points_to_rows,
     transform_array,
 )
+from earlywarn.scoring.evidence import insufficient_data_reason
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.scoring.panel import ObservationTable, input_variables
 from earlywarn.scoring.results import CountryResult, score_panel
@@ -118,6 +119,7 @@ def _score_row(
         "composite": result.composite,
         "level": result.level,
         "coverage": result.coverage,
+        "insufficient_data": result.insufficient_data,
         "factors": result.breakdown(),
         "factor_summary": stored_summary,
         "weight_set_id": weight_set.id,
@@ -288,6 +290,7 @@ def _score_history(
     session.add_all(runs)
     session.flush()
     levels_config = config.scoring.levels
+    min_coverage = config.scoring.min_coverage_for_level
     payload: list[dict[str, Any]] = []
     panels: list[dict[str, Any]] = []
     agg = scored.agg
@@ -314,6 +317,9 @@ def _score_history(
                     "composite": composite[k],
                     "level": level_names[levels[k] + 1],
                     "coverage": coverage[k],
+                    "insufficient_data": insufficient_data_reason(
+                        composite[k], coverage[k], min_coverage, levels_config
+                    ),
                     "factors": {"format": history.PANEL_FORMAT, "row": k},
                     # The same summary a normal run stores (summary.from_full).
                     "factor_summary": summary.compact(

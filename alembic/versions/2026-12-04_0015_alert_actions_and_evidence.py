@@ -1,4 +1,4 @@
-"""alerts carry their ranked priority actions
+"""alerts carry their ranked priority actions; scores say when their evidence is too thin
 
 Revision ID: 0015
 Revises: 0013
@@ -27,7 +27,11 @@ def upgrade() -> None:
         "alerts",
         sa.Column("priority_actions", _JSON, nullable=False, server_default=sa.text("'[]'")),
     )
+    # Why a score's level is held at 'concern' (coverage below min_coverage_for_level); scores
+    # stored before this revision were not held, and say nothing.
+    op.add_column("country_scores", sa.Column("insufficient_data", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE country_scores DROP COLUMN insufficient_data")
     op.execute("ALTER TABLE alerts DROP COLUMN priority_actions")
