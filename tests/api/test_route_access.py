@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import create_engine
 from starlette.routing import BaseRoute, Route
 
-from earlywarn.api.app import create_app
 from earlywarn.api.deps import Acknowledger, Admin, Reader, require
+from earlywarn.app.factory import create_app
 from earlywarn.auth.service import ROLE_PERMISSIONS
 from earlywarn.framework.config import load_configuration
 from earlywarn.settings import Settings

@@ -109,7 +109,7 @@ def create_app(
         scheduler = None
         if start_scheduler:
             # Imported only when asked for, so the API runs (and tests) without a scheduler.
-            scheduler = importlib.import_module("earlywarn.scheduler")
+            scheduler = importlib.import_module("earlywarn.app.scheduler")
             scheduler.start(app)
         try:
             yield
