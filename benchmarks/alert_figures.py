@@ -16,8 +16,10 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from earlywarn.alerting.models import Alert
-from earlywarn.db import create_db_engine, make_session_factory
+from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
+from earlywarn.alerting.response_report import build_report
+from earlywarn.db import create_db_engine, make_session_factory, utc_now
+from earlywarn.notify.models import OutboxMessage
 from earlywarn.settings import Settings
 
 
@@ -43,9 +45,29 @@ def main() -> None:
             first = a.priority_actions[0] if a.priority_actions else None
             label = f"{first['code']} {'imminent' if first['imminent'] else ''}" if first else "-"
             print(f"  #{a.id:<4} {a.country_iso3} {a.rule_id:<18} {a.level.value:<9} {label}")
+        opened = session.scalars(
+            select(AlertEvent.alert_id).where(AlertEvent.kind == AlertEventKind.OPENED)
+        ).all()
+        per_recipient = Counter(
+            session.scalars(select(OutboxMessage.focal_point_id)).all()
+        )  # messages actually queued, per focal point and channel
+        print(
+            f"'opened' events: {len(opened)} -> a recipient subscribed to every country gets "
+            f"{len(opened)} messages for the run (one per alert)"
+        )
+        print("outbox messages per focal point:", dict(sorted(per_recipient.items())) or "none")
+        report = build_report(session, now=utc_now(), open_days=14)
+        print("warning-response report totals:", report.totals)
+        print("medians (hours) overall:", report.overall.model_dump())
+        for level, medians in report.by_level.items():
+            print(f"  level {level}: {medians.model_dump()}")
+        for region, medians in report.by_region.items():
+            print(f"  region {region}: {medians.model_dump()}")
         print(
             json.dumps(
                 {
+                    "opened_events": len(opened),
+                    "report_totals": report.totals,
                     "alerts": len(alerts),
                     "countries": len({a.country_iso3 for a in alerts}),
                     "priority_actions_distribution": {str(k): v for k, v in sorted(counts.items())},

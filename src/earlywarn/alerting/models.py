@@ -29,6 +29,9 @@ class AlertEventKind(StrEnum):
     REMINDED = "reminded"
     # An administrator re-queued deliveries of the alert that had failed (details: message ids).
     DELIVERY_REQUEUED = "delivery_requeued"
+    # Early action (alerting.responses): an action recorded on the alert, or changed.
+    ACTION_RECORDED = "action_recorded"
+    ACTION_UPDATED = "action_updated"
 
 
 class Alert(Base):

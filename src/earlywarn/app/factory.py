@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, params
 from sqlalchemy import Engine
 
 from earlywarn import __version__
+from earlywarn.alerting import response_router as alerting_response_router
 from earlywarn.alerting import router as alerting_router
 from earlywarn.api import errors, health
 from earlywarn.auth import router as auth_router
@@ -77,6 +78,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
         (scoring_router.router, []),
         (forecasting_router.router, []),
         (alerting_router.router, []),
+        (alerting_response_router.router, []),
         (countries_router.router, reader),
         (observations_router.router, []),
         (framework_router.router, reader),

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from earlywarn.framework.early_action_schema import EarlyActionConfig
 from earlywarn.framework.priority_schema import PriorityConfig
 from earlywarn.types import RiskLevel, Sphere
 
@@ -460,6 +461,7 @@ class AlertingConfig(_Strict):
     max_triggering_factors: int = Field(ge=1, le=14)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    early_action: EarlyActionConfig = Field(default_factory=EarlyActionConfig)
 
 
 # --- API output (framework router) ----------------------------------------------------------
