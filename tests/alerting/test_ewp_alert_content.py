@@ -133,9 +133,8 @@ def test_e_mail_webhook_and_cap_lead_with_the_same_priority_list(ewp_run: EwpRun
     html = mail.get_body(preferencelist=("html",)).get_content()
     assert html.index("Do first") < html.index("<h2>Recommended actions</h2>")
 
-    cap_xml = cap.cap_alert(
-        alert, sender="earlywarn@example.org", base_url=base, country_name="Sudan"
-    )
+    publisher = cap.Publisher(sender="earlywarn@example.org", base_url=base)
+    cap_xml = cap.cap_message(alert, event, [], publisher, "Sudan")
     instruction = cap_xml.findtext(f"{{{cap.CAP_NS}}}info/{{{cap.CAP_NS}}}instruction") or ""
     assert instruction.startswith(
         f"Do first: 1. [{first['sphere']} {first['code']}, imminent risk]"

@@ -3,11 +3,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, status
 
-from earlywarn.alerting import cap, repository, service
+from earlywarn.alerting import repository, service
 from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.alerting.schemas import (
     AcknowledgeIn,
@@ -18,15 +17,11 @@ from earlywarn.alerting.schemas import (
 )
 from earlywarn.api.deps import MAX_ID, IdPath, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin, Reader
-from earlywarn.db import utc_now
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.schemas import DeliveryRead
 from earlywarn.types import RiskLevel, Role, Sphere
 
 router = APIRouter(tags=["alerts"])
-
-CAP_MEDIA_TYPE = "application/cap+xml"
-ATOM_MEDIA_TYPE = "application/atom+xml"
 
 
 def _full(session: SessionDep, alert: Alert) -> AlertOut:
@@ -68,11 +63,6 @@ def _transition_errors() -> Iterator[None]:
         raise HTTPException(code, detail=str(exc)) from exc
 
 
-def _sender(request: Request) -> str:
-    host = urlsplit(request.app.state.settings.public_base_url).hostname or "localhost"
-    return f"earlywarn@{host}"
-
-
 @router.get("/alerts", response_model=list[AlertSummaryOut])
 def list_alerts(
     session: SessionDep,
@@ -101,47 +91,9 @@ def list_alerts(
     )
 
 
-@router.get(
-    "/alerts/feed.cap",
-    summary="CAP 1.2 feed of active alerts (Atom)",
-    response_class=Response,
-    responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}},
-)
-def cap_feed(session: SessionDep, _: Reader, request: Request) -> Response:
-    """Every active (firing or acknowledged) risk alert as an OASIS CAP 1.2 message, in an Atom
-    feed, for emergency-alert systems that consume CAP."""
-    alerts = repository.active_alerts(session)
-    body = cap.cap_feed(
-        alerts,
-        sender=_sender(request),
-        base_url=request.app.state.settings.public_base_url,
-        names=repository.country_names(session),
-        now=utc_now(),
-    )
-    return Response(body, media_type=ATOM_MEDIA_TYPE)
-
-
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
 def get_alert(session: SessionDep, _: Reader, alert_id: IdPath) -> AlertOut:
     return _full(session, _get(session, alert_id))
-
-
-@router.get(
-    "/alerts/{alert_id}/cap",
-    summary="One alert as a CAP 1.2 message",
-    response_class=Response,
-    responses={200: {"content": {CAP_MEDIA_TYPE: {}}}},
-)
-def get_alert_cap(session: SessionDep, _: Reader, alert_id: IdPath, request: Request) -> Response:
-    alert = _get(session, alert_id)
-    names = repository.country_names(session)
-    body = cap.cap_document(
-        alert,
-        sender=_sender(request),
-        base_url=request.app.state.settings.public_base_url,
-        country_name=names.get(alert.country_iso3 or ""),
-    )
-    return Response(body, media_type=CAP_MEDIA_TYPE)
 
 
 @router.get("/alerts/{alert_id}/events", response_model=list[AlertEventOut])

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, params
 from sqlalchemy import Engine
 
 from earlywarn import __version__
+from earlywarn.alerting import cap_router as alerting_cap_router
 from earlywarn.alerting import response_router as alerting_response_router
 from earlywarn.alerting import router as alerting_router
 from earlywarn.api import errors, health
@@ -77,6 +78,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
         (health.router, []),
         (scoring_router.router, []),
         (forecasting_router.router, []),
+        (alerting_cap_router.router, []),
         (alerting_router.router, []),
         (alerting_response_router.router, []),
         (countries_router.router, reader),
@@ -141,4 +143,6 @@ def create_app(
     errors.install_error_handlers(app)
     for router, dependencies in _routers():
         app.include_router(router, dependencies=dependencies)
+    if config.alerting.cap.public_feed:  # a feed without a key, public fields only
+        app.include_router(alerting_cap_router.public_router)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from earlywarn.framework.cap_schema import CapConfig
 from earlywarn.framework.early_action_schema import EarlyActionConfig
 from earlywarn.framework.priority_schema import PriorityConfig
 from earlywarn.types import RiskLevel, Sphere
@@ -462,6 +463,7 @@ class AlertingConfig(_Strict):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     early_action: EarlyActionConfig = Field(default_factory=EarlyActionConfig)
+    cap: CapConfig = Field(default_factory=CapConfig)
 
 
 # --- API output (framework router) ----------------------------------------------------------
