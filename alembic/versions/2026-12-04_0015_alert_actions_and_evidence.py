@@ -1,5 +1,5 @@
-"""alerts carry their ranked priority actions and the early actions recorded on them; scores
-say when their evidence is too thin
+"""alerts carry their ranked priority actions and the early actions recorded on them; CAP
+feed tokens; scores say when their evidence is too thin
 
 Revision ID: 0015
 Revises: 0013
@@ -76,6 +76,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_actions")),
     )
     op.create_index(op.f("ix_alert_actions_alert_id"), "alert_actions", ["alert_id"], unique=False)
+    # Per-consumer tokens for the CAP feed (readers that cannot send an API-key header).
+    op.create_table(
+        "cap_feed_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=128), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cap_feed_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_cap_feed_tokens_token_hash")),
+    )
     # Recording and changing an action are events of the alert's audit trail.
     with op.batch_alter_table("alert_events", schema=None) as batch_op:
         batch_op.alter_column(
@@ -106,6 +119,7 @@ def downgrade() -> None:
             type_=_enum("kind", OLD_KINDS),
             existing_nullable=False,
         )
+    op.drop_table("cap_feed_tokens")
     op.drop_index(op.f("ix_alert_actions_alert_id"), table_name="alert_actions")
     op.drop_table("alert_actions")
     op.execute("ALTER TABLE country_scores DROP COLUMN insufficient_data")

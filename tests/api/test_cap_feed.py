@@ -139,3 +139,37 @@ def test_the_public_feed_when_on_has_public_fields_only(
         for private in ("description", "instruction", "parameter"):
             assert info.find(f"{CAP}{private}") is None, private
         assert info.findtext(f"{CAP}web", "").startswith(str(settings.public_base_url).rstrip("/"))
+
+
+def test_a_feed_token_reads_the_feed_without_a_header_until_revoked(
+    client: Any, keys: dict[Role, str], session_factory: sessionmaker[Session],
+    configuration: Configuration,
+) -> None:  # fmt: skip
+    _alerts(session_factory, _config(configuration))
+    admin = {"X-API-Key": keys[Role.ADMIN]}
+    refused = client.post(
+        "/cap-feed-tokens", json={"name": "hub"}, headers={"X-API-Key": keys[Role.ANALYST]}
+    )
+    assert refused.status_code == 403
+    created = client.post("/cap-feed-tokens", json={"name": "Regional alert hub"}, headers=admin)
+    assert created.status_code == 201, created.text
+    token = created.json()["token"]
+    assert created.json()["feed_url"].endswith(f"/feeds/cap/{token}")
+    listed = client.get("/cap-feed-tokens", headers=admin).json()
+    assert [t["name"] for t in listed] == ["Regional alert hub"]
+    assert "token" not in listed[0], "the token is shown once"
+
+    feed = client.get(f"/feeds/cap/{token}")
+    assert feed.status_code == 200, feed.text
+    schema = _schema()
+    messages = _entries(feed.content)
+    assert len(messages) == 2
+    assert all(schema.validate(m) for m in messages)
+    assert all(m.findtext(f"{CAP}scope") == "Restricted" for m in messages)
+    assert client.get("/cap-feed-tokens", headers=admin).json()[0]["last_used_at"] is not None
+
+    assert client.get(f"/feeds/cap/{token}x").status_code == 404
+    revoked = client.delete(f"/cap-feed-tokens/{created.json()['id']}", headers=admin)
+    assert revoked.status_code == 200
+    assert revoked.json()["revoked_at"] is not None
+    assert client.get(f"/feeds/cap/{token}").status_code == 404

@@ -30,6 +30,8 @@ from earlywarn.types import Role
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 PUBLIC_API_PATHS = {"/healthz"}
+# Authorised by a secret in the URL instead of a key: an unknown one is a 404.
+URL_TOKEN_PATHS = {"/feeds/cap/{token}"}
 DOCS_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 PLACEHOLDER_INT = "1"
 PLACEHOLDER_STR = "SDN"
@@ -155,6 +157,12 @@ def test_route_enforces_its_permission(
     def call(role: Role | None) -> Any:
         headers = {"X-API-Key": keys[role]} if role is not None else {}
         return client.request(method, url, json=body, headers=headers)
+
+    if path in URL_TOKEN_PATHS:
+        assert permissions == set(), f"{method} {path} takes its token in the URL"
+        assert call(None).status_code == 404
+        assert call(Role.ADMIN).status_code == 404, "a key is not a feed token"
+        return
 
     if path in PUBLIC_API_PATHS:
         assert permissions == set(), f"{method} {path} is public but requires {permissions}"

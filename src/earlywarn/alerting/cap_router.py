@@ -4,14 +4,15 @@ read as an alert id."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
 
-from earlywarn.alerting import cap, cap_repository, repository
+from earlywarn.alerting import cap, cap_repository, cap_tokens, repository
 from earlywarn.api.deps import IdPath, SessionDep
-from earlywarn.auth.deps import Reader
+from earlywarn.auth.deps import Admin, Reader
 from earlywarn.db import utc_now
 from earlywarn.framework.deps import ConfigDep
 
@@ -66,6 +67,73 @@ def public_cap_feed(session: SessionDep, config: ConfigDep, request: Request) ->
     """The same feed without an API key, with the public fields only (headline, severity,
     area, link to the alert); the route exists only when ``cap.public_feed`` is true."""
     return _feed(session, config, _publisher(request, public=True))
+
+
+class FeedTokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="Who reads the feed with it")
+
+
+class FeedTokenOut(BaseModel):
+    id: int
+    name: str
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class FeedTokenCreated(FeedTokenOut):
+    token: str = Field(description="Shown once: the feed is at feed_url")
+    feed_url: str
+
+
+def _token_out(token: cap_tokens.CapFeedToken) -> FeedTokenOut:
+    return FeedTokenOut(
+        id=token.id, name=token.name, created_at=token.created_at, created_by=token.created_by,
+        revoked_at=token.revoked_at, last_used_at=token.last_used_at,
+    )  # fmt: skip
+
+
+@router.post("/cap-feed-tokens", response_model=FeedTokenCreated, status_code=201)
+def create_feed_token(
+    session: SessionDep, principal: Admin, body: FeedTokenIn, request: Request
+) -> FeedTokenCreated:
+    """A token for one consumer that cannot send an API-key header: the restricted CAP feed at
+    ``feed_url``. The token is shown only in this answer."""
+    token, raw = cap_tokens.create_token(session, name=body.name, actor=principal.actor)
+    base = request.app.state.settings.public_base_url.rstrip("/")
+    return FeedTokenCreated(
+        **_token_out(token).model_dump(), token=raw, feed_url=f"{base}/feeds/cap/{raw}"
+    )
+
+
+@router.get("/cap-feed-tokens", response_model=list[FeedTokenOut])
+def list_feed_tokens(session: SessionDep, _: Admin) -> list[FeedTokenOut]:
+    return [_token_out(t) for t in cap_tokens.list_tokens(session)]
+
+
+@router.delete("/cap-feed-tokens/{token_id}", response_model=FeedTokenOut)
+def revoke_feed_token(session: SessionDep, _: Admin, token_id: IdPath) -> FeedTokenOut:
+    token = cap_tokens.revoke(session, token_id)
+    if token is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no feed token {token_id}")
+    return _token_out(token)
+
+
+@router.get(
+    "/feeds/cap/{token}",
+    summary="The CAP 1.2 feed for a feed-token holder (no header needed)",
+    response_class=Response,
+    responses={200: {"content": {ATOM_MEDIA_TYPE: {}}}, 404: {"description": "Unknown token"}},
+)
+def token_cap_feed(
+    session: SessionDep, config: ConfigDep, request: Request, token: str
+) -> Response:
+    """The restricted feed of ``/alerts/feed.cap``, authorised by the token in the URL."""
+    if len(token) > 200 or cap_tokens.valid_token(session, token) is None:
+        # 404, not 401: the URL is the credential, and an unknown one names no resource.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="unknown or revoked feed token")
+    return _feed(session, config, _publisher(request))
 
 
 @router.get(

@@ -1,5 +1,6 @@
 """Imports every stage's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
+from earlywarn.alerting import cap_tokens as alerting_cap_tokens
 from earlywarn.alerting import models as alerting_models
 from earlywarn.alerting import response_models as alerting_response_models
 from earlywarn.auth import models as auth_models
@@ -15,6 +16,7 @@ from earlywarn.weights import models as weights_models
 
 __all__ = [
     "Base",
+    "alerting_cap_tokens",
     "alerting_models",
     "alerting_response_models",
     "auth_models",
