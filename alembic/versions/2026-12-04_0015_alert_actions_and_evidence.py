@@ -30,7 +30,7 @@ OLD_KINDS = (
     "reminded",
     "delivery_requeued",
 )
-NEW_KINDS = (*OLD_KINDS, "action_recorded", "action_updated")
+NEW_KINDS = (*OLD_KINDS, "action_recorded", "action_updated", "action_overdue")
 
 
 def _enum(name: str, values: tuple[str, ...]) -> sa.Enum:
@@ -104,7 +104,8 @@ def downgrade() -> None:
     bind = op.get_bind()
     recorded = bind.execute(
         sa.text(
-            "SELECT count(*) FROM alert_events WHERE kind IN ('action_recorded', 'action_updated')"
+            "SELECT count(*) FROM alert_events "
+            "WHERE kind IN ('action_recorded', 'action_updated', 'action_overdue')"
         )
     ).scalar_one()
     if recorded:

@@ -32,6 +32,8 @@ class AlertEventKind(StrEnum):
     # Early action (alerting.responses): an action recorded on the alert, or changed.
     ACTION_RECORDED = "action_recorded"
     ACTION_UPDATED = "action_updated"
+    # Acknowledged, but no action recorded in time: escalating again (alerting.no_action).
+    ACTION_OVERDUE = "action_overdue"
 
 
 class Alert(Base):

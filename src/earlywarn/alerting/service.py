@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import repository
+from earlywarn.alerting import no_action, repository
 from earlywarn.alerting.models import (
     Alert,
     AlertEvent,
@@ -570,6 +570,7 @@ def _freeze_escalation(
         "tiers": tiers,
         "reminder_interval_minutes": policy.reminder_interval_minutes,
         "max_reminders": policy.max_reminders,
+        no_action.CHAIN_KEY: config.alerting.early_action.escalate_without_action_days,
         "notified_focal_point_ids": notify_service.focal_points_notified(session, opened.id),
     }
     alert.escalation_step = 0
@@ -611,7 +612,7 @@ def escalate_due(session: Session, now: datetime | None = None) -> list[AlertEve
     Rows are locked (SKIP LOCKED on PostgreSQL), so two workers never run the same step.
     """
     now = now or utc_now()
-    events: list[AlertEvent] = []
+    events: list[AlertEvent] = no_action.lapse_due(session, now)
     for alert in repository.due_escalations(session, now):
         chain = dict(alert.escalation)
         tiers = chain.get("tiers", [])
