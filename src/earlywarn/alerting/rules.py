@@ -12,7 +12,7 @@ The service (``alerting.service``) turns consecutive readings into alerts: ``for
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from earlywarn.framework.schemas import (
@@ -78,6 +78,18 @@ def _level_for(rule_level: RiskLevel, country_level: RiskLevel | None) -> RiskLe
 
 
 def read_country(
+    rule: AlertRule, data: CountryInput, baseline: Mapping[str, Any] | None
+) -> Reading | None:
+    """The reading of a country rule; evidence too thin for a level above 'concern'
+    (``insufficient_data``, scoring.evidence) opens nothing, while an open alert keeps its
+    exit condition."""
+    reading = _read_country(rule, data, baseline)
+    if reading is not None and data.insufficient_data is not None:
+        return replace(reading, enter=False)
+    return reading
+
+
+def _read_country(
     rule: AlertRule, data: CountryInput, baseline: Mapping[str, Any] | None
 ) -> Reading | None:
     """The reading of a country rule. ``baseline`` is the open alert's frozen baseline (rise

@@ -19,7 +19,7 @@ Semantics (README "Alerts"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -293,9 +293,6 @@ def evaluate_alerts(
             reading = read_country(rule, data, baseline)
             if reading is None:
                 continue
-            if data.insufficient_data is not None:
-                # Thin evidence opens no alert (scoring.evidence); open ones keep their exit.
-                reading = replace(reading, enter=False)
             frozen = baseline
             if frozen is None and isinstance(rule, LevelRiseRule):
                 frozen = reading.details["baseline"]
