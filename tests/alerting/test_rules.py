@@ -19,6 +19,7 @@ from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertSt
 from earlywarn.alerting.rules import CountryInput, SourceHealth, history_runs_needed
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.early_action_schema import EarlyActionConfig
 from earlywarn.framework.schemas import AlertRule, EscalationConfig
 from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
 from earlywarn.types import RiskLevel
@@ -374,7 +375,10 @@ def test_escalation_climbs_the_frozen_chain_then_reminds_until_acknowledged(
             "max_reminders": 2,
         }
     )
-    config = _config(configuration, LEVEL_RULE, escalation=escalation)
+    # The chain alone: acknowledged-without-action escalation (early_action) is switched off
+    # here and tested in test_no_action_escalation.py.
+    early_action = EarlyActionConfig(escalate_without_action_days=None)
+    config = _config(configuration, LEVEL_RULE, escalation=escalation, early_action=early_action)
     run(config, 0, [_sdn(RiskLevel.WARNING, 0.6)])
     (alert,) = _alerts(session)
     assert [t["focal_point_ids"] for t in alert.escalation["tiers"]] == [[africa.id], [hq.id]]
