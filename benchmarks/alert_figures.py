@@ -1,6 +1,10 @@
 """Figures of the alerts in a database, for the closing note of a run (issue 15).
 
-    .venv/bin/python benchmarks/alert_figures.py [--database-url URL]
+    .venv/bin/python benchmarks/alert_figures.py [--database-url URL] [--add-recipient]
+
+``--add-recipient`` (run it once, after `earlywarn import` and before `earlywarn run-once`)
+adds one focal point subscribed by e-mail to every country from 'concern' on, so the run's
+outbox shows how many messages one such recipient receives.
 
 Reads the database named by EARLYWARN_DATABASE_URL (or --database-url), typically after
 `earlywarn import <EWP file>` and `earlywarn run-once --skip-ingest`. Prints the open alerts
@@ -19,16 +23,31 @@ from sqlalchemy import select
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.alerting.response_report import build_report
 from earlywarn.db import create_db_engine, make_session_factory, utc_now
-from earlywarn.notify.models import OutboxMessage
+from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
 from earlywarn.settings import Settings
+from earlywarn.types import RiskLevel
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--add-recipient", action="store_true")
     args = parser.parse_args()
     url = args.database_url or Settings().resolved_database_url()
     factory = make_session_factory(create_db_engine(url))
+    if args.add_recipient:
+        with factory() as session:
+            recipient = FocalPoint(name="Figures recipient", email="figures@example.org")
+            session.add(recipient)
+            session.flush()
+            session.add(
+                Subscription(
+                    focal_point_id=recipient.id, min_level=RiskLevel.CONCERN, channel=Channel.EMAIL
+                )
+            )
+            session.commit()
+            print(f"focal point {recipient.id} subscribed to every country (e-mail)")
+        return
     with factory() as session:
         alerts = [a for a in session.scalars(select(Alert).order_by(Alert.id)) if not a.operational]
         by_rule = Counter((a.rule_id, a.level.value) for a in alerts)
