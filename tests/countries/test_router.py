@@ -10,8 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.auth import service as auth_service
+from earlywarn.countries.reference import load_reference
 from earlywarn.countries.router import router
-from earlywarn.countries.service import load_reference, seed_countries
+from earlywarn.countries.service import seed_countries
 from earlywarn.types import Role
 
 

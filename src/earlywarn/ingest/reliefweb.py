@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from earlywarn.countries.service import load_reference
+from earlywarn.countries.reference import load_reference
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
