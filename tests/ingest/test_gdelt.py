@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.gdelt import GdeltConnector, month_window

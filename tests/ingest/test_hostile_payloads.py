@@ -19,7 +19,7 @@ from pydantic import BaseModel, SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.acled import AcledConnector, TokenStore
 from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus
 from earlywarn.ingest.registry import CONNECTORS

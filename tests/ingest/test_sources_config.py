@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.framework.config import ConfigError
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import WorldBankSourceConfig
 from earlywarn.ingest.service import ingest_configured_sources, load_sources_config

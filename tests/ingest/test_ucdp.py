@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.models import ArchivedPayload, RunStatus

@@ -27,8 +27,8 @@ from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import SourceHealthRule
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun

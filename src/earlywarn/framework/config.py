@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     ActionHeadingConfig,
     ActionMapConfig,
     ActionsConfig,

@@ -1,8 +1,9 @@
-"""Validated shapes of the files in ``config/``. Loading and error reporting: ``config.py``."""
+"""Validated shapes of the framework's files in ``config/`` (framework, indicators, actions,
+action_map, scoring, alerting). Loading and error reporting: ``config.py``; the API's views of
+them: ``schemas.py``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -443,76 +444,3 @@ class AlertingConfig(_Strict):
     max_triggering_factors: int = Field(ge=1, le=14)
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
-
-
-# --- API output (framework router) ----------------------------------------------------------
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class RiskFactorOut(_Out):
-    number: int
-    name: str
-    kind: Literal["common", "specific"]
-    crime: Literal["genocide", "crimes_against_humanity", "war_crimes"] | None
-    description: str
-
-
-class IndicatorSummaryOut(_Out):
-    id: str
-    name: str
-    variable: str
-    source: str
-    direction: Direction
-    weight: float
-    max_age_days: int
-    framework_indicators: list[str]
-
-
-class RiskFactorDetailOut(RiskFactorOut):
-    indicators: list[IndicatorSummaryOut]
-    action_codes: list[str] = Field(description="Headings action_map.yaml maps to this factor")
-
-
-class ActionGroupOut(_Out):
-    title: str
-    for_imminent_risk: bool
-    actions: list[str]
-
-
-class ActionHeadingOut(_Out):
-    code: str
-    sphere: Sphere
-    title: str
-    addresses_factors: list[int] = Field(description="Risk factors mapped to this heading")
-    groups: list[ActionGroupOut]
-
-
-class WeightSetOut(_Out):
-    id: int
-    version: int
-    content_digest: str
-    indicator_weights: dict[str, float]
-    factor_weights: dict[str, float]
-    created_at: datetime
-    created_by: str
-    note: str | None
-
-
-class RecommendedRow(_Out):
-    """One recommended-action row as it is stored in an alert's ``actions``."""
-
-    text: str
-    group: str
-    for_imminent_risk: bool
-
-
-class RecommendedHeading(_Out):
-    code: str
-    title: str
-    sphere: Sphere
-    addresses_factors: list[int]
-    recommended_because: str
-    actions: list[RecommendedRow]

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config import Configuration, load_file
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest import repository
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.csv_long import load_long_csv
