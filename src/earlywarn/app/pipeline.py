@@ -333,10 +333,9 @@ def _source_health(
     sources.yaml), for the operational rule; nothing is read when no such rule exists."""
     if not any(isinstance(r, SourceHealthRule) for r in config.alerting.rules):
         return []
-    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, sources, utc_now(), settings=settings)
+        for h in ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
     ]
 
 
@@ -365,6 +364,7 @@ def run_pipeline(
             factory,
             settings,
             config,
+            sources=config.sources,
             trigger=trigger,
             client=client,
             skip_own_schedule=skip_own_schedule,

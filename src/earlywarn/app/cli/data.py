@@ -21,13 +21,13 @@ from rich.progress import (
 
 from earlywarn.app.cli._shared import console, database, err, fail, load_config, print_run
 from earlywarn.app.pipeline import prepare_database
-from earlywarn.framework.config import ConfigError
+from earlywarn.framework.sources_schemas import FileFormat
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.files import is_zip, open_csv_member
 from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.registry import CONNECTORS
-from earlywarn.ingest.schemas import FileFormat
+from earlywarn.ingest.selection import select_sources
 from earlywarn.settings import get_settings
 
 
@@ -135,65 +135,57 @@ def ingest(
     chosen = source_arg or source or "all"
     settings = get_settings()
     config = load_config(settings)
-    try:
-        sources = ingest_service.load_sources_config(
-            settings.config_dir / ingest_service.SOURCES_FILE
-        )
-    except ConfigError as exc:
-        raise fail(str(exc)) from exc
-    api_entries = sources.api_sources()
+    sources = config.sources
     file_formats = {entry.format for entry in sources.files.values()}
     known = sorted(set(CONNECTORS) | set(ingest_service.FILE_SOURCES))
     if chosen != "all" and chosen not in known:
         raise fail(f"unknown source '{chosen}' (known: all, {', '.join(known)})")
-    if chosen == "all":
-        targets = [sid for sid, entry in api_entries.items() if entry.enabled]
-        targets += sorted({entry.format for entry in sources.files.values() if entry.enabled})
-    else:
-        targets = [chosen]
     if chosen in ingest_service.FILE_SOURCES and chosen not in file_formats:
         raise fail(f"no '{chosen}' file under files: in sources.yaml")
+    selected = select_sources(sources, settings, only=None if chosen == "all" else chosen)
+    targets = selected.source_ids
 
     runs: list[IngestRun] = []
-    not_configured: dict[str, list[str]] = {}
-    with database(settings) as (_, factory), _ingest_progress(len(targets)) as (bar, task):
+    total = len(targets) + len(selected.not_configured)
+    with database(settings) as (_, factory), _ingest_progress(total) as (bar, task):
         prepare_database(factory, config)
+        bar.advance(task, len(selected.not_configured))
         for target in targets:
             bar.update(task, description=f"{target}: starting")
 
             def report(message: str, target: str = target) -> None:
                 bar.update(task, description=f"{target}: {message}")
 
-            connector = CONNECTORS.get(target)
-            if connector is not None:
-                missing = connector.missing_settings(settings)
-                if missing:
-                    not_configured[target] = missing
-                    bar.advance(task)
-                    continue
+            if target in selected.api:
                 runs.append(
                     ingest_service.ingest_source(
                         factory,
                         settings,
                         config,
                         target,
-                        source_config=api_entries.get(target),
+                        source_config=selected.api[target],
                         trigger="cli",
                         progress=report,
                     )
                 )
             else:
                 runs += ingest_service.ingest_configured_sources(
-                    factory, settings, config, trigger="cli", only=target, include_api=False
+                    factory,
+                    settings,
+                    config,
+                    sources=sources,
+                    trigger="cli",
+                    only=target,
+                    include_api=False,
                 )
             bar.advance(task)
     for run in runs:
         print_run(run)
-    for target, missing in not_configured.items():
+    for target, missing in selected.not_configured.items():
         err.print(f"[red]{target}: not configured[/]: set {', '.join(missing)}")
-    if not targets:
+    if not targets and not selected.not_configured:
         console.print("no source enabled in sources.yaml")
-    if not_configured or any(r.status is RunStatus.FAILED for r in runs):
+    if selected.not_configured or any(r.status is RunStatus.FAILED for r in runs):
         raise typer.Exit(code=1)
 
 
