@@ -20,7 +20,7 @@ from earlywarn.alerting.rules import CountryInput
 from earlywarn.countries.models import Country
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import AlertRule
+from earlywarn.framework.config_schemas import AlertRule
 from earlywarn.types import RiskLevel, Sphere
 
 

@@ -17,7 +17,7 @@ from earlywarn.alerting.models import Alert
 from earlywarn.alerting.rules import CountryInput
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import AlertRule
+from earlywarn.framework.config_schemas import AlertRule
 from earlywarn.types import RiskLevel
 
 _RULE = TypeAdapter(AlertRule)

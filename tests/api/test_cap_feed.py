@@ -21,7 +21,7 @@ from earlywarn.app.factory import create_app
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import AlertRule
+from earlywarn.framework.config_schemas import AlertRule
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel, Role
 

@@ -42,13 +42,13 @@ from earlywarn.alerting.rules import (
 )
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.priority import rank_priority_actions
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     AlertRule,
     LevelRiseRule,
     RiskFactorRule,
     SourceHealthRule,
 )
+from earlywarn.framework.priority import rank_priority_actions
 from earlywarn.framework.service import recommend_actions
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.models import Purpose

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from earlywarn.framework.schemas import LevelThresholds
+from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.types import RiskLevel
 
 # Index of 'concern' in engine.LEVELS (low, concern, warning, emergency).
