@@ -17,10 +17,11 @@ from sqlalchemy.orm import Session
 from earlywarn.alerting import service
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.alerting.rules import CountryInput, SourceHealth, history_runs_needed
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import AlertRule, EscalationConfig
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
+from earlywarn.notify.models import Channel, OutboxMessage, Subscription
 from earlywarn.types import RiskLevel
 
 START = date(2026, 1, 5)

@@ -18,12 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.alerting import service as alerting
 from earlywarn.alerting.models import Alert, AlertEventKind
 from earlywarn.alerting.rules import CountryInput
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import AlertRule, DeliveryConfig, EscalationConfig
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
-from earlywarn.notify.models import FocalPoint, OutboxMessage, OutboxStatus, Subscription
+from earlywarn.notify.models import OutboxMessage, OutboxStatus, Subscription
 from earlywarn.types import RiskLevel
 
 POLICY = DeliveryConfig(

@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.schemas import DeliveryConfig
 from earlywarn.notify import service
@@ -29,7 +30,6 @@ from earlywarn.notify.delivery import DeliveryWorker, backoff_seconds
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Subscription,

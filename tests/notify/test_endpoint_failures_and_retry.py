@@ -22,6 +22,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
 from earlywarn.api.app import create_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
@@ -32,7 +33,6 @@ from earlywarn.notify.delivery import DeliveryWorker
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Subscription,

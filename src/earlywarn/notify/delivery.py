@@ -35,6 +35,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.schemas import DeliveryConfig
 from earlywarn.notify import repository, service
@@ -46,13 +47,7 @@ from earlywarn.notify.channels import (
     send_email,
     send_webhook,
 )
-from earlywarn.notify.models import (
-    Channel,
-    DeliveryAttempt,
-    FocalPoint,
-    OutboxMessage,
-    OutboxStatus,
-)
+from earlywarn.notify.models import Channel, DeliveryAttempt, OutboxMessage, OutboxStatus
 from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.auth import service as auth_service
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import utc_now
 from earlywarn.notify import repository
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Purpose,
