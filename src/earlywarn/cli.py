@@ -529,8 +529,8 @@ def deliver(
     """
     import signal
 
-    from earlywarn.alerting.service import escalate_due
     from earlywarn.notify.delivery import DeliveryStats, worker_from_settings
+    from earlywarn.notify.escalation import escalate_due
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.schemas import DeliveryConfig
-from earlywarn.notify import repository, service
+from earlywarn.notify import notices, repository, service
 from earlywarn.notify.channels import (
     Outcome,
     SendResult,
@@ -47,6 +47,7 @@ from earlywarn.notify.channels import (
     send_email,
     send_webhook,
 )
+from earlywarn.notify.escalation import escalate_due
 from earlywarn.notify.models import Channel, DeliveryAttempt, OutboxMessage, OutboxStatus
 from earlywarn.settings import Settings
 
@@ -347,7 +348,7 @@ class DeliveryWorker:
             )
             session.flush()
             what = "webhook" if channel is Channel.WEBHOOK else "e-mail address"
-            service.notify_administrators(
+            notices.notify_administrators(
                 session,
                 key=f"{channel.value}-disabled:{focal_point.id}:{now.isoformat()}",
                 subject=f"{what} of focal point {focal_point.name} disabled",
@@ -413,8 +414,6 @@ class DeliveryWorker:
 
     def run(self, *, stop: Callable[[], bool], on_pass: Callable[[DeliveryStats], None]) -> None:
         """Loop until ``stop()``: drain, escalate, sleep ``poll_interval_seconds``."""
-        from earlywarn.alerting.service import escalate_due
-
         while not stop():
             try:
                 with session_scope(self.factory) as session:
