@@ -80,53 +80,46 @@ def evaluate_alerts(
     health of every data source, for ``source_health`` rules. The outcome's updates go to
     notify in the caller's transaction.
     """
-    now = now or utc_now()
-    open_alerts = repository.open_alerts_by_key(session)
-    states = repository.rule_states(session)
+    evaluation = _Evaluation(
+        session,
+        run,
+        now or utc_now(),
+        repository.open_alerts_by_key(session),
+        repository.rule_states(session),
+    )
     names = repository.country_names(session)
-    evaluation = _Evaluation(session, run, now, open_alerts, states)
     for rule in config.alerting.rules:
         if isinstance(rule, SourceHealthRule):
             for health in sources:
-                source_reading = read_source(rule, health)
-                evaluation.apply(
-                    rule,
-                    health.source_id,
-                    source_reading,
-                    partial(source_content, rule, run, source_reading),
-                    country=None,
-                    score_id=None,
-                )
-            continue
-        for data in countries:
-            key = dedup_key(rule.id, data.iso3)
-            alert = open_alerts.get(key)
-            baseline = alert.evidence.get("baseline") if alert is not None else None
-            reading = read_country(rule, data, baseline)
-            if reading is None:
-                continue
-            frozen = baseline
-            if frozen is None and isinstance(rule, LevelRiseRule):
-                frozen = reading.details["baseline"]
-
-            def content(
-                rule: AlertRule = rule,
-                data: CountryInput = data,
-                reading: Reading = reading,
-                frozen: Mapping[str, Any] | None = frozen,
-            ) -> Content:
-                name = names.get(data.iso3, data.iso3)
-                return country_content(config, rule, run, data, reading, name, frozen)
-
-            evaluation.apply(
-                rule,
-                data.iso3,
-                reading,
-                content,
-                country=data.iso3,
-                score_id=data.score.id if data.score is not None else None,
-            )
+                reading = read_source(rule, health)
+                content = partial(source_content, rule, run, reading)
+                evaluation.apply(rule, health.source_id, reading, content, country=None)
+        else:
+            for data in countries:
+                _evaluate_country(evaluation, config, rule, data, names)
     return EvaluationOutcome(updates=evaluation.updates)
+
+
+def _evaluate_country(
+    evaluation: _Evaluation,
+    config: Configuration,
+    rule: AlertRule,
+    data: CountryInput,
+    names: Mapping[str, str],
+) -> None:
+    alert = evaluation.open_alerts.get(dedup_key(rule.id, data.iso3))
+    baseline = alert.evidence.get("baseline") if alert is not None else None
+    reading = read_country(rule, data, baseline)
+    if reading is None:
+        return
+    # A rise keeps measuring against the baseline it was raised from, frozen at opening.
+    frozen = baseline
+    if frozen is None and isinstance(rule, LevelRiseRule):
+        frozen = reading.details["baseline"]
+    name = names.get(data.iso3, data.iso3)
+    content = partial(country_content, config, rule, evaluation.run, data, reading, name, frozen)
+    score_id = data.score.id if data.score is not None else None
+    evaluation.apply(rule, data.iso3, reading, content, country=data.iso3, score_id=score_id)
 
 
 class _Evaluation:
@@ -165,7 +158,7 @@ class _Evaluation:
         content: Callable[[], Content],
         *,
         country: str | None,
-        score_id: int | None,
+        score_id: int | None = None,
     ) -> None:
         key = dedup_key(rule.id, subject)
         state = self._state(rule, key)

@@ -22,7 +22,7 @@ from earlywarn.framework.service import weights_digest
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring import service as scoring_service
 from earlywarn.scoring.engine import EngineSpec
-from earlywarn.scoring.explain import rescore
+from earlywarn.scoring.explain import Rescored, rescore
 from earlywarn.scoring.service import weights_of
 from earlywarn.weights import alert_preview, repository
 from earlywarn.weights.models import WeightSetEvent, WeightSetEventKind
@@ -266,7 +266,6 @@ def preview(
     before = rescore(spec, units, breakdowns, weights_of(spec, current))
     after = rescore(spec, units, breakdowns, weights_of(spec, proposed))
     levels_before, levels_after = before.levels(), after.levels()
-    ranks_before, ranks_after = before.ranks(), after.ranks()
 
     alerts = alert_preview.preview_alerts(session, config, run, before, after, as_of=as_of)
     level_changes = [
@@ -280,6 +279,22 @@ def preview(
         for u, iso3 in enumerate(units)
         if levels_before[iso3] != levels_after[iso3]
     ]
+    return WeightPreview(
+        weight_set_id=proposed.id,
+        compared_with_weight_set_id=current.id,
+        score_run_id=run.id,
+        countries=len(units),
+        level_changes=level_changes,
+        rank_moves=_rank_moves(units, before, after),
+        alerts_opening=alerts.opening,
+        alerts_reopening=alerts.reopening,
+        alerts_closing=alerts.closing,
+    )
+
+
+def _rank_moves(units: list[str], before: Rescored, after: Rescored) -> list[RankMove]:
+    """Every country whose rank changes, the largest moves first."""
+    ranks_before, ranks_after = before.ranks(), after.ranks()
     moves = []
     for iso3 in units:
         rb, ra = ranks_before.get(iso3), ranks_after.get(iso3)
@@ -287,14 +302,4 @@ def preview(
             move = None if rb is None or ra is None else rb - ra
             moves.append(RankMove(iso3=iso3, rank_before=rb, rank_after=ra, move=move))
     moves.sort(key=lambda m: (-(abs(m.move) if m.move is not None else 10**6), m.iso3))
-    return WeightPreview(
-        weight_set_id=proposed.id,
-        compared_with_weight_set_id=current.id,
-        score_run_id=run.id,
-        countries=len(units),
-        level_changes=level_changes,
-        rank_moves=moves,
-        alerts_opening=alerts.opening,
-        alerts_reopening=alerts.reopening,
-        alerts_closing=alerts.closing,
-    )
+    return moves
