@@ -1,4 +1,5 @@
-"""Admin routes for focal points, their subscriptions and the delivery outbox."""
+"""Routes for focal points, their subscriptions and the delivery outbox, and an alert's
+deliveries (``GET /alerts/{id}/deliveries``)."""
 
 from __future__ import annotations
 
