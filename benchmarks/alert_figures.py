@@ -22,8 +22,9 @@ from sqlalchemy import select
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.alerting.response_report import build_report
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import create_db_engine, make_session_factory, utc_now
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
+from earlywarn.notify.models import Channel, OutboxMessage, Subscription
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel
 

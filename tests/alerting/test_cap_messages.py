@@ -17,12 +17,14 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import cap, service
+from earlywarn.alerting import cap, lifecycle
+from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import Alert, AlertEvent
-from earlywarn.alerting.rules import CountryInput
+from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.types import RiskLevel
 
 CAP = f"{{{cap.CAP_NS}}}"
@@ -58,8 +60,10 @@ def config(configuration: Configuration, session: Session) -> Configuration:
 
 def _run(session: Session, config: Configuration, week: int, level: RiskLevel, c: float) -> None:
     data = CountryInput(iso3="SDN", level=level, composite=c, factor_scores={11: 0.8, 1: 0.6})
-    ref = service.RunRef(None, date(2026, 1, 5) + timedelta(weeks=week))
-    service.evaluate_alerts(session, config, ref, [data])
+    ref = RunRef(None, date(2026, 1, 5) + timedelta(weeks=week))
+    hand_over(
+        session, config.alerting.escalation, evaluate_alerts(session, config, ref, [data]).updates
+    )
     session.flush()
 
 
@@ -119,7 +123,11 @@ def test_every_message_of_an_alert_s_life_is_valid_cap_and_references_the_earlie
 def test_workflow_events_make_no_cap_message(session: Session, config: Configuration) -> None:
     _run(session, config, 0, RiskLevel.WARNING, 0.45)
     alert = session.scalars(select(Alert)).one()
-    service.acknowledge(session, alert.id, actor="desk", note=None)
+    hand_over(
+        session,
+        config.alerting.escalation,
+        [lifecycle.acknowledge(session, alert.id, actor="desk", note=None)],
+    )
     events = list(session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert.id)))
     assert len(events) == 2
     assert [e.kind.value for e in cap.cap_events(events)] == ["opened"]

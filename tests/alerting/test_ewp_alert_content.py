@@ -19,13 +19,13 @@ from earlywarn.alerting import cap
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.app.models_registry import Base
 from earlywarn.app.pipeline import prepare_database, score_and_alert
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import make_session_factory
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.channels import build_email
-from earlywarn.notify.models import FocalPoint
-from earlywarn.notify.service import build_payload
+from earlywarn.notify.outbox import build_payload
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 

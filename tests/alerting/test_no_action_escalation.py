@@ -13,14 +13,17 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import service
+from earlywarn.alerting import lifecycle
+from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.alerting.response_models import ActionStatus, AlertAction
-from earlywarn.alerting.rules import CountryInput
+from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.countries.models import Country
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule
+from earlywarn.notify.alert_events import hand_over
+from earlywarn.notify.escalation import escalate_due
 from earlywarn.types import RiskLevel, Sphere
 
 
@@ -40,11 +43,19 @@ def alert(configuration: Configuration, session: Session) -> Alert:
         configuration, alerting=configuration.alerting.model_copy(update={"rules": [rule]})
     )
     data = CountryInput(iso3="SDN", level=RiskLevel.WARNING, composite=0.45)
-    service.evaluate_alerts(session, config, service.RunRef(None, date(2026, 1, 5)), [data])
+    hand_over(
+        session,
+        config.alerting.escalation,
+        evaluate_alerts(session, config, RunRef(None, date(2026, 1, 5)), [data]).updates,
+    )
     session.flush()
     opened = session.scalars(select(Alert)).one()
     assert opened.escalation["escalate_without_action_days"] == 7
-    service.acknowledge(session, opened.id, actor="desk", note="seen")
+    hand_over(
+        session,
+        configuration.alerting.escalation,
+        [lifecycle.acknowledge(session, opened.id, actor="desk", note="seen")],
+    )
     session.flush()
     return opened
 
@@ -56,10 +67,10 @@ def _kinds(session: Session, alert: Alert) -> list[str]:
 
 def test_no_action_after_the_limit_escalates_again(session: Session, alert: Alert) -> None:
     assert alert.acknowledged_at is not None
-    service.escalate_due(session, alert.acknowledged_at + timedelta(days=6))
+    escalate_due(session, alert.acknowledged_at + timedelta(days=6))
     assert alert.state is AlertState.ACKNOWLEDGED, "six days: still within the limit"
 
-    events = service.escalate_due(session, alert.acknowledged_at + timedelta(days=7, hours=1))
+    events = escalate_due(session, alert.acknowledged_at + timedelta(days=7, hours=1))
     session.flush()
     assert alert.state is AlertState.FIRING
     assert alert.acknowledged_by is None
@@ -82,6 +93,6 @@ def test_a_recorded_action_keeps_the_acknowledgement(session: Session, alert: Al
     )  # fmt: skip
     session.flush()
     assert alert.acknowledged_at is not None
-    service.escalate_due(session, alert.acknowledged_at + timedelta(days=30))
+    escalate_due(session, alert.acknowledged_at + timedelta(days=30))
     assert alert.state is AlertState.ACKNOWLEDGED
     assert _kinds(session, alert) == ["opened", "acknowledged"]

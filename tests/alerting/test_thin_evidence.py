@@ -12,12 +12,13 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import service
+from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import Alert
-from earlywarn.alerting.rules import CountryInput
+from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.types import RiskLevel
 
 _RULE = TypeAdapter(AlertRule)
@@ -38,7 +39,11 @@ def config(configuration: Configuration, session: Session) -> Configuration:
 
 
 def _run(session: Session, config: Configuration, data: CountryInput) -> list[Alert]:
-    service.evaluate_alerts(session, config, service.RunRef(None, date(2026, 1, 5)), [data])
+    hand_over(
+        session,
+        config.alerting.escalation,
+        evaluate_alerts(session, config, RunRef(None, date(2026, 1, 5)), [data]).updates,
+    )
     session.flush()
     return list(session.scalars(select(Alert).order_by(Alert.id)))
 

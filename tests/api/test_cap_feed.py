@@ -15,13 +15,14 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import StarletteDeprecationWarning
 
-from earlywarn.alerting import service
-from earlywarn.alerting.rules import CountryInput
+from earlywarn.alerting.evaluation import evaluate_alerts
+from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.app.factory import create_app
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel, Role
 
@@ -76,8 +77,12 @@ def _alerts(factory: sessionmaker[Session], config: Configuration) -> None:
                 CountryInput(iso3=iso3, level=level, composite=c, factor_scores={11: 0.6})
                 for iso3, (level, c) in levels.items()
             ]
-            ref = service.RunRef(None, date(2026, 1, 5) + timedelta(weeks=week))
-            service.evaluate_alerts(session, config, ref, inputs)
+            ref = RunRef(None, date(2026, 1, 5) + timedelta(weeks=week))
+            hand_over(
+                session,
+                config.alerting.escalation,
+                evaluate_alerts(session, config, ref, inputs).updates,
+            )
             session.flush()
 
 

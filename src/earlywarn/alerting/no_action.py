@@ -1,5 +1,5 @@
 """Acknowledged but not acted on: an alert with no recorded action
-``early_action.escalate_without_action_days`` after its acknowledgement escalates like an
+``escalation.escalate_without_action_days`` after its acknowledgement escalates like an
 unacknowledged one (docs/early-action.md). The number of days is frozen onto the alert's
 escalation chain when it opens, with the tiers; ``escalate_due`` calls ``lapse_due`` first, so
 the lapsed alert climbs the chain (next tier, then reminders) in the same pass.

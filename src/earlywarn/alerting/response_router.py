@@ -16,11 +16,11 @@ from earlywarn.alerting.response_schemas import (
     ActionPatch,
     WarningResponseReport,
 )
+from earlywarn.alerting.router import EventSink
 from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.auth.deps import Acknowledger, Reader
 from earlywarn.db import utc_now
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import service as notify_service
 from earlywarn.types import Role
 
 router = APIRouter(tags=["alerts"])
@@ -56,6 +56,7 @@ def record_action(
     session: SessionDep,
     principal: Acknowledger,
     config: ConfigDep,
+    sink: EventSink,
     alert_id: IdPath,
     body: ActionIn,
 ) -> ActionOut:
@@ -71,7 +72,7 @@ def record_action(
             actor=principal.actor,
             administrator=principal.role is Role.ADMIN,
             focal_point_id=principal.focal_point_id,
-            refusal=notify_service.refusal_to_act,
+            refusal=sink.refusal_to_act,
         )
     return ActionOut.model_validate(action)
 
@@ -80,6 +81,7 @@ def record_action(
 def update_action(
     session: SessionDep,
     principal: Acknowledger,
+    sink: EventSink,
     alert_id: IdPath,
     action_id: IdPath,
     body: ActionPatch,
@@ -95,7 +97,7 @@ def update_action(
             actor=principal.actor,
             administrator=principal.role is Role.ADMIN,
             focal_point_id=principal.focal_point_id,
-            refusal=notify_service.refusal_to_act,
+            refusal=sink.refusal_to_act,
         )
     return ActionOut.model_validate(action)
 

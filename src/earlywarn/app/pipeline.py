@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.evaluation import country_inputs, evaluate_alerts
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.rules import SourceHealth, history_runs_needed
-from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
+from earlywarn.alerting.rules import RunRef, SourceHealth, history_runs_needed
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope, utc_now
 from earlywarn.forecasting.registry import ModelRegistry
@@ -33,6 +33,7 @@ from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
@@ -204,6 +205,8 @@ def score_and_alert(
                 inputs,
                 _source_health(session, config, settings),
             )
+            # In this transaction: an alert is never visible without its outbox rows.
+            messages = hand_over(session, config.alerting.escalation, evaluation.updates)
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,
@@ -213,7 +216,7 @@ def score_and_alert(
                 alerts_escalated=evaluation.count(AlertEventKind.ESCALATED),
                 alerts_deescalated=evaluation.count(AlertEventKind.DEESCALATED),
                 alerts_resolved=evaluation.count(AlertEventKind.RESOLVED),
-                outbox_messages=evaluation.outbox_messages,
+                outbox_messages=messages,
                 forecasts_stored=forecast.stored,
                 forecast_model_version=forecast.model_version or None,
                 forecast_skipped_reason=forecast.skipped_reason,

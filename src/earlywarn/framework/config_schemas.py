@@ -423,6 +423,9 @@ class EscalationConfig(_Strict):
     tiers: list[EscalationTier] = Field(default_factory=list)
     reminder_interval_minutes: int = Field(default=1440, ge=1)
     max_reminders: int = Field(default=3, ge=0, le=100)
+    # Acknowledged with no recorded action this many days later: escalates again
+    # (alerting.no_action); None switches it off.
+    escalate_without_action_days: float | None = Field(default=7, gt=0, le=365)
 
     @model_validator(mode="after")
     def _increasing(self) -> EscalationConfig:

@@ -9,13 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field
 class EarlyActionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    escalate_without_action_days: float | None = Field(
-        default=7,
-        gt=0,
-        le=365,
-        description="An acknowledged alert with no recorded action this many days after the "
-        "acknowledgement escalates like an unacknowledged one; null switches it off.",
-    )
     report_open_days: int = Field(
         default=14,
         ge=1,
