@@ -22,8 +22,7 @@ from earlywarn.alerting.models import Alert
 from earlywarn.cli import app as cli_app
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.settings import Settings, get_settings
 

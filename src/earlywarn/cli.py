@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
-from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.schemas import FileFormat
 from earlywarn.migrations import upgrade_to_head
+from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings, get_settings
 from earlywarn.types import Role
 

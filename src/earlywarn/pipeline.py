@@ -31,8 +31,8 @@ from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
+from earlywarn.observations.models import IngestRun
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.service import record_failed_run, run_scoring, score_history

@@ -20,7 +20,7 @@ from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertSt
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel

@@ -23,7 +23,7 @@ from earlywarn.forecasting.service import drivers, panel_from_observations
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import OnsetProbabilityRule
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
 

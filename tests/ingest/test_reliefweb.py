@@ -16,10 +16,10 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.reliefweb import fetch_reliefweb, parse_reliefweb
 from earlywarn.ingest.schemas import LoadedPayload, ReliefWebSourceConfig
 from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 KNOWN = {"TCD", "BFA", "SDN", "SSD", "KEN"}

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.framework.config import ConfigError
 from earlywarn.framework.schemas import IndicatorsConfig
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import WorldBankSourceConfig
 from earlywarn.ingest.service import ingest_configured_sources, load_sources_config
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"

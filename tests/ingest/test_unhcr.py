@@ -16,10 +16,10 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import LoadedPayload, UnhcrSourceConfig
 from earlywarn.ingest.service import ingest_source
 from earlywarn.ingest.unhcr import fetch_unhcr, parse_unhcr
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 KNOWN = {"KEN", "SDN", "SOM", "SYR", "AFG", "XKX"}

@@ -12,9 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.schemas import ObservationRecord
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation
 from earlywarn.scoring import repository
 from earlywarn.scoring.panel import ObservationTable
 from earlywarn.scoring.repository import iso_days, observation_groups

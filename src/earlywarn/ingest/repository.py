@@ -11,9 +11,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from earlywarn.countries.models import Country
-from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
+from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.schemas import RawPayload
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation, RunStatus, Source
 
 INSERT_CHUNK_ROWS = 5_000
 # gzip level 1 keeps archiving a million-value World Bank load to about a second; JSON still

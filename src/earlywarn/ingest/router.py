@@ -12,13 +12,13 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import ConfigError
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
-from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.schemas import (
     ArchivedPayloadRead,
     IngestRunRead,
     SourcesConfig,
     SourceStatusRead,
 )
+from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

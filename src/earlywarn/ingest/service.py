@@ -35,7 +35,7 @@ from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.ewp import load_ewp
 from earlywarn.ingest.files import TableFormat, fetch_table, is_zip, parse_table_bytes
 from earlywarn.ingest.http import SourceHttp, make_client
-from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
+from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.pts import load_pts
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.schemas import (
@@ -51,6 +51,7 @@ from earlywarn.ingest.vdem import DEFAULT_START_YEAR as DEFAULT_VDEM_START_YEAR
 from earlywarn.ingest.vdem import DEFAULT_VARIABLES as DEFAULT_VDEM_VARIABLES
 from earlywarn.ingest.vdem import load_vdem
 from earlywarn.observations import repository as observations_repository
+from earlywarn.observations.models import IngestRun, RunStatus, Source
 from earlywarn.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -12,8 +12,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from earlywarn.countries.models import Country
-from earlywarn.ingest.models import IngestRun
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation
 from earlywarn.observations.schemas import LatestValue
 
 _COLUMNS = (

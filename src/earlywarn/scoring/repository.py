@@ -28,8 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, defer
 
 from earlywarn.countries.models import Country
-from earlywarn.ingest.models import IngestRun
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation
 from earlywarn.scoring.engine import FloatArray
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.scoring.panel import LABEL_SEPARATOR, ObservationGroups
