@@ -28,7 +28,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased, defer
 
 from earlywarn.countries.models import Country
-from earlywarn.observations.models import IngestRun, Observation
+from earlywarn.observations import repository as observations_repository
+from earlywarn.observations.models import Observation
 from earlywarn.scoring.engine import FloatArray
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.scoring.panel import LABEL_SEPARATOR, ObservationGroups
@@ -320,14 +321,8 @@ def observation_groups(
     query_filter = [
         Observation.variable.in_(sorted(set(variables))),
         Observation.period_start <= end,
+        *observations_repository.vintage_conditions(session, vintage_as_of=vintage_as_of),
     ]
-    if vintage_as_of is not None:
-        finished = session.scalars(
-            select(IngestRun.id).where(
-                IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
-            )
-        ).all()
-        query_filter.append(Observation.ingest_run_id.in_(list(finished) or [-1]))
     if session.get_bind().dialect.name == "postgresql":
         return _postgresql_groups(session, query_filter)
     return _sqlite_groups(session, query_filter)
@@ -600,11 +595,3 @@ def _hash_aggregate(session: Session) -> Iterator[None]:
     session.execute(
         select(*(func.set_config(n, v, True) for n, v in zip(names, before, strict=True)))
     )
-
-
-def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:
-    """The source of each ingest run."""
-    if not run_ids:
-        return {}
-    query = select(IngestRun.id, IngestRun.source_id).where(IngestRun.id.in_(sorted(run_ids)))
-    return {int(r[0]): r[1] for r in session.execute(query)}

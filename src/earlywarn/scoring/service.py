@@ -260,7 +260,9 @@ def _score_history(
     )
     # Sources named, so that a history breakdown names them like a normal run's.
     table = table.with_sources(
-        repository.run_sources(session, {int(r) for r in np.unique(table.ingest_run_id)})
+        observations_repository.run_sources(
+            session, {int(r) for r in np.unique(table.ingest_run_id)}
+        )
     )
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
     lap("read_seconds")
