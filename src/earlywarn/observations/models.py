@@ -67,7 +67,7 @@ class Observation(Base):
     """
 
     __tablename__ = "observations"
-    # SQLite: every column a history read takes (``scoring.repository.observation_groups``),
+    # SQLite: every column a history read takes (``scoring.history_read.observation_groups``),
     # so it walks the index alone rather than looking up a million rows in the table;
     # PostgreSQL reads the table in one sequential pass instead (migration 0010).
     __table_args__ = (
