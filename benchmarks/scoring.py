@@ -36,15 +36,15 @@ from typing import Any
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
+from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.app.pipeline import prepare_database
 from earlywarn.countries.models import Country
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest.repository import insert_observations
-from earlywarn.migrations import upgrade_to_head
 from earlywarn.observations.models import IngestRun, RunStatus, Source
-from earlywarn.pipeline import prepare_database
 from earlywarn.scoring import engine as scoring_engine
 from earlywarn.scoring.engine import EngineSpec, Weights
 from earlywarn.scoring.history_run import score_history
