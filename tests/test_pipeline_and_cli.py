@@ -22,7 +22,7 @@ from earlywarn.app import pipeline, scheduler
 from earlywarn.app.cli import app as cli_app
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.observations.models import Observation, RunStatus
+from earlywarn.observations.models import IngestRun, Observation, RunStatus
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.settings import Settings, get_settings
 
@@ -286,7 +286,7 @@ def test_each_source_gets_its_own_scheduled_job(
         factory: object, settings: object, config: object, source_id: str, **kw: Any
     ) -> Any:
         ran.append(f"{source_id}:{kw['trigger']}")
-        return ingest_service.IngestRun(id=1, status=RunStatus.SUCCEEDED)
+        return IngestRun(id=1, status=RunStatus.SUCCEEDED)
 
     monkeypatch.setattr(ingest_service, "ingest_source", fake_ingest)
     running = scheduler.start(app)

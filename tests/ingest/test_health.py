@@ -9,8 +9,9 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope
+from earlywarn.ingest.health import HealthState, source_health
 from earlywarn.ingest.schemas import SourcesConfig
-from earlywarn.ingest.service import HealthState, import_file, source_health
+from earlywarn.ingest.service import import_file
 from earlywarn.observations.models import IngestRun
 from earlywarn.settings import Settings
 

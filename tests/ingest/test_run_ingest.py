@@ -11,8 +11,9 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
+from earlywarn.ingest.runs import run_ingest
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
-from earlywarn.ingest.service import import_file, run_ingest
+from earlywarn.ingest.service import import_file
 from earlywarn.observations.models import IngestRun, Observation, RunStatus, Source
 from earlywarn.observations.repository import latest_values
 

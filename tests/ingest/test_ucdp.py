@@ -19,10 +19,10 @@ from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
 from earlywarn.framework.schemas import IndicatorsConfig
 from earlywarn.ingest.connectors import ConnectorContext
-from earlywarn.ingest.errors import RemoteSourceError
+from earlywarn.ingest.errors import RemoteSourceError, SourceNotConfiguredError
 from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.schemas import UcdpSourceConfig
-from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
+from earlywarn.ingest.service import ingest_source
 from earlywarn.ingest.ucdp import TOKEN_HEADER, UcdpConnector
 from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.settings import Settings

@@ -30,6 +30,7 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
+from earlywarn.ingest import health as ingest_health
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.observations.models import IngestRun
@@ -337,7 +338,7 @@ def _source_health(
     sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, sources, utc_now(), settings=settings)
+        for h in ingest_health.source_health(session, sources, utc_now(), settings=settings)
     ]
 
 

@@ -13,6 +13,8 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import ConfigError
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
+from earlywarn.ingest.health import source_health
+from earlywarn.ingest.registry import KNOWN_SOURCES
 from earlywarn.ingest.schemas import (
     ArchivedPayloadRead,
     IngestRunRead,
@@ -50,9 +52,9 @@ def list_sources(
         sources = SourcesConfig()
     known = {source.id: source for source in service.list_sources(session)}
     views = []
-    for health in service.source_health(session, sources, utc_now(), settings=settings):
+    for health in source_health(session, sources, utc_now(), settings=settings):
         stored = known.get(health.source_id)
-        definition = service.KNOWN_SOURCES.get(health.source_id)
+        definition = KNOWN_SOURCES.get(health.source_id)
         views.append(
             SourceStatusRead(
                 id=health.source_id,

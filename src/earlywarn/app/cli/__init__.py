@@ -197,7 +197,7 @@ def ingest(
     """
     from earlywarn.app.pipeline import prepare_database
     from earlywarn.ingest import service as ingest_service
-    from earlywarn.ingest.registry import CONNECTORS
+    from earlywarn.ingest.registry import CONNECTORS, FILE_SOURCES
 
     if source_arg is not None and source is not None and source_arg != source:
         raise _fail(f"give the source once (got '{source_arg}' and --source '{source}')")
@@ -212,7 +212,7 @@ def ingest(
         raise _fail(str(exc)) from exc
     api_entries = sources.api_sources()
     file_formats = {entry.format for entry in sources.files.values()}
-    known = sorted(set(CONNECTORS) | set(ingest_service.FILE_SOURCES))
+    known = sorted(set(CONNECTORS) | set(FILE_SOURCES))
     if chosen != "all" and chosen not in known:
         raise _fail(f"unknown source '{chosen}' (known: all, {', '.join(known)})")
     if chosen == "all":
@@ -220,7 +220,7 @@ def ingest(
         targets += sorted({entry.format for entry in sources.files.values() if entry.enabled})
     else:
         targets = [chosen]
-    if chosen in ingest_service.FILE_SOURCES and chosen not in file_formats:
+    if chosen in FILE_SOURCES and chosen not in file_formats:
         raise _fail(f"no '{chosen}' file under files: in sources.yaml")
 
     runs: list[IngestRun] = []
