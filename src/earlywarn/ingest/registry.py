@@ -31,10 +31,6 @@ def _build() -> dict[str, Connector]:
 CONNECTORS: dict[str, Connector] = _build()
 
 
-def get_connector(source_id: str) -> Connector | None:
-    return CONNECTORS.get(source_id)
-
-
 FILE_SOURCES: dict[str, SourceDefinition] = {
     "csv": SourceDefinition(
         name="Long-format CSV (docs/long-format-csv.md)",

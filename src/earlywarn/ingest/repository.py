@@ -168,15 +168,6 @@ def _copy_observations(driver_connection: Any, rows: Sequence[tuple[Any, ...]]) 
             copy.write("".join(buffer))
 
 
-def count_observations_for_run(session: Session, run_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(Observation).where(Observation.ingest_run_id == run_id)
-        )
-        or 0
-    )
-
-
 def archive_payloads(session: Session, run_id: int, raw: Sequence[RawPayload]) -> int:
     """Store the run's raw bodies (gzip); bodies already archived are referenced, not copied.
     Returns the number of bytes newly stored (compressed)."""

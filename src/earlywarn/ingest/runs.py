@@ -191,34 +191,8 @@ def _new_vintage_rows(
     """Rows (in ``repository.OBSERVATION_COLUMNS`` order) for values that are new or differ
     from the current vintage; (rows, unchanged, identical duplicates). Raises ``IngestError``
     on anything the database would reject. Runs once per value of a large load: kept lean."""
-    known_countries = repository.country_codes(session)
-    by_key: dict[tuple[str, str, str], ObservationRecord] = {}
-    duplicates = 0
-    variables: set[str] = set()
-    for record in payload.records:
-        key = (record.iso3, record.variable, record.period)
-        earlier = by_key.get(key)
-        if earlier is not None:
-            if earlier.value != record.value:
-                raise IngestError(
-                    f"the payload gives two values for {' '.join(key)}: "
-                    f"{earlier.value!r} and {record.value!r}"
-                )
-            duplicates += 1
-            continue
-        by_key[key] = record
-        variables.add(record.variable)
-    unknown = sorted({key[0] for key in by_key} - known_countries)
-    if unknown:
-        shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
-        raise IngestError(
-            f"{len(unknown)} country code(s) not in the countries table: {shown} "
-            "(seed the countries table first)"
-        )
-    for variable in variables:
-        if not VARIABLE_PATTERN.match(variable) or len(variable) > 128:
-            raise IngestError(f"invalid variable name {variable!r}")
-
+    by_key, variables, duplicates = _distinct_records(payload.records)
+    _check_keys(session, by_key, variables)
     current = observations_repository.current_values(session, variables)
     loaded_at = utc_now()
     rows: list[tuple[Any, ...]] = []
@@ -241,6 +215,51 @@ def _new_vintage_rows(
             )
         )
     return rows, unchanged, duplicates
+
+
+_Key = tuple[str, str, str]  # (iso3, variable, period)
+
+
+def _distinct_records(
+    records: list[ObservationRecord],
+) -> tuple[dict[_Key, ObservationRecord], set[str], int]:
+    """Each (country, variable, period) once, the variables named, and how many records
+    repeated one identically; a repeat with another value is an ``IngestError``."""
+    by_key: dict[_Key, ObservationRecord] = {}
+    duplicates = 0
+    variables: set[str] = set()
+    for record in records:
+        key = (record.iso3, record.variable, record.period)
+        earlier = by_key.get(key)
+        if earlier is not None:
+            if earlier.value != record.value:
+                raise IngestError(
+                    f"the payload gives two values for {' '.join(key)}: "
+                    f"{earlier.value!r} and {record.value!r}"
+                )
+            duplicates += 1
+            continue
+        by_key[key] = record
+        variables.add(record.variable)
+    return by_key, variables, duplicates
+
+
+def _check_keys(
+    session: Session, by_key: dict[_Key, ObservationRecord], variables: set[str]
+) -> None:
+    """Refuse what must not be stored: a country missing from the countries table (checked
+    here because observations carry no foreign key, see ``Observation``), a malformed or too
+    long variable name."""
+    unknown = sorted({key[0] for key in by_key} - repository.country_codes(session))
+    if unknown:
+        shown = ", ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "")
+        raise IngestError(
+            f"{len(unknown)} country code(s) not in the countries table: {shown} "
+            "(seed the countries table first)"
+        )
+    for variable in variables:
+        if not VARIABLE_PATTERN.match(variable) or len(variable) > 128:
+            raise IngestError(f"invalid variable name {variable!r}")
 
 
 def _finish_failed(
