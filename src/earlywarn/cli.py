@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -513,6 +514,35 @@ def create_key(
             )
             console.print(f"created key {key.id} ({role.value}) for '{name}':")
         console.print(raw)
+
+
+@app.command("create-user")
+def create_user(
+    email: Annotated[str, typer.Argument(help="The person's e-mail address (their login)")],
+    role: Annotated[Role, typer.Option(help="analyst, focal_point or admin")],
+    focal_point_id: Annotated[int | None, typer.Option(help="Link a focal_point user")] = None,
+) -> None:
+    """Create a web-interface account; the password is read from standard input or prompted."""
+    from earlywarn.auth import accounts
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = get_settings()
+    with _database(settings) as (_, factory):
+        try:
+            with session_scope(factory) as session:
+                user = accounts.create_user(
+                    session,
+                    email=email,
+                    password=password,
+                    role=role,
+                    focal_point_id=focal_point_id,
+                )
+        except accounts.AccountError as exc:
+            raise _fail(str(exc)) from exc
+        console.print(f"created user {user.id} {user.email} ({role.value})")
 
 
 @app.command()

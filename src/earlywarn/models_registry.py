@@ -1,6 +1,7 @@
 """Imports every stage's tables so that ``Base.metadata`` is complete (Alembic, tests)."""
 
 from earlywarn.alerting import models as alerting_models
+from earlywarn.auth import account_models as auth_account_models
 from earlywarn.auth import models as auth_models
 from earlywarn.countries import models as countries_models
 from earlywarn.db import Base
@@ -15,6 +16,7 @@ from earlywarn.weights import models as weights_models
 __all__ = [
     "Base",
     "alerting_models",
+    "auth_account_models",
     "auth_models",
     "countries_models",
     "forecasting_models",

@@ -25,6 +25,7 @@ from earlywarn.notify import router as notify_router
 from earlywarn.observations import router as observations_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
+from earlywarn.web import router as web_router
 from earlywarn.weights import router as weights_router
 
 logger = logging.getLogger(__name__)
@@ -134,4 +135,5 @@ def create_app(
     errors.install_error_handlers(app)
     for router in _routers():
         app.include_router(router)
+    web_router.install(app)  # the pages (issue 13): routes outside the API, static files
     return app

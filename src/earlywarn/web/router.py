@@ -1,0 +1,31 @@
+"""What the app factory calls: the pages' routes, their static files and error pages."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from earlywarn.web import admin_users, auth_pages, overview
+from earlywarn.web.deps import LoginRequired, PageRefused, login_url
+from earlywarn.web.templating import STATIC_DIR, render
+
+ROUTERS = [auth_pages.router, overview.router, admin_users.router]
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageRefused)
+    return render(request, "refused.html", None, status_code=exc.status_code, reason=exc.reason)
+
+
+def install(app: FastAPI) -> None:
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(PageRefused, _refused)
