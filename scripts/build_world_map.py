@@ -78,16 +78,23 @@ def _path(rings: list[list[tuple[float, float]]]) -> str:
     scale = WIDTH / (2 * X_MAX)
     parts = []
     for ring in rings:
-        coords = []
+        pieces: list[list[str]] = []
+        coords: list[str] = []
         last = None
         for lon, lat in ring:
             x, y = equal_earth(lon, lat)
             point = (round((x + X_MAX) * scale, 1), round((Y_MAX - y) * scale, 1))
-            if point != last:  # 110m shapes repeat points once rounded to 0.1 px
-                coords.append(f"{point[0]:g} {point[1]:g}")
-                last = point
-        if len(coords) >= 3:
-            parts.append("M" + "L".join(coords) + "Z")
+            if point == last:  # 110m shapes repeat points once rounded to 0.1 px
+                continue
+            # A ring that runs along the antimeridian (some 50m islands) jumps across the whole
+            # map between two points: start a new piece there instead of drawing the jump.
+            if last is not None and abs(point[0] - last[0]) > WIDTH / 2:
+                pieces.append(coords)
+                coords = []
+            coords.append(f"{point[0]:g} {point[1]:g}")
+            last = point
+        pieces.append(coords)
+        parts.extend("M" + "L".join(c) + "Z" for c in pieces if len(c) >= 3)
     return "".join(parts)
 
 
