@@ -12,9 +12,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from earlywarn.app.cli import app as cli_app
 from earlywarn.auth import accounts
 from earlywarn.auth.account_models import LoginFailure, User, WebSession
-from earlywarn.cli import app as cli_app
 from earlywarn.db import session_scope
 from earlywarn.settings import get_settings
 from earlywarn.types import Role
@@ -66,7 +66,7 @@ def test_the_address_is_matched_without_case_and_next_cannot_leave_the_site(
 def test_cookies_are_secure_when_served_over_https(
     engine: Engine, configuration: object, tmp_path: Path, users: dict[Role, str]
 ) -> None:
-    from earlywarn.api.app import create_app
+    from earlywarn.app.factory import create_app
 
     https_app = create_app(
         settings=web_settings(tmp_path, public_base_url="https://earlywarn.example.org"),
@@ -270,7 +270,7 @@ def test_create_user_command_reads_the_password_from_stdin(
 
 
 def test_the_migration_builds_the_account_tables_as_the_models_declare(engine: Engine) -> None:
-    from earlywarn.models_registry import Base
+    from earlywarn.app.models_registry import Base
 
     with engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -25,14 +25,14 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
+from earlywarn.app.pipeline import backfill_history, prepare_database, score_and_alert
 from earlywarn.auth import accounts
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.models import FocalPoint
-from earlywarn.pipeline import backfill_history, prepare_database, score_and_alert
 from earlywarn.types import Role
 from earlywarn.web.worldmap import NO_DATA_COLOUR
 
