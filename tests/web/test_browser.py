@@ -9,6 +9,7 @@ the test fails if there was one. Screenshots go to a temporary folder (and to
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -190,7 +191,14 @@ def _map_is_coloured(page: Any) -> None:
     }
 
 
-def test_every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(
+def test_the_web_interface_in_chromium(browser: Any, served: Served) -> None:
+    """One flow per user task on the same served data (loading it takes most of the time)."""
+    _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(browser, served)
+    _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(browser, served)
+    assert served.blocked == []
+
+
+def _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(
     browser: Any, served: Served
 ) -> None:
     for role in Role:
@@ -229,4 +237,43 @@ def test_every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins
         assert urlsplit(page.url).path == "/login"
         _accessible(page)
         page.context.close()
+    assert served.blocked == []
+
+
+def _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(
+    browser: Any, served: Served
+) -> None:
+    page = _page(browser, served)
+    _sign_in(page, served, Role.ANALYST)
+    page.click("svg.worldmap a[href='/countries/SDN']")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == "/countries/SDN"
+    assert page.locator("h1").text_content().startswith("Sudan")
+    # The history chart: a point per scored date (backfill 2019-2024 and the live run).
+    points = page.locator("svg.chart circle.point")
+    assert points.count() >= 7
+    assert page.locator("svg.chart text.band").all_text_contents() == [
+        "low",
+        "concern",
+        "warning",
+        "emergency",
+    ]
+    assert page.locator("table.factors tbody tr").count() == 14
+    assert re.search(r"rank \d+ of \d{3}", page.locator(".headline").text_content())
+    page.screenshot(path=str(served.shots / "country-brief.png"), full_page=True)
+    _accessible(page)
+    with page.expect_download() as download_info:
+        page.click("a[href='/countries/SDN/brief.csv']")
+    download = download_info.value
+    assert download.suggested_filename == "earlywarn-SDN-2025-06-30.csv"
+    text = Path(download.path()).read_text(encoding="utf-8")
+    header, *lines = text.splitlines()
+    assert header.startswith("section,iso3,date,item,value")
+    sections = {line.split(",")[0] for line in lines}
+    assert sections == {"history", "factor", "indicator"}
+    # Printing: the print stylesheet hides the navigation.
+    page.emulate_media(media="print")
+    assert not page.locator("header.site nav").is_visible()
+    page.pdf(path=str(served.shots / "country-brief.pdf"))
+    page.context.close()
     assert served.blocked == []
