@@ -33,8 +33,8 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
-from earlywarn.notify.models import FocalPoint
-from earlywarn.types import Role
+from earlywarn.notify.models import Channel, FocalPoint, Subscription
+from earlywarn.types import RiskLevel, Role
 from earlywarn.web.worldmap import NO_DATA_COLOUR
 
 from .conftest import EMAILS, PASSWORD, web_settings
@@ -87,11 +87,21 @@ def served(
     backfill_history(
         session_factory, configuration, from_year=2019, to_year=2024, today=date(2025, 7, 1)
     )
-    score_and_alert(session_factory, configuration, as_of=AS_OF)
     with session_scope(session_factory) as session:
-        focal_point = FocalPoint(name="Desk officer", email="desk@example.org", active=True)
+        # The Sudan desk: told about Sudan's alerts, which makes them its own.
+        focal_point = FocalPoint(name="Sudan desk", email="desk@example.org", active=True)
         session.add(focal_point)
         session.flush()
+        session.add(
+            Subscription(
+                focal_point_id=focal_point.id,
+                country_iso3="SDN",
+                min_level=RiskLevel.CONCERN,
+                channel=Channel.EMAIL,
+            )
+        )
+    score_and_alert(session_factory, configuration, as_of=AS_OF)
+    with session_scope(session_factory) as session:
         for role, email in EMAILS.items():
             accounts.create_user(
                 session,
@@ -195,6 +205,7 @@ def test_the_web_interface_in_chromium(browser: Any, served: Served) -> None:
     """One flow per user task on the same served data (loading it takes most of the time)."""
     _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(browser, served)
     _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(browser, served)
+    _a_focal_point_acknowledges_an_alert_from_its_inbox(browser, served)
     assert served.blocked == []
 
 
@@ -277,3 +288,35 @@ def _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(
     page.pdf(path=str(served.shots / "country-brief.pdf"))
     page.context.close()
     assert served.blocked == []
+
+
+def _a_focal_point_acknowledges_an_alert_from_its_inbox(browser: Any, served: Served) -> None:
+    page = _page(browser, served)
+    _sign_in(page, served, Role.FOCAL_POINT)
+    page.click("header nav a[href='/inbox']")
+    page.wait_for_load_state()
+    mine = page.locator("#inbox tbody tr")
+    assert mine.count() >= 1
+    assert set(page.locator("#inbox tbody td:nth-child(2)").all_text_contents()) == {"Sudan"}
+    page.screenshot(path=str(served.shots / "inbox.png"))
+    _accessible(page)
+    mine.first.locator("a").click()
+    page.wait_for_load_state()
+    alert_path = urlsplit(page.url).path
+    assert alert_path.startswith("/alerts/")
+    # Actions come first, then evidence, the audit trail and (for admins) deliveries.
+    headings = page.locator("main h2").all_text_contents()
+    assert headings.index("Evidence") > 1
+    assert headings[1].startswith("What to do first")
+    _accessible(page)
+    page.fill("#note", "Seen; convening the Sudan task force.")
+    page.click("form[action$='/acknowledge'] button")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == alert_path
+    trail = page.locator("#audit-trail tbody tr").last
+    assert trail.locator("td").nth(1).text_content() == "acknowledged"
+    assert trail.locator("td").nth(2).text_content().endswith(":desk@example.org")
+    assert trail.locator("td").nth(4).text_content() == "Seen; convening the Sudan task force."
+    assert "State acknowledged" in page.locator(".lede").text_content()
+    page.screenshot(path=str(served.shots / "alert.png"), full_page=True)
+    page.context.close()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.auth.account_models import User
 from earlywarn.auth.service import create_key
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
-from earlywarn.types import Role
+from earlywarn.notify.models import Channel, Subscription
+from earlywarn.types import RiskLevel, Role
 
-from .conftest import TestClient, sign_in
+from .conftest import TestClient, form_token, sign_in
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
@@ -47,3 +51,92 @@ def test_a_browser_gets_the_brief_and_an_api_client_the_json(
     csv_file = client.get("/countries/KEN/brief.csv")
     assert csv_file.status_code == 200
     assert csv_file.headers["content-type"].startswith("text/csv")
+
+
+def _alert(session_factory: sessionmaker[Session], focal_point_id: int) -> int:
+    with session_scope(session_factory) as session:
+        seed_countries(session)
+        session.add(
+            Subscription(
+                focal_point_id=focal_point_id,
+                country_iso3="KEN",
+                min_level=RiskLevel.CONCERN,
+                channel=Channel.EMAIL,
+            )
+        )
+        alert = Alert(
+            rule_id="elevated_risk",
+            country_iso3="KEN",
+            subject="KEN",
+            rule_kind="level_at_least",
+            dedup_key="elevated_risk:KEN",
+            level=RiskLevel.WARNING,
+            summary="Kenya: atrocity risk at or above 'warning'.",
+            evidence={"as_of": "2025-06-30", "composite": 0.42, "level": "warning"},
+            actions={"national": [{"code": "1.1", "title": "Promote equality",
+                                   "recommended_because": "risk factor 4", "actions": []}]},
+        )  # fmt: skip
+        session.add(alert)
+        session.flush()
+        return alert.id
+
+
+def test_the_acknowledge_link_opens_a_confirmation_and_only_a_post_acknowledges(
+    new_client: Callable[[], TestClient],
+    users: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    focal_point_id: int,
+) -> None:
+    alert_id = _alert(session_factory, focal_point_id)
+    analyst = new_client()
+    sign_in(analyst, users[Role.ANALYST])
+    page = analyst.get(f"/alerts/{alert_id}", headers=HTML)
+    assert page.status_code == 200
+    assert "Promote equality" in page.text
+    assert "Acknowledge alert" not in page.text  # an analyst reads, never acknowledges
+    refused = analyst.post(
+        f"/alerts/{alert_id}/acknowledge",
+        headers=HTML,
+        data={"csrf_token": form_token(page.text), "note": "x"},
+    )
+    assert refused.status_code == 403
+
+    desk = new_client()
+    sign_in(desk, users[Role.FOCAL_POINT])
+    inbox = desk.get("/inbox")
+    assert f'href="/alerts/{alert_id}"' in inbox.text
+    confirm = desk.get(f"/alerts/{alert_id}/acknowledge")  # the e-mail's link
+    assert confirm.status_code == 200
+    assert "Confirm: acknowledge this alert" in confirm.text
+    with session_factory() as session:
+        assert session.get_one(Alert, alert_id).state is AlertState.FIRING  # a GET changed nothing
+    token = form_token(confirm.text)
+    assert (
+        desk.post(f"/alerts/{alert_id}/acknowledge", headers=HTML, data={"note": "x"}).status_code
+        == 403
+    )
+    done = desk.post(
+        f"/alerts/{alert_id}/acknowledge", headers=HTML, data={"csrf_token": token, "note": "on it"}
+    )
+    assert done.status_code == 303
+    with session_factory() as session:
+        alert = session.get_one(Alert, alert_id)
+        assert alert.state is AlertState.ACKNOWLEDGED
+        assert (
+            alert.acknowledged_by
+            == f"user:{_user_id(session, users[Role.FOCAL_POINT])}:desk@example.org"
+        )
+    again = desk.post(
+        f"/alerts/{alert_id}/acknowledge", headers=HTML, data={"csrf_token": token, "note": "twice"}
+    )
+    assert again.status_code == 409
+    assert "already acknowledged" in again.text
+    # The API keeps its JSON route for machines.
+    with session_scope(session_factory) as session:
+        _, key = create_key(session, name="machine", role=Role.ANALYST)
+    api = desk.get(f"/alerts/{alert_id}", headers={"X-API-Key": key})
+    assert api.json()["state"] == "acknowledged"
+
+
+def _user_id(session: Session, email: str) -> int:
+    return session.scalars(select(User.id).where(User.email == email)).one()

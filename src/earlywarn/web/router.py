@@ -6,11 +6,17 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from earlywarn.web import admin_users, auth_pages, country_pages, overview
+from earlywarn.web import admin_users, alert_pages, auth_pages, country_pages, overview
 from earlywarn.web.deps import LoginRequired, PageRefused, login_url
 from earlywarn.web.templating import STATIC_DIR, render
 
-ROUTERS = [auth_pages.router, overview.router, country_pages.router, admin_users.router]
+ROUTERS = [
+    auth_pages.router,
+    overview.router,
+    country_pages.router,
+    alert_pages.router,
+    admin_users.router,
+]
 
 
 async def _login_required(request: Request, exc: Exception) -> Response:
@@ -28,7 +34,7 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     # Pages that share a path with an API route go first: they match only a browser's page
     # request (country_pages.BrowserPageRoute), and let every other request through.
-    app.router.routes[:0] = country_pages.pages.routes
+    app.router.routes[:0] = [*country_pages.pages.routes, *alert_pages.pages.routes]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageRefused, _refused)
