@@ -206,6 +206,7 @@ def test_the_web_interface_in_chromium(browser: Any, served: Served) -> None:
     _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(browser, served)
     _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(browser, served)
     _a_focal_point_acknowledges_an_alert_from_its_inbox(browser, served)
+    _an_admin_previews_applies_and_rolls_back_a_weight_change(browser, served)
     assert served.blocked == []
 
 
@@ -319,4 +320,38 @@ def _a_focal_point_acknowledges_an_alert_from_its_inbox(browser: Any, served: Se
     assert trail.locator("td").nth(4).text_content() == "Seen; convening the Sudan task force."
     assert "State acknowledged" in page.locator(".lede").text_content()
     page.screenshot(path=str(served.shots / "alert.png"), full_page=True)
+    page.context.close()
+
+
+def _an_admin_previews_applies_and_rolls_back_a_weight_change(browser: Any, served: Served) -> None:
+    page = _page(browser, served)
+    _sign_in(page, served, Role.ADMIN)
+    page.click("header nav a[href='/admin/weights']")
+    page.wait_for_load_state()
+    assert "Active: weight set 1" in page.locator(".lede").text_content()
+    _accessible(page)
+    page.fill("#f8", "3")  # triggering factors count three times as much
+    page.click("#tuning button[type=submit]")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == "/admin/weights/preview"
+    assert page.locator("#changed li").all_text_contents() == ["factor weights 8: 1.0 → 3.0"]
+    assert page.locator("#level-changes tbody tr").count() >= 1
+    page.screenshot(path=str(served.shots / "weights-preview.png"))
+    _accessible(page)
+    page.fill("#reason", "Triggers weigh more in the run-up to elections")
+    page.click("#apply button")
+    page.wait_for_load_state()
+    assert "Weight set 2 is active" in page.locator(".notice").text_content()
+    history = page.locator("#weight-history tbody tr")
+    assert history.first.locator("td").nth(1).text_content() == "applied"
+    assert "run-up to elections" in history.first.text_content()
+    page.select_option("#to", "1")
+    page.fill("#rb-reason", "Back to the reviewed weights")
+    page.click("#rollback button")
+    page.wait_for_load_state()
+    assert "Rolled back: weight set 1 is active" in page.locator(".notice").text_content()
+    assert page.locator("#weight-history tbody tr").first.locator("td").nth(1).text_content() == (
+        "rolled back"
+    )
+    page.screenshot(path=str(served.shots / "weights-history.png"))
     page.context.close()

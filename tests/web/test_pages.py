@@ -12,8 +12,11 @@ from earlywarn.auth.account_models import User
 from earlywarn.auth.service import create_key
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.service import sync_configuration
 from earlywarn.notify.models import Channel, Subscription
 from earlywarn.types import RiskLevel, Role
+from earlywarn.weights import service as weights_service
 
 from .conftest import TestClient, form_token, sign_in
 
@@ -140,3 +143,48 @@ def test_the_acknowledge_link_opens_a_confirmation_and_only_a_post_acknowledges(
 
 def _user_id(session: Session, email: str) -> int:
     return session.scalars(select(User.id).where(User.email == email)).one()
+
+
+def test_weight_pages_are_for_admins_and_refuse_an_empty_change_or_a_missing_reason(
+    new_client: Callable[[], TestClient],
+    users: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+) -> None:
+    with session_scope(session_factory) as session:
+        seed_countries(session)
+        weights_service.active_for_scoring(session, sync_configuration(session, configuration))
+    analyst = new_client()
+    sign_in(analyst, users[Role.ANALYST])
+    assert analyst.get("/admin/weights").status_code == 403
+    token = form_token(analyst.get("/account").text)
+    assert (
+        analyst.post("/admin/weights/preview", data={"csrf_token": token, "factor:8": "3"})
+    ).status_code == 403
+
+    admin = new_client()
+    sign_in(admin, users[Role.ADMIN])
+    page = admin.get("/admin/weights")
+    assert page.status_code == 200
+    token = form_token(page.text)
+    same = admin.post("/admin/weights/preview", data={"csrf_token": token, "factor:8": "1.0"})
+    assert same.status_code == 400
+    assert "no weight differs" in same.text
+    bad = admin.post("/admin/weights/preview", data={"csrf_token": token, "factor:8": "-1"})
+    assert bad.status_code == 400
+    assert "outside 0 to" in bad.text
+    preview = admin.post("/admin/weights/preview", data={"csrf_token": token, "factor:8": "2"})
+    assert preview.status_code == 200
+    assert "nothing to compare on" in preview.text  # no run yet
+    set_id = int(preview.text.split('action="/admin/weights/')[1].split("/apply")[0])
+    no_reason = admin.post(f"/admin/weights/{set_id}/apply", data={"csrf_token": token})
+    assert no_reason.status_code == 400
+    applied = admin.post(
+        f"/admin/weights/{set_id}/apply", data={"csrf_token": token, "reason": "elections"}
+    )
+    assert applied.status_code == 303
+    with session_factory() as session:
+        active = weights_service.active_weight_set(session)
+        assert active is not None
+        assert active.id == set_id
+        assert active.factor_weights["8"] == 2.0

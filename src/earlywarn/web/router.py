@@ -6,7 +6,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from earlywarn.web import admin_users, alert_pages, auth_pages, country_pages, overview
+from earlywarn.web import (
+    admin_users,
+    admin_weights,
+    alert_pages,
+    auth_pages,
+    country_pages,
+    overview,
+)
 from earlywarn.web.deps import LoginRequired, PageRefused, login_url
 from earlywarn.web.templating import STATIC_DIR, render
 
@@ -16,6 +23,7 @@ ROUTERS = [
     country_pages.router,
     alert_pages.router,
     admin_users.router,
+    admin_weights.router,
 ]
 
 
