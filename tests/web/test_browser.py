@@ -233,6 +233,10 @@ def _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(
             levels = page.locator("#watchlist tbody tr td:nth-child(4)").all_text_contents()
             assert levels
             assert {text.strip() for text in levels} == {"emergency"}
+            page.click("header nav a[href='/methodology']")
+            page.wait_for_load_state()
+            assert page.locator("section.factor").count() == 14
+            _accessible(page)
             refused = page.goto(served.base_url + "/admin/users")
             assert refused is not None
             assert refused.status == 403
@@ -272,7 +276,7 @@ def _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(
     ]
     assert page.locator("table.factors tbody tr").count() == 14
     assert re.search(r"rank \d+ of \d{3}", page.locator(".headline").text_content())
-    page.screenshot(path=str(served.shots / "country-brief.png"), full_page=True)
+    page.screenshot(path=str(served.shots / "country-brief.png"))
     _accessible(page)
     with page.expect_download() as download_info:
         page.click("a[href='/countries/SDN/brief.csv']")
@@ -319,7 +323,7 @@ def _a_focal_point_acknowledges_an_alert_from_its_inbox(browser: Any, served: Se
     assert trail.locator("td").nth(2).text_content().endswith(":desk@example.org")
     assert trail.locator("td").nth(4).text_content() == "Seen; convening the Sudan task force."
     assert "State acknowledged" in page.locator(".lede").text_content()
-    page.screenshot(path=str(served.shots / "alert.png"), full_page=True)
+    page.screenshot(path=str(served.shots / "alert.png"))
     page.context.close()
 
 

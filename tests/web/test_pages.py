@@ -17,6 +17,7 @@ from earlywarn.framework.service import sync_configuration
 from earlywarn.notify.models import Channel, Subscription
 from earlywarn.types import RiskLevel, Role
 from earlywarn.weights import service as weights_service
+from earlywarn.weights.schemas import WeightProposal
 
 from .conftest import TestClient, form_token, sign_in
 
@@ -188,3 +189,31 @@ def test_weight_pages_are_for_admins_and_refuse_an_empty_change_or_a_missing_rea
         assert active is not None
         assert active.id == set_id
         assert active.factor_weights["8"] == 2.0
+
+
+def test_the_methodology_page_says_what_runs(
+    new_client: Callable[[], TestClient],
+    users: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+) -> None:
+    with session_scope(session_factory) as session:
+        seed_countries(session)
+        weights_service.active_for_scoring(session, sync_configuration(session, configuration))
+    client = new_client()
+    sign_in(client, users[Role.ANALYST])
+    page = client.get("/methodology")
+    assert page.status_code == 200
+    for factor in configuration.framework.risk_factors:
+        assert f'id="factor-{factor.number}"' in page.text
+    for indicator in configuration.indicators.indicators:
+        assert f"<code>{indicator.variable}</code>" in page.text
+    for rule in configuration.alerting.rules:
+        assert f"<td>{rule.id}</td>" in page.text
+    assert f"{configuration.scoring.levels.warning:.2f}" in page.text
+    # A weight applied by an administrator shows at once: the page reads the active set.
+    with session_scope(session_factory) as session:
+        proposal = WeightProposal(factor_weights={"8": 4.5})
+        weight_set, _ = weights_service.propose(session, configuration, proposal, actor="test")
+        weights_service.apply(session, weight_set, actor="test", reason="test")
+    assert "weight 4.5)" in client.get("/methodology").text

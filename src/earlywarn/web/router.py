@@ -12,6 +12,7 @@ from earlywarn.web import (
     alert_pages,
     auth_pages,
     country_pages,
+    methodology,
     overview,
 )
 from earlywarn.web.deps import LoginRequired, PageRefused, login_url
@@ -24,6 +25,7 @@ ROUTERS = [
     alert_pages.router,
     admin_users.router,
     admin_weights.router,
+    methodology.router,
 ]
 
 
