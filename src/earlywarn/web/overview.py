@@ -45,5 +45,5 @@ def overview(
         colours=LEVEL_COLOURS,
         no_data_colour=NO_DATA_COLOUR,
         world=world_map(),
-        sources=freshness(session, request.app.state.settings),
+        sources=freshness(session, request.app.state.settings, request.app.state),
     )

@@ -5,9 +5,11 @@ Everything is read through the repositories and services of the stages that own 
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -96,7 +98,20 @@ def watch_list(session: Session) -> WatchList:
     )
 
 
-def freshness(session: Session, settings: Settings) -> list[SourceHealth]:
-    """The health of every source, as ``GET /sources`` reports it."""
+# Source health counts every source's observations (over a second on the EWP data); the strip
+# on the overview may be this old. Ingest runs take minutes, so a minute hides nothing.
+FRESHNESS_MAX_AGE_SECONDS = 60.0
+
+
+def freshness(session: Session, settings: Settings, state: Any = None) -> list[SourceHealth]:
+    """The health of every source, as ``GET /sources`` reports it (kept for a minute on
+    ``state``, the application's state, when given)."""
+    cached = getattr(state, "web_freshness", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < FRESHNESS_MAX_AGE_SECONDS:
+        return list(cached[1])
     sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
-    return ingest_service.source_health(session, sources, utc_now(), settings=settings)
+    health = ingest_service.source_health(session, sources, utc_now(), settings=settings)
+    if state is not None:
+        state.web_freshness = (now, tuple(health))
+    return health
