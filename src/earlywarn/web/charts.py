@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from html import escape
 
-from earlywarn.framework.schemas import LevelThresholds
+from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.web.brief import HistoryPoint
 
 # Pale tints of the map's level colours: the bands sit behind the line and must not drown it.

@@ -51,5 +51,5 @@ def methodology(request: Request, session: SessionDep, config: ConfigDep, user: 
         factor_weights=factor_weights,
         indicator_weights=indicator_weights,
         rules=rules,
-        sources=freshness(session, request.app.state.settings),
+        sources=freshness(session, request.app.state.settings, config),
     )

@@ -45,5 +45,7 @@ def overview(
         colours=LEVEL_COLOURS,
         no_data_colour=NO_DATA_COLOUR,
         world=world_map(),
-        sources=freshness(session, request.app.state.settings, request.app.state),
+        sources=freshness(
+            session, request.app.state.settings, request.app.state.configuration, request.app.state
+        ),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from earlywarn.alerting import repository as alerting_repository
 from earlywarn.db import utc_now
 from earlywarn.forecasting import repository as forecasting_repository
+from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.service import SourceHealth
 from earlywarn.scoring import repository as scoring_repository
@@ -103,15 +104,16 @@ def watch_list(session: Session) -> WatchList:
 FRESHNESS_MAX_AGE_SECONDS = 60.0
 
 
-def freshness(session: Session, settings: Settings, state: Any = None) -> list[SourceHealth]:
+def freshness(
+    session: Session, settings: Settings, config: Configuration, state: Any = None
+) -> list[SourceHealth]:
     """The health of every source, as ``GET /sources`` reports it (kept for a minute on
     ``state``, the application's state, when given)."""
     cached = getattr(state, "web_freshness", None)
     now = time.monotonic()
     if cached is not None and now - cached[0] < FRESHNESS_MAX_AGE_SECONDS:
         return list(cached[1])
-    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
-    health = ingest_service.source_health(session, sources, utc_now(), settings=settings)
+    health = ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
     if state is not None:
         state.web_freshness = (now, tuple(health))
     return health
