@@ -13,12 +13,15 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from earlywarn.alerting import lifecycle
 from earlywarn.alerting import repository as alerting_repository
-from earlywarn.alerting import service as alerting_service
+from earlywarn.alerting.events import AlertEventSink
+from earlywarn.alerting.lifecycle import AlertAccessError, AlertNotFoundError, AlertStateError
 from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.auth.accounts import WebUser
-from earlywarn.notify import service as notify_service
+from earlywarn.notify import alert_events as notify_alert_events
+from earlywarn.notify import outbox as notify_outbox
 from earlywarn.types import RiskLevel, Sphere
 from earlywarn.web.country_pages import BrowserPageRoute
 from earlywarn.web.deps import FormUser, PageRefused, Viewer
@@ -44,7 +47,7 @@ def _mine(session: Session, user: WebUser, alert: Alert) -> bool:
     matched by its subscriptions), by notify's own rule."""
     if user.focal_point_id is None:
         return False
-    return notify_service.refusal_to_act(session, alert, user.focal_point_id) is None
+    return notify_alert_events.refusal_to_act(session, alert, user.focal_point_id) is None
 
 
 @router.get("/inbox")
@@ -117,7 +120,7 @@ def _alert_page(
         country=alerting_repository.country_names(session).get(alert.country_iso3 or ""),
         spheres=[s.value for s in Sphere],
         events=alerting_repository.events_for(session, alert.id),
-        deliveries=notify_service.deliveries_for_alert(session, alert.id)
+        deliveries=notify_outbox.deliveries_for_alert(session, alert.id)
         if user.can("admin")
         else None,
         may_acknowledge=may_acknowledge and alert.state is AlertState.FIRING,
@@ -150,22 +153,27 @@ def acknowledge(
 ) -> Response:
     if not user.can("acknowledge"):
         raise PageRefused(f"Your role ({user.role.value}) may not acknowledge alerts.")
+    # As the API's route: the transition is alerting's, its messages notify's (the sink the
+    # app factory put on app.state), in this request's transaction.
+    sink: AlertEventSink = request.app.state.alert_event_sink
     try:
-        alerting_service.acknowledge(
+        update = lifecycle.acknowledge(
             session,
             alert_id,
             actor=user.actor,
             note=note.strip() or None,
             administrator=user.can("admin"),
             focal_point_id=user.focal_point_id,
+            access=sink,
         )
-    except alerting_service.AlertNotFoundError as exc:
+    except AlertNotFoundError as exc:
         raise PageRefused(str(exc), status_code=404) from exc
-    except (alerting_service.AlertStateError, alerting_service.AlertAccessError) as exc:
+    except (AlertStateError, AlertAccessError) as exc:
         session.rollback()
         status_code = 403 if isinstance(exc, PermissionError) else 409
         return _alert_page(
             request, session, user, _alert(session, alert_id), status_code=status_code,
             error=str(exc),
         )  # fmt: skip
+    sink.hand_over(session, [update])
     return RedirectResponse(f"/alerts/{alert_id}#trail", status_code=303)

@@ -19,7 +19,7 @@ from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.forecasting.models import Forecast
 from earlywarn.framework.config import Configuration
 from earlywarn.scoring import repository as scoring_repository
-from earlywarn.scoring import service as scoring_service
+from earlywarn.scoring import stored_scores
 from earlywarn.scoring.models import CountryScore, ScoreRun
 
 HISTORY_RUNS = 400  # enough for a daily run over a year and the yearly backfill
@@ -96,8 +96,8 @@ def country_brief(session: Session, config: Configuration, country: Country) -> 
         rated = sum(1 for s in ranked if s.composite is not None)
         if score.composite is not None:
             rank = next(i + 1 for i, s in enumerate(ranked) if s.country_iso3 == iso3)
-        breakdown = scoring_service.expand_stored_breakdown(session, config, run, score)
-        explanation = scoring_service.explain_score(session, config, run, score)
+        breakdown = stored_scores.expand_stored_breakdown(session, config, run, score)
+        explanation = stored_scores.explain_score(session, config, run, score)
         change = explanation.change_since_previous
         names = {f.number: f.name for f in config.framework.risk_factors}
         if change is not None:

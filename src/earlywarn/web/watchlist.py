@@ -17,8 +17,8 @@ from earlywarn.alerting import repository as alerting_repository
 from earlywarn.db import utc_now
 from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.framework.config import Configuration
-from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.service import SourceHealth
+from earlywarn.ingest import health as ingest_health
+from earlywarn.ingest.health import SourceHealth
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel
@@ -113,7 +113,7 @@ def freshness(
     now = time.monotonic()
     if cached is not None and now - cached[0] < FRESHNESS_MAX_AGE_SECONDS:
         return list(cached[1])
-    health = ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
+    health = ingest_health.source_health(session, config.sources, utc_now(), settings=settings)
     if state is not None:
         state.web_freshness = (now, tuple(health))
     return health
