@@ -16,9 +16,9 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from earlywarn.app.factory import create_app
 from earlywarn.auth import accounts
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.notify.models import FocalPoint
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.app.factory import create_app
 from earlywarn.app.pipeline import backfill_history, prepare_database, score_and_alert
 from earlywarn.auth import accounts
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
-from earlywarn.notify.models import Channel, FocalPoint, Subscription
+from earlywarn.notify.models import Channel, Subscription
 from earlywarn.types import RiskLevel, Role
 from earlywarn.web.worldmap import NO_DATA_COLOUR
 

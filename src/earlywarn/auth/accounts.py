@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pwdlib import PasswordHash
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlywarn.auth import account_repository as repository
 from earlywarn.auth.account_models import LoginFailure, User, WebSession
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import ROLE_PERMISSIONS
-from earlywarn.db import Base, utc_now
+from earlywarn.db import utc_now
 from earlywarn.types import Role
 
 PASSWORD_MIN_LENGTH = 12
@@ -91,14 +91,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _focal_point_exists(session: Session, focal_point_id: int) -> bool:
-    # Read through the table, not notify's model: auth sits below notify (issue 11 moves the
-    # focal points table into auth; then this is a plain session.get).
-    table = Base.metadata.tables["focal_points"]
-    found = session.scalar(select(table.c.id).where(table.c.id == focal_point_id))
-    return found is not None
-
-
 def create_user(
     session: Session,
     *,
@@ -113,7 +105,7 @@ def create_user(
     if role is Role.FOCAL_POINT:
         if focal_point_id is None:
             raise AccountError("a focal_point user needs a focal point (--focal-point-id)")
-        if not _focal_point_exists(session, focal_point_id):
+        if session.get(FocalPoint, focal_point_id) is None:
             raise AccountError(f"focal point {focal_point_id} does not exist")
     elif focal_point_id is not None:
         raise AccountError(f"only a focal_point user is linked to a focal point, not '{role}'")
