@@ -33,8 +33,8 @@ from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.models import Channel, Subscription
+from earlywarn.observations.models import RunStatus
 from earlywarn.types import RiskLevel, Role
 from earlywarn.web.worldmap import NO_DATA_COLOUR
 
