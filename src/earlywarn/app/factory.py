@@ -29,6 +29,7 @@ from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.observations import router as observations_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
+from earlywarn.web import router as web_router
 from earlywarn.weights import router as weights_router
 
 logger = logging.getLogger(__name__)
@@ -149,4 +150,5 @@ def create_app(
         app.include_router(router, dependencies=dependencies)
     if config.alerting.cap.public_feed:  # a feed without a key, public fields only
         app.include_router(alerting_cap_router.public_router)
+    web_router.install(app)  # the pages (issue 13): routes outside the API, static files
     return app

@@ -3,8 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from earlywarn.api.csv_format import FormatQuery, csv_response, wants_csv
 from earlywarn.api.deps import IdPath, Iso3Path, SessionDep
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
@@ -49,14 +51,21 @@ def _ranked(session: Session, run_id: int, limit: int | None) -> RankedForecasts
 
 @router.get("/forecasts/latest", response_model=RankedForecasts)
 def latest_forecasts(
-    session: SessionDep, _: Reader, limit: Annotated[int | None, Query(ge=1, le=1000)] = None
-) -> RankedForecasts:
+    session: SessionDep,
+    _: Reader,
+    request: Request,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
+    format: FormatQuery = None,
+) -> RankedForecasts | Response:
     """Onset probabilities of the newest scoring run that made forecasts, highest first, each
-    with its model version and its five strongest drivers."""
+    with its model version and its five strongest drivers (`?format=csv` for a table)."""
     run_id = repository.latest_forecast_run_id(session)
     if run_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_FORECASTS)
-    return _ranked(session, run_id, limit)
+    ranked = _ranked(session, run_id, limit)
+    if wants_csv(request, format):
+        return csv_response(ranked.forecasts, f"earlywarn-forecasts-run-{run_id}.csv")
+    return ranked
 
 
 @router.get("/score-runs/{run_id}/forecasts", response_model=RankedForecasts)

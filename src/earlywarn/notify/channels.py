@@ -193,7 +193,7 @@ def build_email(
         f"Alert {alert['id']} ({alert['rule_id']}), state {alert['state']}, "
         f"level {alert['level']}; event: {event['kind']} at {event['at']}.",
         f"Open the alert: {link}",
-        f"Acknowledge it: POST {ack}",
+        f"Acknowledge it (the page asks you to confirm): {ack}",
         "",
         *priority_text(alert.get("priority_actions") or [], link),
         "Recommended actions (Framework for Action):",
@@ -207,7 +207,8 @@ def build_email(
         + f"<p>Alert {alert['id']} ({html.escape(alert['rule_id'])}), state "
         f"{html.escape(alert['state'])}, level <strong>{html.escape(alert['level'])}</strong>; "
         f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
-        f'<p><a href="{html.escape(link)}">Open the alert</a></p>'
+        f'<p><a href="{html.escape(link)}">Open the alert</a> · '
+        f'<a href="{html.escape(ack)}">Acknowledge it</a> (the page asks you to confirm)</p>'
         + priority_html(alert.get("priority_actions") or [], link)
         + "<h2>Recommended actions</h2>"
         f"{_actions_html(alert['recommended_actions'])}"

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from earlywarn.api.csv_format import FormatQuery, csv_response, wants_csv
 from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
@@ -79,11 +81,14 @@ def _detail(
 def latest_scores(
     session: SessionDep,
     _: Reader,
+    request: Request,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     level: RiskLevel | None = None,
     min_coverage: Annotated[float, Query(ge=0, le=1)] = 0.0,
-) -> RankedScores:
-    """Countries ranked by composite risk in the latest successful scoring run."""
+    format: FormatQuery = None,
+) -> RankedScores | Response:
+    """Countries ranked by composite risk in the latest successful scoring run (the watch
+    list; `?format=csv` for a table)."""
     run = repository.latest_successful_run(session)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_RUN)
@@ -95,6 +100,8 @@ def latest_scores(
         _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
         for i, s in enumerate(scores)
     ]
+    if wants_csv(request, format):
+        return csv_response(ranked, f"earlywarn-watch-list-{run.as_of}.csv")
     return RankedScores(run=ScoreRunOut.model_validate(run), count=len(ranked), scores=ranked)
 
 
@@ -118,17 +125,23 @@ def country_score_history(
     session: SessionDep,
     _: Reader,
     iso3: Iso3Path,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[CountryScoreOut]:
-    """A country's scores over past runs, newest first, with per-factor scores."""
+    format: FormatQuery = None,
+) -> list[CountryScoreOut] | Response:
+    """A country's scores over past runs, newest first, with per-factor scores
+    (`?format=csv` for a table)."""
     code = iso3.upper()
     if session.get(Country, code) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
     name = repository.country_names(session, [code]).get(code, code)
-    return [
+    history = [
         _out(score, run, None, name)
         for score, run in repository.country_history(session, code, limit=limit)
     ]
+    if wants_csv(request, format):
+        return csv_response(history, f"earlywarn-{code}-history.csv")
+    return history
 
 
 @router.get("/countries/{iso3}/scores/latest", response_model=CountryScoreDetail)

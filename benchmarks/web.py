@@ -1,0 +1,124 @@
+"""Web interface benchmark: server time of each page and the bytes of its first load.
+
+    .venv/bin/python benchmarks/web.py [--ewp PATH] [--repeat 30] [--database-url URL]
+
+Loads the EWP file (default ../shared/data/ewp/prepared2024predictors-2025-09-03.csv) into a
+fresh database (a SQLite file in a temporary folder unless --database-url names another),
+scores the history 2015-2024 and a live run as of 2025-06-30 (which opens alerts), signs an
+administrator in, and requests every page --repeat times through the application in-process
+(no network: the time is the server's). First load: the page's HTML plus every same-origin
+file it references (the style sheet), as a browser with an empty cache fetches them.
+Goals (issue 13): p95 <= 300 ms on SQLite, first load <= 1 MB (with the map).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+import time
+import warnings
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+
+from earlywarn.alerting.models import Alert
+from earlywarn.app.factory import create_app
+from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.app.pipeline import backfill_history, prepare_database, score_and_alert
+from earlywarn.auth import accounts
+from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.framework.config import load_configuration
+from earlywarn.ingest import service as ingest_service
+from earlywarn.settings import Settings
+from earlywarn.types import Role
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_EWP = REPO.parent / "shared/data/ewp/prepared2024predictors-2025-09-03.csv"
+PASSWORD = "benchmark passphrase"
+HTML = {"Accept": "text/html"}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ewp", type=Path, default=DEFAULT_EWP)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="earlywarn-web-bench-"))
+    url = args.database_url or f"sqlite:///{tmp / 'web.db'}"
+    engine = create_db_engine(url)
+    upgrade_to_head(engine)
+    factory = make_session_factory(engine)
+    config = load_configuration(REPO / "config")
+    started = time.perf_counter()
+    prepare_database(factory, config)
+    run = ingest_service.import_file(factory, args.ewp, "ewp")
+    assert run.error is None, run.error
+    backfill_history(factory, config, from_year=2015, to_year=2024, today=date(2025, 7, 1))
+    score_and_alert(factory, config, as_of=date(2025, 6, 30))
+    with session_scope(factory) as session:
+        accounts.create_user(session, email="admin@example.org", password=PASSWORD, role=Role.ADMIN)
+        alert_id = session.scalars(select(Alert.id).order_by(Alert.id)).first()
+    print(f"data loaded and scored in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
+
+    settings = Settings(_env_file=None, data_dir=tmp, scheduler_enabled=False)
+    app = create_app(settings=settings, engine=engine, configuration=config)
+    pages = {
+        "login": "/login",
+        "overview": "/",
+        "country": "/countries/SDN",
+        "inbox": "/inbox",
+        "alert": f"/alerts/{alert_id}",
+        "weights": "/admin/weights",
+        "users": "/admin/users",
+    }
+    results: dict[str, dict[str, float]] = {}
+    with TestClient(app) as client:
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+        assert token is not None
+        signed_in = client.post(
+            "/login",
+            data={"email": "admin@example.org", "password": PASSWORD, "csrf_token": token[1]},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        anonymous = TestClient(app)  # the sign-in page, as someone not signed in sees it
+        for name, path in pages.items():
+            browser = anonymous if name == "login" else client
+            times = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                response = browser.get(path, headers=HTML, follow_redirects=False)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, (path, response.status_code)
+            assets = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', response.text))
+            first_load = len(response.content) + sum(len(browser.get(a).content) for a in assets)
+            results[name] = {
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(_percentile(times, 0.95), 1),
+                "first_load_bytes": first_load,
+            }
+            print(
+                f"{name:9s} {path:18s} p50 {results[name]['p50_ms']:7.1f} ms  "
+                f"p95 {results[name]['p95_ms']:7.1f} ms  first load {first_load / 1024:7.1f} KiB"
+            )
+    engine.dispose()
+    print(json.dumps({"benchmark": "web", "backend": url.split(":")[0], "pages": results}))
+
+
+if __name__ == "__main__":
+    main()
