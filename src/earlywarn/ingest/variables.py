@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
-from earlywarn.ingest import acled, epr, pts, reliefweb, ucdp, unhcr, vdem
+from earlywarn.ingest import acled, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
 from earlywarn.ingest.schemas import SourcesConfig
 
 # Prefixes whose connector or format writes any well-formed name under them.
@@ -41,6 +41,7 @@ def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset
         "epr": frozenset({epr.DISCRIMINATED_VARIABLE, epr.EXCLUDED_VARIABLE}),
         "pts": frozenset({pts.MAX_VARIABLE, *(pts.VARIABLE_PREFIX + c for c in pts.SCORE_COLUMNS)}),
         "vdem": frozenset(vdem.VARIABLE_PREFIX + c for c in vdem_columns),
+        "sdg": frozenset(sdg.VARIABLES),
     }
     if sources is not None and sources.gdelt is not None:
         known["gdelt"] = frozenset(
