@@ -29,7 +29,7 @@ GDELT_SUFFIXES = ("articles", "per_million")
 
 def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset[str]]:
     """Prefix -> every variable that source writes, for the sources with a closed list."""
-    vdem_columns = set(vdem.DEFAULT_VARIABLES)
+    vdem_columns = set(vdem.DEFAULT_VARIABLES) | set(vdem.OPTIONAL_VARIABLES)
     for entry in sources.files.values() if sources is not None else ():
         if entry.format == "vdem" and entry.variables:
             vdem_columns.update(entry.variables)

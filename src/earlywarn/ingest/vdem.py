@@ -17,6 +17,10 @@ Country identity, never guessed:
 3. Otherwise the ``COWcode``, then the ``gwcode`` (e.g. the Republic of Vietnam, COW 817).
 4. Otherwise the unit is unmapped: the file fails, listing every unmapped unit by id and name.
 
+``OPTIONAL_VARIABLES`` (the Digital Society survey's hate speech and disinformation) are read
+whenever the file has them, whatever ``variables`` lists; a file without them still loads and
+names them under ``details["optional_variables_absent"]``.
+
 Missing values: an empty cell or ``NA`` is skipped and counted per variable. Anything else must
 be a finite number. Years before ``start_year`` (default 1960, where the EWP data start and
 after V-Dem's nineteenth-century sub-state units end) are not read.
@@ -63,6 +67,14 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "v2clsocgrp",  # RF9 social-group equality in civil liberties
     "v2clrelig",  # RF9 freedom of religion
     "v2x_civlib",  # civil liberties index
+)
+
+# Read when the file has them, left out (and listed in the run's details) when it does not: the
+# Digital Society survey (V-Dem v10 on) is in the full release but not in older releases or in
+# V-Dem's own forecasting extracts (the recorded demspaces extract lacks it).
+OPTIONAL_VARIABLES: tuple[str, ...] = (
+    "v2smpolhate",  # RF7 political parties' hate speech (higher = less hate speech)
+    "v2smgovdom",  # RF7 government dissemination of false information domestically (higher = less)
 )
 
 # V-Dem units earlywarn deliberately does not map to a state; the reason is reported.
@@ -171,6 +183,11 @@ def _parse(
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         raise FileFormatError(f"{label}: column(s) {repeated} appear more than once")
     missing = [c for c in (ID_COLUMN, YEAR_COLUMN, *variables) if c not in position]
+    optional_absent = [v for v in OPTIONAL_VARIABLES if v not in position and v not in variables]
+    variables = [
+        *variables,
+        *(v for v in OPTIONAL_VARIABLES if v in position and v not in variables),
+    ]
     if missing:
         raise FileFormatError(
             f"{label}: missing column(s) {', '.join(repr(c) for c in missing)} (renamed in "
@@ -252,6 +269,7 @@ def _parse(
         details={
             "format": "vdem",
             "variables": list(variables),
+            "optional_variables_absent": optional_absent,
             "start_year": start_year,
             "file_rows": file_rows,
             "country_years": country_years,
