@@ -95,3 +95,28 @@ def _indicator_variables(indicator: IndicatorConfig) -> Iterable[str]:
     for fallback in indicator.fallbacks:
         if fallback.per_capita is not None:
             yield fallback.per_capita.population_variable
+
+
+# How often each source's values change (what a user can expect a rerun to move).
+CADENCE: dict[str, str] = {
+    "wb": "annual (World Bank WDI/WGI country-years, revised a few times a year)",
+    "ewp": "annual (EWP file, published once a year; imported, never fetched)",
+    "ucdp": "annual (GED yearly release; the months after it with a Candidate release)",
+    "acled": "annual (complete years only, from ACLED's weekly updates)",
+    "acled.monthly_": "monthly (complete months, from ACLED's weekly updates)",
+    "vdem": "annual (V-Dem release each March, covering the previous year)",
+    "pts": "annual (Political Terror Scale, about a year behind)",
+    "epr": "every two years or so (EPR Core releases, lagging a few years)",
+    "unhcr": "annual (end-of-year stocks, published mid-year)",
+    "reliefweb": "annual (disasters of complete years; ReliefWeb updates daily)",
+    "sdg": "annual (UN SDG database, 16.10.1 reported a year or two late)",
+    "gdelt": "monthly (complete months of GDELT's 15-minute article feed)",
+}
+
+
+def cadence(variable: str) -> str:
+    """How often ``variable`` gets a new value, from the source (and period) that writes it."""
+    for key in sorted(CADENCE, key=len, reverse=True):
+        if variable.startswith(key if key.endswith("_") else f"{key}."):
+            return CADENCE[key]
+    return "as often as the file carrying it is imported (long CSV)"
