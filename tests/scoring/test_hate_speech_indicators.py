@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.pipeline import prepare_database
 from earlywarn.countries.service import CountryResolver
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
@@ -27,7 +28,6 @@ from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import GdeltSourceConfig
 from earlywarn.ingest.vdem import OPTIONAL_VARIABLES, parse_vdem
-from earlywarn.pipeline import prepare_database
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring
 from earlywarn.settings import Settings
