@@ -61,6 +61,7 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "v2x_corr",  # RF3 political corruption (higher = MORE corrupt)
     "v2svstterr",  # RF3 share of territory under state authority
     "v2pepwrsoc",  # RF4 power distributed by social group
+    "v2pepwrses",  # RF4 power distributed by socio-economic position
     "v2csreprss",  # RF6 CSO repression (higher = less repression)
     "v2mecenefm",  # RF6/7 government censorship effort (higher = less censorship)
     "v2xcl_disc",  # RF6 freedom of discussion
