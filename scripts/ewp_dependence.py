@@ -67,7 +67,7 @@ def main() -> int:
     args = parser.parse_args()
     payload = load_ewp(args.ewp, resolver=CountryResolver.default())
     table = ObservationTable.from_rows(
-        [(*record, "ewp", 1) for record in payload.records]  # type: ignore[misc]
+        [(*record, "ewp", 1) for record in payload.records]
     )
     live = load_configuration(ROOT / "config")
     scores = {"live": composites(live, table, args.as_of)}

@@ -374,7 +374,9 @@ class RiskFactorRule(_ThresholdRule):
     imminent_actions: bool = True
 
 
-SourceState = Literal["healthy", "stale", "failing", "never_run", "not_configured", "disabled"]
+SourceState = Literal[
+    "healthy", "stale", "failing", "never_run", "not_configured", "disabled", "imported"
+]
 
 
 class SourceHealthRule(_RuleBase):

@@ -782,6 +782,10 @@ def archived_payloads(session: Session, run_id: int) -> list[ArchivedPayload]:
 # --- freshness and health ----------------------------------------------------------------------
 
 
+# What a files: entry of sources.yaml allows by default (FileSourceConfig.max_age_days).
+IMPORTED_MAX_AGE_DAYS = 400
+
+
 class HealthState(StrEnum):
     HEALTHY = "healthy"
     STALE = "stale"  # the last success is older than max_age_days
@@ -789,6 +793,9 @@ class HealthState(StrEnum):
     NEVER_RUN = "never_run"
     NOT_CONFIGURED = "not_configured"  # enabled, but credentials are missing
     DISABLED = "disabled"
+    # Has data from `earlywarn import` but no entry in sources.yaml: in use, never refreshed
+    # on a schedule (the EWP file is the usual case).
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
@@ -871,6 +878,8 @@ def source_health(
         max_age = entry.max_age_days if entry is not None else None
         if missing and enabled:
             state, reason = HealthState.NOT_CONFIGURED, f"set {', '.join(missing)}"
+        elif entry is None and last_success is not None:
+            state, reason = _imported_state(age_days or 0.0, failure_at, success_at)
         elif entry is None or not enabled:
             state = HealthState.DISABLED
             reason = "not in sources.yaml" if entry is None else "enabled: false in sources.yaml"
@@ -911,6 +920,22 @@ def source_health(
             )
         )
     return result
+
+
+def _imported_state(
+    age_days: float, failure_at: datetime | None, success_at: datetime | None
+) -> tuple[HealthState, str]:
+    """A source loaded only by ``earlywarn import``: judged by the age of its last import
+    against a file entry's default ``max_age_days``, since nothing refreshes it."""
+    reason = (
+        f"loaded by earlywarn import {age_days:.1f} days ago; not in sources.yaml, so never "
+        "refreshed on a schedule (add it under files: to load it on every run)"
+    )
+    if failure_at is not None and success_at is not None and failure_at >= success_at:
+        reason += "; the last import failed, the earlier data is in use"
+    if age_days > IMPORTED_MAX_AGE_DAYS:
+        return HealthState.STALE, f"{reason}; older than {IMPORTED_MAX_AGE_DAYS} days"
+    return HealthState.IMPORTED, reason
 
 
 def _finished(run: IngestRun | None) -> datetime | None:
