@@ -170,7 +170,14 @@ def import_file(
             ImportFormat.PTS: "pts",
             ImportFormat.EPR: "epr",
         }
-        run = ingest_service.import_file(factory, path, formats[chosen])
+        with _ingest_progress(1) as (bar, task):
+            run = ingest_service.import_file(
+                factory,
+                path,
+                formats[chosen],
+                progress=lambda message: bar.update(task, description=message),
+            )
+            bar.advance(task)
         _print_run(run)
         if run.status is RunStatus.FAILED:
             raise typer.Exit(code=1)
