@@ -66,9 +66,7 @@ def main() -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 6, 30))
     args = parser.parse_args()
     payload = load_ewp(args.ewp, resolver=CountryResolver.default())
-    table = ObservationTable.from_rows(
-        [(*record, "ewp", 1) for record in payload.records]
-    )
+    table = ObservationTable.from_rows([(*record, "ewp", 1) for record in payload.records])
     live = load_configuration(ROOT / "config")
     scores = {"live": composites(live, table, args.as_of)}
     scores["without_ewp"] = composites(without_ewp(live), table, args.as_of)
