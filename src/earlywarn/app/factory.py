@@ -24,6 +24,7 @@ from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import router as ingest_router
 from earlywarn.notify import router as notify_router
 from earlywarn.observations import router as observations_router
+from earlywarn.scoring import coverage_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
 from earlywarn.weights import router as weights_router
@@ -75,6 +76,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
     return [
         (health.router, []),
         (scoring_router.router, []),
+        (coverage_router.router, []),
         (forecasting_router.router, []),
         (alerting_router.router, []),
         (countries_router.router, reader),

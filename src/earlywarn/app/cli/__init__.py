@@ -189,7 +189,7 @@ def ingest(
         str | None,
         typer.Argument(
             metavar="[SOURCE]",
-            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, or a file format:"
+            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, sdg, or a file format:"
             " csv, ewp, vdem, pts, epr) or 'all' (default)",
         ),
     ] = None,
@@ -788,6 +788,38 @@ def promote_model(
     except RegistryError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"promoted {version}")
+
+
+@app.command("coverage")
+def coverage(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Per risk factor and source: countries with fresh evidence in the latest score run, and
+    which sources to enable to raise it (the same report as GET /coverage)."""
+    import json
+
+    from earlywarn.app.cli.coverage import render
+    from earlywarn.db import utc_now
+    from earlywarn.ingest import service as ingest_service
+    from earlywarn.scoring.coverage import NoScoreRunError, as_dict, coverage_report
+
+    settings = get_settings()
+    config = _config(settings)
+    try:
+        sources = ingest_service.load_sources_config(
+            settings.config_dir / ingest_service.SOURCES_FILE
+        )
+    except ConfigError as exc:
+        raise _fail(str(exc)) from exc
+    with _database(settings) as (_, factory), factory() as session:
+        try:
+            report = coverage_report(session, config, sources, utc_now(), settings=settings)
+        except NoScoreRunError as exc:
+            raise _fail(str(exc)) from exc
+    if json_out:
+        console.print_json(json.dumps(as_dict(report)))
+    else:
+        render(report, console)
 
 
 @app.command("models")
