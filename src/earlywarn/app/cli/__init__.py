@@ -822,6 +822,50 @@ def coverage(
         render(report, console)
 
 
+@app.command("score-backtest")
+def score_backtest(
+    from_year: Annotated[int, typer.Option(help="First onset year judged")] = 1994,
+    to_year: Annotated[int, typer.Option(help="Last onset year judged")] = 2023,
+    weight_set_id: Annotated[
+        int | None, typer.Option(help="Runs of this weight set (default: the active one)")
+    ] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here")] = None,
+) -> None:
+    """The composite's track record, no fitting: for each onset year Y the larger of the stored
+    composites of 31 December Y-1 and Y-2 (score-history), AUC against the EWP onsets, and
+    recall@10/20/30 by the better of the two ranks."""
+    import json
+
+    from earlywarn.app.pipeline import prepare_database
+    from earlywarn.scoring.track_record import TrackRecordError
+    from earlywarn.scoring.track_record import score_backtest as judge
+
+    settings = get_settings()
+    config = _config(settings)
+    with _database(settings) as (_, factory):
+        active_id = prepare_database(factory, config)
+        with factory() as session:
+            try:
+                record = judge(
+                    session,
+                    config,
+                    weight_set_id=active_id if weight_set_id is None else weight_set_id,
+                    first_year=from_year,
+                    last_year=to_year,
+                )
+            except TrackRecordError as exc:
+                raise _fail(str(exc)) from exc
+    console.print(
+        f"onset years {from_year}-{to_year}, weight set {record.weight_set_id}: "
+        f"AUC {record.auc:.4f} over {record.country_years} country-years; "
+        + ", ".join(f"top {k}: {n} of {record.onsets}" for k, n in record.recall.items())
+    )
+    if record.years_without_runs:
+        err.print(f"[yellow]no stored run as of 31 December of[/] {record.years_without_runs}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(record.as_dict(), indent=2) + "\n")
+
+
 @app.command("models")
 def list_models() -> None:
     """List the trained model versions and which one is promoted."""
