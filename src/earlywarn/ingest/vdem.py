@@ -76,6 +76,8 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
 OPTIONAL_VARIABLES: tuple[str, ...] = (
     "v2smpolhate",  # RF7 political parties' hate speech (higher = less hate speech)
     "v2smgovdom",  # RF7 government dissemination of false information domestically (higher = less)
+    # The ordinal items exist only in the full release (not in V-Dem's extracts).
+    "v2clrelig_ord",  # RF9 freedom of religion, 0-4 (EWP's religiousfreedom)
 )
 
 # V-Dem units earlywarn deliberately does not map to a state; the reason is reported.
