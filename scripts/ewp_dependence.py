@@ -31,7 +31,7 @@ from sklearn.metrics import roc_auc_score
 
 from earlywarn.countries.service import CountryResolver
 from earlywarn.framework.config import Configuration, load_configuration
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.ewp import load_ewp
 from earlywarn.scoring.engine import EngineSpec, Weights
 from earlywarn.scoring.panel import ObservationTable

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from earlywarn.framework.config import load_configuration
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.variables import cadence
 
 ROOT = Path(__file__).resolve().parent.parent

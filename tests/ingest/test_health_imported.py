@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope
+from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest.models import IngestRun
-from earlywarn.ingest.schemas import SourcesConfig
 from earlywarn.ingest.service import HealthState, import_file, source_health
 
 

@@ -18,11 +18,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import SdgSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.models import RunStatus
-from earlywarn.ingest.schemas import LoadedPayload, SdgSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.sdg import SdgConnector
 from earlywarn.ingest.service import ingest_source
 from earlywarn.observations.models import Observation

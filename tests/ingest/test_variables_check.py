@@ -7,8 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import ArmedConflictConfig, IndicatorsConfig
-from earlywarn.ingest.service import load_sources_config
+from earlywarn.framework.config_schemas import ArmedConflictConfig, IndicatorsConfig
 from earlywarn.ingest.variables import unproducible_variables
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
@@ -17,8 +16,12 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 def test_shipped_configuration_reads_only_variables_some_source_writes(
     configuration: Configuration,
 ) -> None:
-    sources = load_sources_config(CONFIG_DIR / "sources.yaml")
-    assert unproducible_variables(configuration.indicators, configuration.scoring, sources) == []
+    assert (
+        unproducible_variables(
+            configuration.indicators, configuration.scoring, configuration.sources
+        )
+        == []
+    )
 
 
 def test_the_old_ucdp_criterion_name_is_caught(configuration: Configuration) -> None:

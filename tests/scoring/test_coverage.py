@@ -13,8 +13,8 @@ from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
+from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.schemas import SourcesConfig
 from earlywarn.scoring.coverage import NoScoreRunError, as_dict, coverage_report
 from earlywarn.scoring.service import run_scoring
 from earlywarn.settings import Settings

@@ -24,9 +24,9 @@ from earlywarn.countries.service import CountryResolver
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
+from earlywarn.framework.sources_schemas import GdeltSourceConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
-from earlywarn.ingest.schemas import GdeltSourceConfig
 from earlywarn.ingest.vdem import OPTIONAL_VARIABLES, parse_vdem
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring

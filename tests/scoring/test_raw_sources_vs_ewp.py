@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from earlywarn.countries.service import CountryResolver
-from earlywarn.framework.schemas import Transform
+from earlywarn.framework.config_schemas import Transform
 from earlywarn.ingest.epr import parse_epr
 from earlywarn.ingest.vdem import parse_vdem
 from earlywarn.scoring.engine import transform_array

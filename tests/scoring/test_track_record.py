@@ -16,8 +16,8 @@ from earlywarn.app.cli import app as cli_app
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.scoring.service import run_scoring
 from earlywarn.scoring.track_record import TrackRecordError, score_backtest

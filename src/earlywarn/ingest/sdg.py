@@ -38,10 +38,11 @@ import httpx
 from pydantic import BaseModel
 
 from earlywarn.countries.service import CountryResolver
+from earlywarn.framework.sources_schemas import SdgSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, SdgSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count, require_fields
 from earlywarn.settings import Settings
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
+from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest import acled, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
-from earlywarn.ingest.schemas import SourcesConfig
 
 # Prefixes whose connector or format writes any well-formed name under them.
 OPEN_PREFIXES = frozenset({"wb", "ewp"})

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.framework.config import Configuration
-from earlywarn.ingest.schemas import SourcesConfig
+from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest.service import SourceHealth, source_health
 from earlywarn.scoring import repository, service
 from earlywarn.settings import Settings
