@@ -22,11 +22,10 @@ from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import SdgSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.sdg import SdgConnector
 from earlywarn.ingest.service import ingest_source
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.settings import Settings
 
 BASE = "https://sdg.test/SDGAPI/v1"

@@ -22,8 +22,8 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.sources_schemas import UcdpSourceConfig
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.service import ingest_source
+from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring
 from earlywarn.settings import Settings

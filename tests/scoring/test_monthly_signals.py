@@ -27,7 +27,7 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.sources_schemas import AcledSourceConfig
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring
 from earlywarn.settings import Settings

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import SourcesConfig
-from earlywarn.ingest.service import SourceHealth, source_health
-from earlywarn.scoring import repository, service
+from earlywarn.ingest.health import SourceHealth, source_health
+from earlywarn.scoring import repository, stored_scores
 from earlywarn.settings import Settings
 
 # Variable prefix -> source id where they differ (every other prefix is its own source id).
@@ -122,7 +122,7 @@ def coverage_report(
     if run is None:
         raise NoScoreRunError("no successful score run yet: run earlywarn run-once")
     scores = repository.scores_with_breakdown(session, run.id)
-    breakdowns = service.stored_breakdowns(session, config, scores)
+    breakdowns = stored_scores.stored_breakdowns(session, config, scores)
     evidence: Counter[int] = Counter()
     applicable: Counter[int] = Counter()
     by_source: dict[int, Counter[str]] = defaultdict(Counter)
