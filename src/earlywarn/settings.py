@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     port: int = 8000
     worldbank_base_url: str = "https://api.worldbank.org/v2"
     unhcr_base_url: str = "https://api.unhcr.org/population/v1"
+    sdg_base_url: str = "https://unstats.un.org/SDGAPI/v1"
     reliefweb_base_url: str = "https://api.reliefweb.int/v2"
     reliefweb_appname: str | None = Field(
         default=None,

@@ -34,6 +34,7 @@ def test_shipped_sources_config() -> None:
         "acled",
         "unhcr",
         "reliefweb",
+        "sdg",
     }
     assert all(entry.schedule is not None for entry in entries.values())
     assert config.gdelt is not None

@@ -219,11 +219,11 @@ def test_war_crimes_factors_apply_only_in_armed_conflict(configuration: Configur
         # In conflict (>= 25 battle deaths): factor 13 counts.
         _row("WAR", "t.base", 2024, 2.0),
         _row("WAR", "t.civ", 2024, 10.0),
-        _row("WAR", "ucdp.battle_deaths", 2024, 300.0),
+        _row("WAR", "ucdp.battle_related_deaths", 2024, 300.0),
         # Measured peace: factor 13 does not apply, its value is shown but not counted.
         _row("PEA", "t.base", 2024, 2.0),
         _row("PEA", "t.civ", 2024, 10.0),
-        _row("PEA", "ucdp.battle_deaths", 2024, 3.0),
+        _row("PEA", "ucdp.battle_related_deaths", 2024, 3.0),
         # No conflict data at all: unknown, so not applicable either.
         _row("UNK", "t.base", 2024, 2.0),
     ]

@@ -27,6 +27,7 @@ from earlywarn.ingest import router as ingest_router
 from earlywarn.notify import router as notify_router
 from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.observations import router as observations_router
+from earlywarn.scoring import coverage_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
 from earlywarn.web import router as web_router
@@ -79,6 +80,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
     return [
         (health.router, []),
         (scoring_router.router, []),
+        (coverage_router.router, []),
         (forecasting_router.router, []),
         (alerting_cap_router.router, []),
         (alerting_router.router, []),

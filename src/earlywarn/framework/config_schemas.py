@@ -65,6 +65,8 @@ class Transform(StrEnum):
     LOG = "log"  # natural log, for strictly positive quantities (rates, money)
     LOG1P = "log1p"  # natural log of (1 + x), for counts
     SQRT = "sqrt"
+    LOG2 = "log2"  # base-2 log (x > 0): EWP's popsize.log2 from a population
+    LOG2P = "log2p"  # log2(1 + x): EWP's battledeaths.log2 from a count of deaths
 
 
 class BoundsNormalisation(_Strict):
@@ -392,7 +394,9 @@ class RiskFactorRule(_ThresholdRule):
     imminent_actions: bool = True
 
 
-SourceState = Literal["healthy", "stale", "failing", "never_run", "not_configured", "disabled"]
+SourceState = Literal[
+    "healthy", "stale", "failing", "never_run", "not_configured", "disabled", "imported"
+]
 
 
 class SourceHealthRule(_RuleBase):

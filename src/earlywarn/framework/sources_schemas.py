@@ -175,6 +175,16 @@ class ReliefWebSourceConfig(_YearWindow):
     content: tuple[ReliefWebContent, ...] = Field(default=("disasters",), min_length=1)
 
 
+SdgSeries = Literal["VC_VAW_MTUHRA", "VC_VOC_ENFDIS"]
+
+
+class SdgSourceConfig(_YearWindow):
+    """Series of the UN SDG database (indicator 16.10.1) over a window of years."""
+
+    series: tuple[SdgSeries, ...] = Field(default=("VC_VAW_MTUHRA", "VC_VOC_ENFDIS"), min_length=1)
+    page_size: int = Field(default=1000, ge=1, le=10_000)
+
+
 class SourcesConfig(_StrictConfig):
     worldbank: WorldBankSourceConfig | None = None
     ucdp: UcdpSourceConfig | None = None
@@ -182,6 +192,7 @@ class SourcesConfig(_StrictConfig):
     gdelt: GdeltSourceConfig | None = None
     unhcr: UnhcrSourceConfig | None = None
     reliefweb: ReliefWebSourceConfig | None = None
+    sdg: SdgSourceConfig | None = None
     files: dict[str, FileSourceConfig] = Field(default_factory=dict)
 
     def api_sources(self) -> dict[str, ScheduledSourceConfig]:

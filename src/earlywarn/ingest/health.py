@@ -47,6 +47,10 @@ def source_statuses(session: Session) -> list[SourceStatus]:
     return result
 
 
+# What a files: entry of sources.yaml allows by default (FileSourceConfig.max_age_days).
+IMPORTED_MAX_AGE_DAYS = 400
+
+
 class HealthState(StrEnum):
     HEALTHY = "healthy"
     STALE = "stale"  # the last success is older than max_age_days
@@ -54,6 +58,9 @@ class HealthState(StrEnum):
     NEVER_RUN = "never_run"
     NOT_CONFIGURED = "not_configured"  # enabled, but credentials are missing
     DISABLED = "disabled"
+    # Has data from `earlywarn import` but no entry in sources.yaml: in use, never refreshed
+    # on a schedule (the EWP file is the usual case).
+    IMPORTED = "imported"
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,8 @@ def _judge(
     now: datetime,
 ) -> tuple[HealthState, str]:
     """The state and its reason, in the precedence ``source_health`` documents."""
+    if entry is None and last_success is not None:
+        return _imported_state(last_success, last_failure, now)
     if entry is None:
         return HealthState.DISABLED, "not in sources.yaml"
     if not entry.enabled:
@@ -210,6 +219,24 @@ def _judge(
             f"last success {age_days:.1f} days ago, more than max_age_days {entry.max_age_days}",
         )
     return HealthState.HEALTHY, "last run succeeded within max_age_days"
+
+
+def _imported_state(
+    last_success: IngestRun, last_failure: IngestRun | None, now: datetime
+) -> tuple[HealthState, str]:
+    """A source loaded only by ``earlywarn import``: judged by the age of its last import
+    against a file entry's default ``max_age_days``, since nothing refreshes it."""
+    age_days = _age_days(last_success, now) or 0.0
+    reason = (
+        f"loaded by earlywarn import {age_days:.1f} days ago; not in sources.yaml, so never "
+        "refreshed on a schedule (add it under files: to load it on every run)"
+    )
+    success_at, failure_at = _finished(last_success), _finished(last_failure)
+    if failure_at is not None and success_at is not None and failure_at >= success_at:
+        reason += "; the last import failed, the earlier data is in use"
+    if age_days > IMPORTED_MAX_AGE_DAYS:
+        return HealthState.STALE, f"{reason}; older than {IMPORTED_MAX_AGE_DAYS} days"
+    return HealthState.IMPORTED, reason
 
 
 def _age_days(last_success: IngestRun | None, now: datetime) -> float | None:

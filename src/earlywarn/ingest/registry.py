@@ -11,6 +11,7 @@ from earlywarn.ingest.acled import AcledConnector
 from earlywarn.ingest.connectors import Connector, SourceDefinition
 from earlywarn.ingest.gdelt import GdeltConnector
 from earlywarn.ingest.reliefweb import ReliefWebConnector
+from earlywarn.ingest.sdg import SdgConnector
 from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.unhcr import UnhcrConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
@@ -24,6 +25,7 @@ def _build() -> dict[str, Connector]:
         UnhcrConnector(),
         ReliefWebConnector(),
         GdeltConnector(),
+        SdgConnector(),
     ]
     return {connector.source_id: connector for connector in connectors}
 

@@ -97,9 +97,9 @@ class SourceStatusRead(BaseModel):
     kind: str | None
     url: str | None
     licence: str | None
-    state: Literal["healthy", "stale", "failing", "never_run", "not_configured", "disabled"] = (
-        Field(description="Freshness: see the README, section 'Freshness and health'.")
-    )
+    state: Literal[
+        "healthy", "stale", "failing", "never_run", "not_configured", "disabled", "imported"
+    ] = Field(description="Freshness: see the README, section 'Freshness and health'.")
     reason: str = Field(description="Why the source is in this state.")
     enabled: bool
     schedule: str | None = Field(description="UTC crontab of the source's own schedule.")

@@ -60,6 +60,7 @@ def import_file(
     trigger: str = "cli",
     variables: list[str] | None = None,
     start_year: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> IngestRun:
     """Load a file as one run of the source named like its format: a long-format CSV (``csv``),
     an EWP country-year file (``ewp``), a V-Dem country-year CSV (``vdem``; ``variables`` and
@@ -68,7 +69,11 @@ def import_file(
     fetch = _file_reader(session_factory, path, fmt, variables=variables, start_year=start_year)
 
     def fetch_and_keep() -> LoadedPayload:
+        # Phases for the CLI's progress display: an EWP file takes some 20 s to read and store.
+        report = progress or (lambda message: None)
+        report(f"reading {path.name}")
         payload = fetch()
+        report(f"storing {len(payload.records):,} values from {path.name}")
         content = path.read_bytes()
         if hashlib.sha256(content).hexdigest() != payload.content_digest:
             raise IngestError(f"{path} changed while it was being read; load it again")

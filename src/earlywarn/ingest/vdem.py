@@ -17,6 +17,10 @@ Country identity, never guessed:
 3. Otherwise the ``COWcode``, then the ``gwcode`` (e.g. the Republic of Vietnam, COW 817).
 4. Otherwise the unit is unmapped: the file fails, listing every unmapped unit by id and name.
 
+``OPTIONAL_VARIABLES`` (the Digital Society survey's hate speech and disinformation) are read
+whenever the file has them, whatever ``variables`` lists; a file without them still loads and
+names them under ``details["optional_variables_absent"]``.
+
 Missing values: an empty cell or ``NA`` is skipped and counted per variable. Anything else must
 be a finite number. Years before ``start_year`` (default 1960, where the EWP data start and
 after V-Dem's nineteenth-century sub-state units end) are not read.
@@ -29,6 +33,7 @@ import hashlib
 import io
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -57,12 +62,23 @@ DEFAULT_VARIABLES: tuple[str, ...] = (
     "v2x_corr",  # RF3 political corruption (higher = MORE corrupt)
     "v2svstterr",  # RF3 share of territory under state authority
     "v2pepwrsoc",  # RF4 power distributed by social group
+    "v2pepwrses",  # RF4 power distributed by socio-economic position
     "v2csreprss",  # RF6 CSO repression (higher = less repression)
     "v2mecenefm",  # RF6/7 government censorship effort (higher = less censorship)
     "v2xcl_disc",  # RF6 freedom of discussion
     "v2clsocgrp",  # RF9 social-group equality in civil liberties
     "v2clrelig",  # RF9 freedom of religion
     "v2x_civlib",  # civil liberties index
+)
+
+# Read when the file has them, left out (and listed in the run's details) when it does not: the
+# Digital Society survey (V-Dem v10 on) is in the full release but not in older releases or in
+# V-Dem's own forecasting extracts (the recorded demspaces extract lacks it).
+OPTIONAL_VARIABLES: tuple[str, ...] = (
+    "v2smpolhate",  # RF7 political parties' hate speech (higher = less hate speech)
+    "v2smgovdom",  # RF7 government dissemination of false information domestically (higher = less)
+    # The ordinal items exist only in the full release (not in V-Dem's extracts).
+    "v2clrelig_ord",  # RF9 freedom of religion, 0-4 (EWP's religiousfreedom)
 )
 
 # V-Dem units earlywarn deliberately does not map to a state; the reason is reported.
@@ -163,13 +179,19 @@ def _parse(
     start_year: int,
 ) -> LoadedPayload:
     columns = _header(reader, label, variables)
+    absent = [v for v in OPTIONAL_VARIABLES if v not in columns and v not in variables]
+    variables = [
+        *variables,
+        *(v for v in OPTIONAL_VARIABLES if v in columns and v not in variables),
+    ]
     country_years = _CountryYears(columns, label, resolver, variables, start_year)
     for line, row in data_rows(reader, len(columns), label):
         country_years.add(line, row)
     # Whatever the CSV reader left unread still belongs to the digest.
     while text.read(1 << 16):
         pass
-    return country_years.payload(hashing.digest.hexdigest(), name)
+    payload = country_years.payload(hashing.digest.hexdigest(), name)
+    return replace(payload, details={**payload.details, "optional_variables_absent": absent})
 
 
 def _header(reader: Any, label: str, variables: Sequence[str]) -> list[str]:

@@ -51,6 +51,10 @@ def transform_array(transform: Transform, values: FloatArray) -> FloatArray:
             return np.where(values > -1, np.log1p(np.where(values > -1, values, 0.0)), np.nan)
         if transform is Transform.SQRT:
             return np.where(values >= 0, np.sqrt(np.where(values >= 0, values, 0.0)), np.nan)
+        if transform is Transform.LOG2:
+            return np.where(values > 0, np.log2(np.where(values > 0, values, 1.0)), np.nan)
+        if transform is Transform.LOG2P:
+            return np.where(values > -1, np.log2(1.0 + np.where(values > -1, values, 0.0)), np.nan)
     raise AssertionError(f"unhandled transform {transform}")
 
 

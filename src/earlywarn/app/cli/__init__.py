@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from earlywarn.app.cli import accounts, alerts, data, forecasting, operations, scoring
+from earlywarn.app.cli import accounts, alerts, coverage, data, forecasting, operations, scoring
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -19,6 +19,8 @@ app.command("ingest")(data.ingest)
 app.command("score")(scoring.score)
 app.command("score-history")(scoring.score_history)
 app.command("run-once")(scoring.run_once)
+app.command("score-backtest")(coverage.score_backtest)
+app.command("coverage")(coverage.coverage)
 app.command("create-key")(operations.create_key)
 app.command("create-user")(accounts.create_user)
 app.command("deliver")(alerts.deliver)

@@ -105,7 +105,14 @@ def import_file(
             ImportFormat.PTS: "pts",
             ImportFormat.EPR: "epr",
         }
-        run = ingest_service.import_file(factory, path, formats[chosen])
+        with _ingest_progress(1) as (bar, task):
+            run = ingest_service.import_file(
+                factory,
+                path,
+                formats[chosen],
+                progress=lambda message: bar.update(task, description=message),
+            )
+            bar.advance(task)
         print_run(run)
         if run.status is RunStatus.FAILED:
             raise typer.Exit(code=1)
@@ -116,8 +123,8 @@ def ingest(
         str | None,
         typer.Argument(
             metavar="[SOURCE]",
-            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, or a file format:"
-            " csv, ewp, vdem, pts, epr) or 'all' (default)",
+            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, sdg, or a file"
+            " format: csv, ewp, vdem, pts, epr) or 'all' (default)",
         ),
     ] = None,
     source: Annotated[
