@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -622,14 +621,16 @@ def _load_panel(
     settings: Settings,
     predictors: str | None = None,
     outcomes: Path | None = None,
+    model: str = "nested",
 ) -> tuple[Panel, str]:
     """The panel and a description of where it came from (for the model card)."""
-    from earlywarn.forecasting.panel import EWP_PREDICTORS, read_ewp_csv
+    from earlywarn.forecasting.catalog import default_predictors
+    from earlywarn.forecasting.panel import read_ewp_csv
     from earlywarn.forecasting.service import panel_from_observations
     from earlywarn.ingest.errors import FileFormatError
 
     names = tuple(p.strip() for p in predictors.split(",") if p.strip()) if predictors else None
-    chosen = names or EWP_PREDICTORS
+    chosen = names or default_predictors(model)
     if data_format is DataFormat.EWP:
         if data is None:
             raise _fail("--format ewp needs --data PATH (an Early Warning Project CSV)")
@@ -648,7 +649,12 @@ def _load_panel(
 
 
 ModelOption = Annotated[
-    str, typer.Option("--model", help="ensemble (default), logit, boosting or ewp-reference")
+    str,
+    typer.Option(
+        "--model",
+        help="nested (default: docs/forecasting-procedure.md), ensemble, logit, boosting "
+        "or ewp-reference",
+    ),
 ]
 PredictorsOption = Annotated[
     str | None,
@@ -675,34 +681,35 @@ def backtest(
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML report for analysts here")
     ] = None,
-    model: ModelOption = "ensemble",
+    model: ModelOption = "nested",
     n_jobs: Annotated[int | None, typer.Option(help="Parallel steps (default: 2)")] = None,
     predictors: PredictorsOption = None,
     outcomes: OutcomesOption = None,
 ) -> None:
     """Walk-forward backtest with the Early Warning Project protocol (train through T,
-    forecast from T+2, score each onset by the better of the two forecasts before it)."""
+    forecast from T+2, score each onset by the better of the two forecasts before it), for
+    the two-year and the one-year horizon."""
     import json
 
-    from earlywarn.forecasting.backtest import run_backtest
-    from earlywarn.forecasting.estimators import MODEL_NAMES, make_model
+    from earlywarn.forecasting.catalog import MODEL_NAMES
+    from earlywarn.forecasting.official import run_both_horizons
     from earlywarn.forecasting.report import write_report
 
     if model not in MODEL_NAMES:
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes)
+    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes, model)
     try:
-        result = run_backtest(
-            panel,
-            functools.partial(make_model, model, panel.feature_names),
-            model_name=model,
-            first_train_year=first_train_year,
-            last_train_year=last_train_year,
-            n_jobs=n_jobs,
-        )
+        with _steps_progress() as advance:
+            result, summary = run_both_horizons(
+                panel,
+                model,
+                first_train_year=first_train_year,
+                last_train_year=last_train_year,
+                n_jobs=n_jobs,
+                progress=advance,
+            )
     except (ValueError, KeyError) as exc:
         raise _fail(f"backtest on {source}: {exc}") from exc
-    summary = result.summary()
     summary["data"] = source
     summary["data_digest_sha256"] = panel.digest()
     if json_out is not None:
@@ -712,9 +719,24 @@ def backtest(
     console.print(
         f"{model}: AUC {result.auc:.3f}, recall@10/20/30 {result.recall_at_10:.2f}/"
         f"{result.recall_at_20:.2f}/{result.recall_at_30:.2f} of {result.n_onsets} onsets, "
-        f"false alarms per hit at 4% {result.false_alarms_per_hit_at_4pct}, "
-        f"{result.seconds:.1f} s"
+        f"false alarms per hit at 4% {result.false_alarms_per_hit_at_4pct}; one-year AUC "
+        f"{summary['one_year']['auc']}, recall@30 {summary['one_year']['recall_at_30']}; "
+        f"{summary['seconds_both_horizons']:.1f} s, {summary['cpu_seconds']:.1f} s CPU"
     )
+
+
+@contextmanager
+def _steps_progress() -> Iterator[Callable[[int, int, int], None]]:
+    """A progress bar per horizon, advanced after each walk-forward step (on stderr)."""
+    tasks: dict[int, TaskID] = {}
+    with Progress(console=Console(stderr=True), transient=False) as bar:
+
+        def advance(horizon: int, done: int, total: int) -> None:
+            if horizon not in tasks:
+                tasks[horizon] = bar.add_task(f"{horizon}-year walk-forward steps", total=total)
+            bar.update(tasks[horizon], completed=done)
+
+        yield advance
 
 
 @app.command()
@@ -723,7 +745,7 @@ def train(
         DataFormat, typer.Option("--format", help="ewp: a CSV file; db: stored observations")
     ] = DataFormat.DB,
     data: Annotated[Path | None, typer.Option(help="The EWP-format CSV (--format ewp)")] = None,
-    model: ModelOption = "ensemble",
+    model: ModelOption = "nested",
     run_backtest_too: Annotated[
         bool,
         typer.Option("--backtest/--no-backtest", help="Backtest first; figures go in the card"),
@@ -735,8 +757,8 @@ def train(
     outcomes: OutcomesOption = None,
 ) -> None:
     """Train a forecasting model on all known data and save it with its model card."""
-    from earlywarn.forecasting.backtest import run_backtest
-    from earlywarn.forecasting.estimators import MODEL_NAMES, make_model
+    from earlywarn.forecasting.catalog import MODEL_NAMES, make_model
+    from earlywarn.forecasting.official import run_both_horizons
     from earlywarn.forecasting.registry import (
         ModelRegistry,
         RegistryError,
@@ -747,18 +769,20 @@ def train(
     if model not in MODEL_NAMES:
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
     settings = get_settings()
-    panel, source = _load_panel(data_format, data, settings, predictors, outcomes)
+    panel, source = _load_panel(data_format, data, settings, predictors, outcomes, model)
     figures = None
     try:
         if run_backtest_too:
-            figures = run_backtest(
-                panel,
-                functools.partial(make_model, model, panel.feature_names),
-                model_name=model,
-                first_train_year=first_train_year,
-                last_train_year=last_train_year,
-            ).summary()
+            with _steps_progress() as advance:
+                _, figures = run_both_horizons(
+                    panel,
+                    model,
+                    first_train_year=first_train_year,
+                    last_train_year=last_train_year,
+                    progress=advance,
+                )
             figures.pop("onsets")
+        console.print(f"training {model} on every labelled year ...")
         bundle = train_bundle(panel, make_model(model, panel.feature_names), name=model)
         registry = ModelRegistry(settings.models_dir)
         folder = registry.save(bundle, model_card(bundle, data_source=source, backtest=figures))

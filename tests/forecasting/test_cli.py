@@ -54,14 +54,25 @@ def test_backtest_command_on_the_ewp_file(shared_dir: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert set(figures) >= REQUIRED
-    assert figures["model"] == "ensemble"
+    # The default is the pre-registered nested procedure (docs/forecasting-procedure.md).
+    assert figures["model"] == "nested"
     assert (figures["first_train_year"], figures["last_train_year"]) == (2018, 2021)
-    # Forecasts from 2020-2023 score the onsets of 2021-2023 in this file.
+    # Forecasts from 2020-2023 score the onsets of 2021-2024 in this file (EWP scores the year
+    # after the last forecast year too).
     assert figures["n_onsets"] == len(figures["onsets"]) > 0
-    assert {o["year"] for o in figures["onsets"]} <= {2021, 2022, 2023}
+    assert {o["year"] for o in figures["onsets"]} <= {2021, 2022, 2023, 2024}
     assert all(m["best_rank"] > 30 for m in figures["missed"])
     assert 0.5 < figures["auc"] <= 1
     assert sum(figures["selection"].values()) == 4
+    assert figures["cpu_seconds"] > 0
+    one_year = figures["one_year"]
+    assert one_year["horizon_years"] == 1
+    assert figures["horizon_years"] == 2
+    assert set(one_year) >= REQUIRED
+    # The one-year steps took the two-year choices of the same forecast year (amendment 1).
+    assert [(d["feature_set"], d["family"]) for d in one_year["selection_steps"]] == [
+        (d["feature_set"], d["family"]) for d in figures["selection_steps"]
+    ]
     page = report.read_text()
     assert page.count("<svg") == 3
     assert "Rank of each onset" in page

@@ -174,6 +174,10 @@ class _TrainingSet:
         return cache.fitted(spec, self._digest, self.X, self.y)
 
 
+# The public name for modules that share fits the same way (forecasting.nested).
+TrainingSet = _TrainingSet
+
+
 def ewp_reference_model(random_state: int | None = 0) -> Pipeline:
     """EWP's elastic-net logit: standardised inputs (as glmnet does), l1 share 0.5, penalty by
     10-fold CV on deviance (glmnet's default ``type.measure`` for a binomial model)."""
