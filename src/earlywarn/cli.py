@@ -758,7 +758,7 @@ def train(
 ) -> None:
     """Train a forecasting model on all known data and save it with its model card."""
     from earlywarn.forecasting.catalog import MODEL_NAMES, make_model
-    from earlywarn.forecasting.official import run_both_horizons
+    from earlywarn.forecasting.official import card_figures, run_both_horizons
     from earlywarn.forecasting.registry import (
         ModelRegistry,
         RegistryError,
@@ -781,7 +781,7 @@ def train(
                     last_train_year=last_train_year,
                     progress=advance,
                 )
-            figures.pop("onsets")
+            figures = card_figures(figures)
         console.print(f"training {model} on every labelled year ...")
         bundle = train_bundle(panel, make_model(model, panel.feature_names), name=model)
         registry = ModelRegistry(settings.models_dir)

@@ -199,3 +199,23 @@ def test_a_nested_forecast_uses_nothing_observable_only_later(panel: Panel) -> N
     again, model_again = forecast_from(scrambled, factory, year)
     assert again.probabilities == original.probabilities
     assert model_again.selection_report() == model.selection_report()
+
+
+def test_every_forecast_has_an_interval_around_it(panel: Panel) -> None:
+    result = run_backtest(
+        panel,
+        functools.partial(_light, tuple(panel.feature_names)),
+        model_name="nested",
+        first_train_year=1996,
+        last_train_year=1999,
+        n_jobs=1,
+    )
+    rows = result.forecasts
+    assert len(rows) == 4 * 30
+    assert {r["forecast_year"] for r in rows} == {1998, 1999, 2000, 2001}
+    for r in rows:
+        assert r["probability_low"] <= r["probability"] <= r["probability_high"]
+        assert r["rank_best"] <= r["rank"] <= r["rank_worst"]
+    # The members do disagree (an interval is not the point written twice).
+    assert any(r["probability_high"] > r["probability_low"] for r in rows)
+    assert any(r["rank_worst"] > r["rank_best"] for r in rows)

@@ -48,6 +48,33 @@ class YearForecast:
     countries: list[str]
     probabilities: list[float]
     ranks: list[int]
+    # The interval (lowest, highest) over the model's spread members, when it has them.
+    probability_intervals: list[tuple[float, float]] | None = None
+    rank_intervals: list[tuple[int, int]] | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per country, with the interval fields when there are intervals."""
+        out = []
+        for i, country in enumerate(self.countries):
+            row: dict[str, Any] = {
+                "country": country,
+                "forecast_year": self.year,
+                "probability": round(self.probabilities[i], 6),
+                "rank": self.ranks[i],
+            }
+            if self.probability_intervals is not None and self.rank_intervals is not None:
+                low, high = self.probability_intervals[i]
+                row["probability_low"], row["probability_high"] = round(low, 6), round(high, 6)
+                row["rank_best"], row["rank_worst"] = self.rank_intervals[i]
+            out.append(row)
+        return out
+
+
+def _ranks(p: FloatArray) -> npt.NDArray[np.int64]:
+    order = np.argsort(-p, kind="stable")
+    ranks = np.empty(len(p), dtype=np.int64)
+    ranks[order] = np.arange(1, len(p) + 1)
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -82,6 +109,8 @@ class BacktestResult:
     selection: dict[str, int] = field(default_factory=dict)
     horizon_years: int = 2
     worker_cpu_seconds: float = 0.0  # the part of cpu_seconds spent in worker processes
+    # Every forecast the steps made (country, forecast year, probability, rank, intervals).
+    forecasts: list[dict[str, Any]] = field(default_factory=list)
     selection_steps: list[dict[str, Any]] = field(default_factory=list)
     scored: list[ScoredCountryYear] = field(default_factory=list, repr=False)
 
@@ -109,14 +138,26 @@ def forecast_from(
     model.fit(X, y.astype(np.int64))
     rows = known.complete() & (known.years == forecast_year)
     p = np.asarray(model.predict_proba(known.features[rows])[:, 1], dtype=np.float64)
-    order = np.argsort(-p, kind="stable")
-    ranks = np.empty(len(p), dtype=np.int64)
-    ranks[order] = np.arange(1, len(p) + 1)
+    ranks = _ranks(p)
+    intervals: tuple[list[tuple[float, float]], list[tuple[int, int]]] | None = None
+    spread = getattr(model, "spread_members", None)
+    members = np.asarray(spread(known.features[rows])) if spread and rows.any() else None
+    if members is not None and members.shape[1] > 1:
+        member_ranks = np.column_stack([_ranks(members[:, k]) for k in range(members.shape[1])])
+        intervals = (
+            [(float(a), float(b)) for a, b in zip(members.min(1), members.max(1), strict=True)],
+            [
+                (int(a), int(b))
+                for a, b in zip(member_ranks.min(1), member_ranks.max(1), strict=True)
+            ],
+        )
     forecast = YearForecast(
         year=forecast_year,
         countries=known.countries[rows].tolist(),
         probabilities=p.tolist(),
         ranks=ranks.tolist(),
+        probability_intervals=intervals[0] if intervals else None,
+        rank_intervals=intervals[1] if intervals else None,
     )
     return forecast, model
 
@@ -254,6 +295,7 @@ def run_backtest(
         selection=selection,
         horizon_years=horizon_years,
         worker_cpu_seconds=round(worker_cpu, 3),
+        forecasts=[row for year in sorted(forecasts) for row in forecasts[year].rows()],
         selection_steps=sorted(
             (detail for _, _, _, detail in steps if detail), key=lambda d: d["forecast_year"]
         ),

@@ -168,6 +168,8 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         # The year these rows forecast: the newest labelled row plus the lead.
         self.forecast_year_ = int(np.max(years)) + self.lead_years
         fixed = (self.fixed_choices or {}).get(self.forecast_year_)
+        # Per inner window, the chosen family's fitted parts: the spread's members.
+        self.window_models_: list[list[Any]] = []
         if fixed is not None:
             # Amendment 1: the one-year model takes the two-year choices of the same year.
             self.feature_set_, self.family_, self.C_ = fixed[0], fixed[1], float(fixed[2])
@@ -201,11 +203,14 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     ) -> tuple[str, float, FloatArray]:
         """The feature set and the logit's penalty; also the chosen logit's inner predictions."""
         best: dict[str, tuple[float, FloatArray]] = {}
+        self._paths: dict[str, list[Any]] = {}
         for name, _ in self.feature_sets:
             cols = self._columns(name)
             preds: dict[float, list[FloatArray]] = {c: [] for c in self.Cs}
+            self._paths[name] = []
             for train, val in folds:
                 path = TrainingSet(X[train][:, cols], target[train]).fit(self._path_spec())
+                self._paths[name].append(path)
                 for c in self.Cs:
                     preds[c].append(path.models[c].predict_proba(X[val][:, cols])[:, 1])
             losses = {c: _pooled_loss(truth, np.concatenate(p)) for c, p in preds.items()}
@@ -226,20 +231,29 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         cols = self._columns(self.feature_set_)
         parts_needed = {part for f in self.families for part in FAMILIES[f]} - {"logit"}
         pooled: dict[str, FloatArray] = {"logit": logit_pred}
+        fitted: dict[str, list[Any]] = {
+            "logit": [path.models[self.C_] for path in self._paths.pop(self.feature_set_)]
+        }
+        self._paths.clear()
         for part in sorted(parts_needed):
             spec = self._part_spec(part)
+            fitted[part] = [
+                TrainingSet(X[train][:, cols], target[train]).fit(spec) for train, _ in folds
+            ]
             pooled[part] = np.concatenate(
                 [
-                    TrainingSet(X[train][:, cols], target[train])
-                    .fit(spec)
-                    .predict_proba(X[val][:, cols])[:, 1]
-                    for train, val in folds
+                    model.predict_proba(X[val][:, cols])[:, 1]
+                    for model, (_, val) in zip(fitted[part], folds, strict=True)
                 ]
             )
         for family in self.families:
             p = np.mean([pooled[part] for part in FAMILIES[family]], axis=0)
             self.family_losses_[family] = _pooled_loss(truth, p)
-        return pick(self.family_losses_, self.margin)
+        chosen = pick(self.family_losses_, self.margin)
+        self.window_models_ = [
+            [fitted[part][k] for part in FAMILIES[chosen]] for k in range(len(folds))
+        ]
+        return chosen
 
     # -- prediction ------------------------------------------------------------------------
     def member_probabilities(self, X: Any) -> FloatArray:
@@ -248,6 +262,18 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         X = validate_data(self, X, dtype=np.float64, reset=False)
         cols = X[:, self.columns_]
         return np.column_stack([m.predict_proba(cols)[:, 1] for m in self.models_])
+
+    def spread_members(self, X: Any) -> FloatArray:
+        """Forecasts of the chosen model (column 0) and of the same choice fitted in each inner
+        window, on the rows up to that window (rows x members): the ensemble whose spread is
+        the interval (docs/forecasting-procedure.md, "Intervals")."""
+        point = self.predict_proba(X)[:, 1]
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        cols = X[:, self.columns_]
+        members = [point]
+        for parts in self.window_models_:
+            members.append(np.mean([m.predict_proba(cols)[:, 1] for m in parts], axis=0))
+        return np.column_stack(members)
 
     def predict_proba(self, X: Any) -> FloatArray:
         p = np.asarray(self.member_probabilities(X).mean(axis=1), dtype=np.float64)

@@ -12,7 +12,10 @@ import resource
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from earlywarn.forecasting.backtest import BacktestResult, run_backtest
+from earlywarn.forecasting.calibration import calibration
 from earlywarn.forecasting.catalog import make_model
 from earlywarn.forecasting.panel import Panel
 
@@ -69,6 +72,9 @@ def run_both_horizons(
     two, one = results[2], results[1]
     summary = two.summary()
     summary["one_year"] = one.summary()
+    for figures, result in ((summary, two), (summary["one_year"], one)):
+        risk = np.array([s.max_risk for s in result.scored])
+        figures["calibration"] = calibration(risk, [s.onset for s in result.scored])
     # Worker processes (parallel steps) are not waited-for children: their CPU, measured in
     # each worker, is counted in the results' own ``cpu_seconds``; add the part outside this
     # process's accounting.
@@ -76,3 +82,12 @@ def run_both_horizons(
     summary["cpu_seconds"] = round(process_cpu_seconds() + in_workers, 3)
     summary["seconds_both_horizons"] = round(two.seconds + one.seconds, 3)
     return two, summary
+
+
+def card_figures(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary without its per-row lists (every forecast, every onset): for a model card."""
+    bulky = ("forecasts", "onsets", "selection_steps")
+    card = {k: v for k, v in summary.items() if k not in bulky}
+    if isinstance(card.get("one_year"), dict):
+        card["one_year"] = {k: v for k, v in card["one_year"].items() if k not in bulky}
+    return card

@@ -29,6 +29,7 @@ import sklearn
 from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
+from earlywarn.forecasting.calibration import backtest_card_lines
 from earlywarn.forecasting.panel import FloatArray, Panel
 
 # Horizon in years -> the outcome column whose probability that horizon reports.
@@ -201,6 +202,7 @@ def _card_markdown(card: Mapping[str, Any]) -> str:
             "brier",
         ):
             lines.append(f"- {key}: {bt.get(key)}")
+        lines += backtest_card_lines(bt)
     else:
         lines.append("Not backtested (trained with --no-backtest).")
     lines += [
