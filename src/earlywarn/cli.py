@@ -770,6 +770,13 @@ def train(
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
     settings = get_settings()
     panel, source = _load_panel(data_format, data, settings, predictors, outcomes, model)
+    unmapped = _config(settings).forecast_drivers.unmapped(panel.feature_names)
+    if unmapped:
+        console.print(
+            f"[yellow]warning:[/] config/forecast_drivers.yaml does not describe "
+            f"{', '.join(unmapped)}: their drivers will show the column name; add a label and "
+            "a risk factor for each"
+        )
     figures = None
     try:
         if run_backtest_too:

@@ -220,6 +220,10 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     assert first["name"]
     assert first["drivers"]
     assert {"variable", "effect", "direction"} <= set(first["drivers"][0])
+    # In words from config/forecast_drivers.yaml (the synthetic risk and noise are not in it).
+    for driver in first["drivers"]:
+        described = {"year": ("Year (time trend)", None)}.get(driver["variable"])
+        assert (driver["label"], driver["risk_factor"]) == (described or (driver["variable"], None))
 
     history = client.get("/countries/ken/forecasts", headers=headers).json()
     assert [h["iso3"] for h in history] == ["KEN"]

@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import IdPath, Iso3Path, Reader, SessionDep
+from earlywarn.api.deps import ConfigDep, IdPath, Iso3Path, Reader, SessionDep
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
+from earlywarn.forecasting.explain import described
 from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.registry import ModelRegistry, RegistryError
 from earlywarn.forecasting.schemas import Driver, ForecastOut, ModelCardOut, RankedForecasts
+from earlywarn.framework.config import Configuration
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.repository import country_names
 
@@ -22,7 +24,7 @@ _NO_FORECASTS = (
 )
 
 
-def _out(forecast: Forecast, name: str) -> ForecastOut:
+def _out(forecast: Forecast, name: str, config: Configuration) -> ForecastOut:
     return ForecastOut(
         iso3=forecast.country_iso3,
         name=name,
@@ -32,49 +34,56 @@ def _out(forecast: Forecast, name: str) -> ForecastOut:
         probability_1y=forecast.probability_1y,
         probability_2y=forecast.probability_2y,
         rank_2y=forecast.rank_2y,
-        drivers=[Driver.model_validate(d) for d in forecast.drivers],
+        drivers=[Driver.model_validate(d) for d in described(forecast.drivers, config)],
     )
 
 
-def _ranked(session: Session, run_id: int, limit: int | None) -> RankedForecasts:
+def _ranked(
+    session: Session, run_id: int, limit: int | None, config: Configuration
+) -> RankedForecasts:
     rows = repository.ranked_forecasts(session, run_id)[:limit]
     names = country_names(session, [f.country_iso3 for f in rows])
     return RankedForecasts(
         score_run_id=run_id,
         model_version=rows[0].model_version if rows else None,
-        forecasts=[_out(f, names.get(f.country_iso3, f.country_iso3)) for f in rows],
+        forecasts=[_out(f, names.get(f.country_iso3, f.country_iso3), config) for f in rows],
     )
 
 
 @router.get("/forecasts/latest", response_model=RankedForecasts)
 def latest_forecasts(
-    session: SessionDep, _: Reader, limit: Annotated[int | None, Query(ge=1, le=1000)] = None
+    session: SessionDep,
+    _: Reader,
+    config: ConfigDep,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> RankedForecasts:
     """Onset probabilities of the newest scoring run that made forecasts, highest first, each
     with its model version and its five strongest drivers."""
     run_id = repository.latest_forecast_run_id(session)
     if run_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_FORECASTS)
-    return _ranked(session, run_id, limit)
+    return _ranked(session, run_id, limit, config)
 
 
 @router.get("/score-runs/{run_id}/forecasts", response_model=RankedForecasts)
 def run_forecasts(
     session: SessionDep,
     _: Reader,
+    config: ConfigDep,
     run_id: IdPath,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> RankedForecasts:
     """The forecasts stored with one scoring run (empty when it made none)."""
     if session.get(ScoreRun, run_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no scoring run {run_id}")
-    return _ranked(session, run_id, limit)
+    return _ranked(session, run_id, limit, config)
 
 
 @router.get("/countries/{iso3}/forecasts", response_model=list[ForecastOut])
 def country_forecasts(
     session: SessionDep,
     _: Reader,
+    config: ConfigDep,
     iso3: Iso3Path,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ForecastOut]:
@@ -83,7 +92,8 @@ def country_forecasts(
     country = session.get(Country, code)
     if country is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
-    return [_out(f, country.name) for f in repository.country_forecasts(session, code, limit=limit)]
+    rows = repository.country_forecasts(session, code, limit=limit)
+    return [_out(f, country.name, config) for f in rows]
 
 
 @router.get("/forecast-models", response_model=list[ModelCardOut])

@@ -13,6 +13,11 @@ class Driver(BaseModel):
         description="probability minus the probability with this predictor at its typical value"
     )
     direction: str = Field(description="'raises' or 'lowers' the forecast")
+    label: str | None = Field(default=None, description="the predictor in words")
+    risk_factor: int | None = Field(
+        default=None, description="Framework of Analysis risk factor (1-14); null for a control"
+    )
+    risk_factor_name: str | None = None
 
 
 class ForecastOut(BaseModel):

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from earlywarn.framework.forecast_drivers import ForecastDriversConfig
 from earlywarn.framework.schemas import (
     ActionHeadingConfig,
     ActionMapConfig,
@@ -30,6 +31,7 @@ CONFIG_FILES = {
     "action_map": "action_map.yaml",
     "scoring": "scoring.yaml",
     "alerting": "alerting.yaml",
+    "forecast_drivers": "forecast_drivers.yaml",
 }
 
 
@@ -50,6 +52,7 @@ class Configuration:
     action_map: ActionMapConfig
     scoring: ScoringConfig
     alerting: AlertingConfig
+    forecast_drivers: ForecastDriversConfig
 
     def risk_factor(self, number: int) -> RiskFactorConfig:
         for factor in self.framework.risk_factors:
@@ -102,6 +105,7 @@ def load_configuration(config_dir: Path) -> Configuration:
         action_map=load_file(paths["action_map"], ActionMapConfig),
         scoring=load_file(paths["scoring"], ScoringConfig),
         alerting=load_file(paths["alerting"], AlertingConfig),
+        forecast_drivers=load_file(paths["forecast_drivers"], ForecastDriversConfig),
     )
     _check_cross_references(config, paths)
     return config
