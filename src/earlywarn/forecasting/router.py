@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import ConfigDep, IdPath, Iso3Path, Reader, SessionDep
+from earlywarn.api.deps import IdPath, Iso3Path, SessionDep
+from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.explain import described
@@ -13,6 +14,7 @@ from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.registry import ModelRegistry, RegistryError
 from earlywarn.forecasting.schemas import Driver, ForecastOut, ModelCardOut, RankedForecasts
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.repository import country_names
 
