@@ -17,6 +17,7 @@ from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.estimators import OnsetEnsemble
+from earlywarn.forecasting.lifecycle import database_registry
 from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.panel import read_ewp_csv
 from earlywarn.forecasting.registry import ModelRegistry, model_card, train_bundle
@@ -57,7 +58,9 @@ def promoted(loaded: Path, session: Session, tmp_path: Path) -> ModelRegistry:
     # The logit alone keeps the database tests quick; the ensemble's own tests are elsewhere.
     model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
     bundle = train_bundle(panel, model, name="ensemble")
-    registry = ModelRegistry(tmp_path / "models")
+    # The registry is this database's own (models/<its key>/).
+    registry = database_registry(session, tmp_path / "models")
+    session.commit()
     registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
     registry.promote(bundle.version)
     return registry
@@ -98,11 +101,14 @@ def test_change_predictors_from_observations_equal_the_files_and_serve_live(
         )
     model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
     bundle = train_bundle(from_db, model, name="ensemble")
-    registry = ModelRegistry(tmp_path / "models")
+    registry = database_registry(session, tmp_path / "models")
+    session.commit()
     registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
     registry.promote(bundle.version)
     assert registry.card(bundle.version)["features"] == list(names)
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=registry.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=registry.root.parent
+    )
     assert summary.forecasts_stored == len(COUNTRIES)
     with session_factory() as fresh:
         stored = repository.forecasts_for_run(fresh, summary.score_run_id)
@@ -118,7 +124,9 @@ def test_scoring_run_stores_forecasts_with_model_version_and_drivers(
     session_factory: sessionmaker[Session],
     configuration: Configuration,
 ) -> None:
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     version = promoted.promoted_version()
     assert summary.forecasts_stored == len(COUNTRIES)
     assert summary.forecast_model_version == version
@@ -190,7 +198,9 @@ def test_a_broken_model_costs_the_run_nothing_but_its_forecasts(
     version = promoted.promoted_version()
     assert version is not None
     (promoted.root / version / "model.joblib").write_bytes(b"truncated")
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     assert summary.forecasts_stored == 0
     assert summary.forecast_skipped_reason is not None
     assert summary.forecast_skipped_reason.startswith("forecasting failed")
@@ -205,13 +215,15 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     configuration: Configuration,
     make_client: Callable[..., Any],
 ) -> None:
-    client, key = make_client(models_dir=promoted.root)
+    client, key = make_client(models_dir=promoted.root.parent)
     headers = {"X-API-Key": key}
     missing = client.get("/forecasts/latest", headers=headers)
     assert missing.status_code == 404
     assert "earlywarn train" in missing.json()["detail"]
 
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     body = client.get("/forecasts/latest?limit=5", headers=headers).json()
     assert body["score_run_id"] == summary.score_run_id
     assert body["model_version"] == promoted.promoted_version()
@@ -294,7 +306,7 @@ def test_train_command_reads_stored_observations(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    registry = ModelRegistry(models)
+    (registry,) = [ModelRegistry(folder) for folder in models.iterdir()]  # this database's
     (version,) = registry.versions()
     assert registry.promoted_version() == version
     card = registry.card(version)
@@ -316,7 +328,9 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
 ) -> None:
     """The pipeline hands each run's stored forecasts to the alert rules: with the threshold
     set between the two highest 2-year probabilities, exactly the top country alerts."""
-    first = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    first = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     with session_factory() as session:
         ranked = sorted(
             repository.forecasts_for_run(session, first.score_run_id).values(),
@@ -346,7 +360,7 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
     config = replace(
         configuration, alerting=configuration.alerting.model_copy(update={"rules": [rule]})
     )
-    second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root)
+    second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root.parent)
     assert second.countries_rated == len(ranked)
     with session_factory() as session:
         alerts = session.scalars(select(Alert).where(Alert.rule_id == "onset_test")).all()

@@ -31,3 +31,15 @@ class Forecast(Base):
     rank_2y: Mapped[int] = mapped_column(Integer)
     drivers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ForecastRegistryKey(Base):
+    """The database's own key for its model registry (one row, made on first use): models
+    live under ``<models dir>/<key>/``, so two databases never share a model by accident,
+    even with one models directory (a fresh database gets a fresh key, hence no model)."""
+
+    __tablename__ = "forecast_registry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

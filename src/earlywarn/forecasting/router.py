@@ -10,8 +10,9 @@ from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.explain import described
+from earlywarn.forecasting.lifecycle import database_registry
 from earlywarn.forecasting.models import Forecast
-from earlywarn.forecasting.registry import ModelRegistry, RegistryError
+from earlywarn.forecasting.registry import RegistryError
 from earlywarn.forecasting.schemas import Driver, ForecastOut, ModelCardOut, RankedForecasts
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.deps import ConfigDep
@@ -99,9 +100,11 @@ def country_forecasts(
 
 
 @router.get("/forecast-models", response_model=list[ModelCardOut])
-def forecast_models(request: Request, _: Reader) -> list[ModelCardOut]:
-    """The trained model versions with their model cards; ``promoted`` marks the one in use."""
-    registry = ModelRegistry(request.app.state.settings.models_dir)
+def forecast_models(request: Request, session: SessionDep, _: Reader) -> list[ModelCardOut]:
+    """This database's trained model versions with their model cards; ``promoted`` marks the
+    one in use."""
+    registry = database_registry(session, request.app.state.settings.models_dir)
+    session.commit()  # the registry key, on first use
     try:
         promoted = registry.promoted_version()
         return [

@@ -36,6 +36,7 @@ from earlywarn.types import Role
 if TYPE_CHECKING:
     from earlywarn.app.pipeline import ScoringSummary
     from earlywarn.forecasting.panel import Panel
+    from earlywarn.forecasting.registry import ModelRegistry
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -759,12 +760,7 @@ def train(
     """Train a forecasting model on all known data and save it with its model card."""
     from earlywarn.forecasting.catalog import MODEL_NAMES, make_model
     from earlywarn.forecasting.official import card_figures, run_both_horizons
-    from earlywarn.forecasting.registry import (
-        ModelRegistry,
-        RegistryError,
-        model_card,
-        train_bundle,
-    )
+    from earlywarn.forecasting.registry import RegistryError, model_card, train_bundle
 
     if model not in MODEL_NAMES:
         raise _fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
@@ -791,7 +787,7 @@ def train(
             figures = card_figures(figures)
         console.print(f"training {model} on every labelled year ...")
         bundle = train_bundle(panel, make_model(model, panel.feature_names), name=model)
-        registry = ModelRegistry(settings.models_dir)
+        registry = _registry(settings)
         folder = registry.save(bundle, model_card(bundle, data_source=source, backtest=figures))
         if promote:
             registry.promote(bundle.version)
@@ -800,15 +796,23 @@ def train(
     console.print(f"saved model {bundle.version} in {folder}" + (" (promoted)" if promote else ""))
 
 
+def _registry(settings: Settings) -> ModelRegistry:
+    """This database's registry (``<models dir>/<the database's key>``)."""
+    from earlywarn.forecasting.lifecycle import database_registry
+
+    with _database(settings) as (_, factory), session_scope(factory) as session:
+        return database_registry(session, settings.models_dir)
+
+
 @app.command("promote")
 def promote_model(
     version: Annotated[str, typer.Argument(help="A version listed by `earlywarn models`")],
 ) -> None:
     """Make this model version the one the service forecasts with."""
-    from earlywarn.forecasting.registry import ModelRegistry, RegistryError
+    from earlywarn.forecasting.registry import RegistryError
 
     try:
-        ModelRegistry(get_settings().models_dir).promote(version)
+        _registry(get_settings()).promote(version)
     except RegistryError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"promoted {version}")
@@ -817,9 +821,9 @@ def promote_model(
 @app.command("models")
 def list_models() -> None:
     """List the trained model versions and which one is promoted."""
-    from earlywarn.forecasting.registry import ModelRegistry, RegistryError
+    from earlywarn.forecasting.registry import RegistryError
 
-    registry = ModelRegistry(get_settings().models_dir)
+    registry = _registry(get_settings())
     try:
         promoted = registry.promoted_version()
     except RegistryError as exc:
