@@ -312,7 +312,7 @@ def test_train_command_reads_stored_observations(
     card = registry.card(version)
     assert card["data_source"] == "stored observations (ewp.* variables)"
     assert card["features"] == ["risk", "noise", "year", "risk:change_1y"]
-    assert "risk:change_1y" in (models / version / "model_card.md").read_text()
+    assert "risk:change_1y" in (registry.root / version / "model_card.md").read_text()
     assert card["backtest"] is None
     trained = card["training_years"]["1"]
     assert trained["last_labelled_year"] == 2023
@@ -367,3 +367,69 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
         assert [(a.country_iso3, a.state) for a in alerts] == [
             (top.country_iso3, AlertState.FIRING)
         ]
+
+
+def test_track_record_resolves_each_forecast_once_its_outcome_years_are_known(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    make_client: Callable[..., Any],
+) -> None:
+    import csv
+    import io
+
+    from sklearn.metrics import roc_auc_score
+
+    models = promoted.root.parent
+    for as_of in (date(2015, 6, 30), date(2016, 6, 30), date(2016, 7, 1), AS_OF):
+        summary = score_and_alert(session_factory, configuration, as_of=as_of, models_dir=models)
+        assert summary.forecasts_stored == len(COUNTRIES)
+    client, key = make_client(models_dir=models)
+    headers = {"X-API-Key": key}
+    body = client.get("/forecasts/track-record?top_k=5", headers=headers).json()
+    (version,) = body["model_versions"]
+    assert version["model_version"] == promoted.promoted_version()
+    # 2015 and 2016 (forecast twice: counted once) are resolved; 2024's outcomes are not known.
+    assert (version["forecasts"], version["resolved"], version["pending"]) == (90, 60, 30)
+    assert [y["data_year"] for y in version["by_data_year"]] == [2015, 2016, 2024]
+    assert version["by_data_year"][2]["resolved"] == 0
+
+    # By hand: the truth is the file's own two-year label of the data year.
+    with session_factory() as session:
+        panel = panel_from_observations(session, predictors=FEATURES)
+        stored = [
+            f
+            for f in session.scalars(select(Forecast).order_by(Forecast.id))
+            if f.data_year in (2015, 2016)
+        ]
+    label = {
+        (str(c), int(y)): v
+        for c, y, v in zip(
+            panel.countries, panel.years, panel.outcome("mk_onset_1or2"), strict=True
+        )
+    }
+    newest = {(f.data_year, f.country_iso3): f for f in stored}  # later runs overwrite
+    p = np.array([f.probability_2y for f in newest.values()])
+    truth = np.array([label[(f.country_iso3, f.data_year)] for f in newest.values()]) == 1
+    assert version["onsets"] == int(truth.sum()) > 0
+    assert version["brier"] == pytest.approx(float(np.mean((p - truth) ** 2)), abs=1e-6)
+    assert version["auc"] == pytest.approx(roc_auc_score(truth, p), abs=1e-4)
+    ranks = np.array([f.rank_2y for f in newest.values()])
+    assert version["recall_at_k"] == pytest.approx(float(np.mean(ranks[truth] <= 5)), abs=1e-4)
+    missed = {(m["country_iso3"], m["data_year"]) for m in version["missed_onsets"]}
+    assert missed == {
+        (f.country_iso3, f.data_year)
+        for f, t in zip(newest.values(), truth, strict=True)
+        if t and f.rank_2y > 5
+    }
+
+    response = client.get("/forecasts/track-record?format=csv", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 90
+    statuses = [r["status"] for r in rows]
+    assert statuses.count("pending") == 30
+    assert statuses.count("onset") == int(truth.sum())
+    assert client.get("/forecasts/track-record?format=xml", headers=headers).status_code == 422
+    assert client.get("/forecasts/track-record").status_code == 401

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from earlywarn.forecasting.models import Forecast, ForecastRegistryKey
@@ -68,3 +68,19 @@ def registry_key(session: Session) -> str:
     session.add(row)
     session.flush()
     return row.key
+
+
+def latest_forecast_per_year(session: Session) -> list[Forecast]:
+    """For each model version, data year and country, the forecast of the newest scoring run
+    (a daily run repeats the same year's forecast: it counts once in a track record)."""
+    newest = (
+        select(func.max(Forecast.id))
+        .group_by(Forecast.model_version, Forecast.data_year, Forecast.country_iso3)
+        .scalar_subquery()
+    )
+    query = (
+        select(Forecast)
+        .where(Forecast.id.in_(newest))
+        .order_by(Forecast.model_version, Forecast.data_year, Forecast.country_iso3)
+    )
+    return list(session.scalars(query))

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from earlywarn.api.deps import IdPath, Iso3Path, SessionDep
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
+from earlywarn.forecasting import track_record as record
 from earlywarn.forecasting.explain import described
 from earlywarn.forecasting.lifecycle import database_registry
 from earlywarn.forecasting.models import Forecast
@@ -115,3 +116,25 @@ def forecast_models(request: Request, session: SessionDep, _: Reader) -> list[Mo
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"model registry unreadable: {exc}"
         ) from exc
+
+
+@router.get("/forecasts/track-record", response_model=None)
+def forecasts_track_record(
+    session: SessionDep,
+    _: Reader,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+    top_k: Annotated[int, Query(ge=1, le=500)] = record.TOP_K,
+) -> dict[str, object] | Response:
+    """How the stored forecasts fared, per model version: resolved forecasts (outcome years
+    known), Brier score, AUC and recall among the top ``top_k`` (30), overall and per data
+    year, and the onsets missed (ranked below ``top_k``). ``format=csv``: one line per
+    forecast with its status (pending, onset, no onset)."""
+    if format == "csv":
+        lines = [",".join(record.CSV_COLUMNS)]
+        lines += [",".join(row) for row in record.csv_rows(session)]
+        return Response(
+            "\n".join(lines) + "\n",
+            media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="track-record.csv"'},
+        )
+    return record.track_record(session, top_k=top_k)
