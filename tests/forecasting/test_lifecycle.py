@@ -3,15 +3,17 @@ new labelled years arrive; never another database's model. Both backends (``engi
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.migrations import upgrade_to_head
-from earlywarn.app.pipeline import prepare_database
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import make_session_factory
 from earlywarn.forecasting.lifecycle import AUTO_TRAINED, database_registry, ensure_model
+from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.registry import model_card, train_bundle
 from earlywarn.forecasting.service import panel_from_observations
 from earlywarn.framework.config import Configuration
@@ -66,6 +68,23 @@ def test_first_run_trains_and_new_labels_retrain(
     assert newer.trained_through[2] == 2014
     assert registry.promoted_version() == newer.version
     assert "labels now reach 2014" in messages[2]
+
+    # The scoring run stores the nested model's forecasts with their intervals.
+    summary = score_and_alert(
+        session_factory, configuration, as_of=date(2016, 6, 30), models_dir=models
+    )
+    assert summary.forecast_model_version == newer.version
+    with session_factory() as session:
+        stored = list(session.scalars(select(Forecast)))
+    assert len(stored) == summary.forecasts_stored > 0
+    for f in stored:
+        assert f.probability_2y_low is not None
+        assert f.probability_2y_high is not None
+        assert f.rank_2y_best is not None
+        assert f.rank_2y_worst is not None
+        assert f.probability_2y_low <= f.probability_2y <= f.probability_2y_high
+        assert f.rank_2y_best <= f.rank_2y <= f.rank_2y_worst
+    assert any(f.probability_2y_high > f.probability_2y_low for f in stored)  # type: ignore[operator]
 
 
 def test_an_administrators_model_is_never_replaced(

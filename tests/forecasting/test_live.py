@@ -232,6 +232,9 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     assert first["name"]
     assert first["drivers"]
     assert {"variable", "effect", "direction"} <= set(first["drivers"][0])
+    # This test's logit has no spread members: no interval, said as null.
+    assert first["probability_2y_low"] is None
+    assert first["rank_2y_worst"] is None
     # In words from config/forecast_drivers.yaml (the synthetic risk and noise are not in it).
     for driver in first["drivers"]:
         described = {"year": ("Year (time trend)", None)}.get(driver["variable"])

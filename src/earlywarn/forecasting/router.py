@@ -38,6 +38,10 @@ def _out(forecast: Forecast, name: str, config: Configuration) -> ForecastOut:
         probability_1y=forecast.probability_1y,
         probability_2y=forecast.probability_2y,
         rank_2y=forecast.rank_2y,
+        probability_2y_low=forecast.probability_2y_low,
+        probability_2y_high=forecast.probability_2y_high,
+        rank_2y_best=forecast.rank_2y_best,
+        rank_2y_worst=forecast.rank_2y_worst,
         drivers=[Driver.model_validate(d) for d in described(forecast.drivers, config)],
     )
 
