@@ -100,7 +100,8 @@ def test_backtest_train_promote_and_models_on_an_ewp_format_file(
          "--first-train-year", "1995", "--last-train-year", "1996", *own],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    registry = ModelRegistry(models_env)
+    # The registry is the configured database's own folder under the models directory.
+    (registry,) = [ModelRegistry(folder) for folder in models_env.iterdir()]
     (version,) = registry.versions()
     card = registry.card(version)
     assert card["backtest"]["first_train_year"] == 1995
