@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.evaluation import country_inputs, evaluate_alerts
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.rules import SourceHealth, history_runs_needed
-from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
+from earlywarn.alerting.rules import RunRef, SourceHealth, history_runs_needed
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope, utc_now
 from earlywarn.forecasting.lifecycle import database_registry, ensure_model
@@ -27,12 +27,13 @@ from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import SourceHealthRule
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.service import ingest_configured_sources
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
@@ -206,6 +207,8 @@ def score_and_alert(
                 inputs,
                 _source_health(session, config, settings),
             )
+            # In this transaction: an alert is never visible without its outbox rows.
+            messages = hand_over(session, config.alerting.escalation, evaluation.updates)
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,
@@ -215,7 +218,7 @@ def score_and_alert(
                 alerts_escalated=evaluation.count(AlertEventKind.ESCALATED),
                 alerts_deescalated=evaluation.count(AlertEventKind.DEESCALATED),
                 alerts_resolved=evaluation.count(AlertEventKind.RESOLVED),
-                outbox_messages=evaluation.outbox_messages,
+                outbox_messages=messages,
                 forecasts_stored=forecast.stored,
                 forecast_model_version=forecast.model_version or None,
                 forecast_skipped_reason=forecast.skipped_reason,
@@ -335,10 +338,9 @@ def _source_health(
     sources.yaml), for the operational rule; nothing is read when no such rule exists."""
     if not any(isinstance(r, SourceHealthRule) for r in config.alerting.rules):
         return []
-    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, sources, utc_now(), settings=settings)
+        for h in ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
     ]
 
 
@@ -367,6 +369,7 @@ def run_pipeline(
             factory,
             settings,
             config,
+            sources=config.sources,
             trigger=trigger,
             client=client,
             skip_own_schedule=skip_own_schedule,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from earlywarn.framework.schemas import RULE_KINDS
+from earlywarn.framework.config_schemas import RULE_KINDS
 from earlywarn.notify.models import Channel, OutboxStatus, Purpose
 from earlywarn.types import RiskLevel
 
