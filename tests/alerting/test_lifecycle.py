@@ -21,8 +21,8 @@ from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.alert_events import AlertNotifier
+from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 

@@ -30,13 +30,14 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import SourceHealthRule
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.service import sync_configuration
-from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import IngestRun
+from earlywarn.ingest import health as ingest_health
 from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.notify.alert_events import hand_over
+from earlywarn.observations.models import IngestRun
 from earlywarn.scoring import repository as scoring_repository
+from earlywarn.scoring.history_run import score_history
 from earlywarn.scoring.models import ScoreRun
-from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
+from earlywarn.scoring.service import record_failed_run, run_scoring
 from earlywarn.settings import Settings, get_settings
 from earlywarn.weights.service import active_for_scoring
 
@@ -282,7 +283,7 @@ def backfill_history(
     today: date | None = None,
 ) -> BackfillSummary:
     """Score the 31 December of every year from ``from_year`` to ``to_year`` under one weight
-    set (the active one by default) in one pass (``scoring.service.score_history``), in one
+    set (the active one by default) in one pass (``scoring.history_run.score_history``), in one
     transaction: all the runs are written, or none.
 
     No alert is evaluated, nothing is forecast and nothing is notified: the runs are flagged
@@ -340,7 +341,7 @@ def _source_health(
         return []
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
+        for h in ingest_health.source_health(session, config.sources, utc_now(), settings=settings)
     ]
 
 

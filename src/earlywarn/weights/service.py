@@ -20,7 +20,7 @@ from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import WeightSetOut
 from earlywarn.framework.service import weights_digest
 from earlywarn.scoring import repository as scoring_repository
-from earlywarn.scoring import service as scoring_service
+from earlywarn.scoring import stored_scores
 from earlywarn.scoring.engine import EngineSpec
 from earlywarn.scoring.explain import Rescored, rescore
 from earlywarn.scoring.service import weights_of
@@ -262,7 +262,7 @@ def preview(
     scores = scoring_repository.scores_with_breakdown(session, run.id)
     spec = EngineSpec.from_config(config)
     units = [s.country_iso3 for s in scores]
-    breakdowns = scoring_service.stored_breakdowns(session, config, scores)
+    breakdowns = stored_scores.stored_breakdowns(session, config, scores)
     before = rescore(spec, units, breakdowns, weights_of(spec, current))
     after = rescore(spec, units, breakdowns, weights_of(spec, proposed))
     levels_before, levels_after = before.levels(), after.levels()
