@@ -18,7 +18,7 @@ from earlywarn.forecasting.registry import model_card, train_bundle
 from earlywarn.forecasting.service import panel_from_observations
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 
 from .conftest import FEATURES, ewp_csv, synthetic_cells
 
