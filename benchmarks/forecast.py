@@ -3,10 +3,12 @@
     .venv/bin/python benchmarks/forecast.py [--ewp PATH] [--skip-reference] [--report OUT.html]
 
 Runs exactly ``earlywarn backtest --format ewp --data PATH --first-train-year 1991
---last-train-year 2021 --json OUT`` (31 walk-forward steps) for the default model, then the same
-with ``--model ewp-reference`` (the Early Warning Project's elastic-net logit), each as its own
-process, and prints both sets of figures with the wall and CPU time of each (CPU time counts
-every worker process, so it is comparable on a busy machine), then one JSON line.
+--last-train-year 2021 --json OUT`` (31 walk-forward steps, both horizons) for the default model
+(the nested procedure, docs/forecasting-procedure.md), then the same with ``--model
+ewp-reference`` (the Early Warning Project's elastic-net logit), each as its own process, and
+prints both sets of figures with the wall and CPU time of each (CPU time counts every worker
+process, so it is comparable on a busy machine; ``cpu_seconds`` is the process's own figure
+from the JSON), the one-year figures and the calibration, then one JSON line.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def run(data: Path, model: str, out_dir: Path, report: Path | None) -> dict[str,
         earlywarn, "backtest", "--format", "ewp", "--data", str(data),
         "--first-train-year", "1991", "--last-train-year", "2021", "--json", str(out),
     ]  # fmt: skip
-    if model != "ensemble":
+    if model != "nested":
         command += ["--model", model]
     if report is not None:
         command += ["--report", str(report)]
@@ -48,7 +50,12 @@ def run(data: Path, model: str, out_dir: Path, report: Path | None) -> dict[str,
     figures: dict[str, Any] = json.loads(out.read_text())
     figures["process_wall_seconds"] = round(time.perf_counter() - wall, 2)
     figures["process_cpu_seconds"] = round(_children_cpu() - cpu, 2)
-    figures.pop("onsets", None)
+    for bulky in ("onsets", "forecasts", "selection_steps"):
+        figures.pop(bulky, None)
+        figures.get("one_year", {}).pop(bulky, None)
+    for part in (figures, figures.get("one_year", {})):
+        curve = part.get("calibration", {})
+        curve.pop("reliability_curve", None)
     return figures
 
 
@@ -59,7 +66,19 @@ def _line(f: dict[str, Any]) -> str:
         f"{f['recall_at_20']:.3f}/{f['recall_at_30']:.3f} of {f['n_onsets']} onsets  "
         f"FA/hit@4% {f['false_alarms_per_hit_at_4pct']}  AP {f['average_precision']:.4f}  "
         f"Brier {f['brier']:.5f}  wall {f['process_wall_seconds']} s  "
-        f"CPU {f['process_cpu_seconds']} s\n{'':>16}missed: {missed or 'none'}"
+        f"CPU {f['process_cpu_seconds']} s (cpu_seconds {f.get('cpu_seconds')})\n"
+        f"{'':>16}missed: {missed or 'none'}\n{'':>16}{_extra(f)}"
+    )
+
+
+def _extra(f: dict[str, Any]) -> str:
+    one, cal = f.get("one_year") or {}, f.get("calibration") or {}
+    return (
+        f"one-year: AUC {one.get('auc')} recall@30 {one.get('recall_at_30')} of "
+        f"{one.get('n_onsets')} FA/hit@4% {one.get('false_alarms_per_hit_at_4pct')}; "
+        f"two-year ECE {cal.get('expected_calibration_error')} Brier reliability "
+        f"{cal.get('brier_reliability')} resolution {cal.get('brier_resolution')} "
+        f"uncertainty {cal.get('brier_uncertainty')}; selection {f.get('selection')}"
     )
 
 
@@ -72,7 +91,7 @@ def main() -> None:
     if not args.ewp.is_file():
         sys.exit(f"EWP file not found: {args.ewp}")
     with tempfile.TemporaryDirectory() as tmp:
-        ours = run(args.ewp, "ensemble", Path(tmp), args.report)
+        ours = run(args.ewp, "nested", Path(tmp), args.report)
         print(_line(ours), flush=True)
         reference = None
         if not args.skip_reference:
@@ -81,7 +100,7 @@ def main() -> None:
     goals = {
         "auc>=0.87": ours["auc"] >= GOALS["auc"],
         "recall@30>=0.82": ours["recall_at_30"] >= GOALS["recall_at_30"],
-        "wall<25s": ours["process_wall_seconds"] < 25,
+        "cpu<=20s": ours["process_cpu_seconds"] <= 20,
     }
     if reference is not None:
         goals["fewer_false_alarms_per_hit_than_reference"] = (

@@ -2,7 +2,7 @@
 feed tokens; scores say when their evidence is too thin
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-04 22:00:00
 """
 

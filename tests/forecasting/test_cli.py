@@ -54,14 +54,25 @@ def test_backtest_command_on_the_ewp_file(shared_dir: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert set(figures) >= REQUIRED
-    assert figures["model"] == "ensemble"
+    # The default is the pre-registered nested procedure (docs/forecasting-procedure.md).
+    assert figures["model"] == "nested"
     assert (figures["first_train_year"], figures["last_train_year"]) == (2018, 2021)
-    # Forecasts from 2020-2023 score the onsets of 2021-2023 in this file.
+    # Forecasts from 2020-2023 score the onsets of 2021-2024 in this file (EWP scores the year
+    # after the last forecast year too).
     assert figures["n_onsets"] == len(figures["onsets"]) > 0
-    assert {o["year"] for o in figures["onsets"]} <= {2021, 2022, 2023}
+    assert {o["year"] for o in figures["onsets"]} <= {2021, 2022, 2023, 2024}
     assert all(m["best_rank"] > 30 for m in figures["missed"])
     assert 0.5 < figures["auc"] <= 1
     assert sum(figures["selection"].values()) == 4
+    assert figures["cpu_seconds"] > 0
+    one_year = figures["one_year"]
+    assert one_year["horizon_years"] == 1
+    assert figures["horizon_years"] == 2
+    assert set(one_year) >= REQUIRED
+    # The one-year steps took the two-year choices of the same forecast year (amendment 1).
+    assert [(d["feature_set"], d["family"]) for d in one_year["selection_steps"]] == [
+        (d["feature_set"], d["family"]) for d in figures["selection_steps"]
+    ]
     page = report.read_text()
     assert page.count("<svg") == 3
     assert "Rank of each onset" in page
@@ -89,7 +100,8 @@ def test_backtest_train_promote_and_models_on_an_ewp_format_file(
          "--first-train-year", "1995", "--last-train-year", "1996", *own],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    registry = ModelRegistry(models_env)
+    # The registry is the configured database's own folder under the models directory.
+    (registry,) = [ModelRegistry(folder) for folder in models_env.iterdir()]
     (version,) = registry.versions()
     card = registry.card(version)
     assert card["backtest"]["first_train_year"] == 1995

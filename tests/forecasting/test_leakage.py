@@ -76,8 +76,9 @@ def test_training_never_sees_an_unobservable_label(panel: Panel) -> None:
 
 
 def test_a_development_backtest_uses_nothing_after_its_last_forecast_year(panel: Panel) -> None:
-    """A backtest with last training year T uses nothing observable only after T+2, neither
-    to train nor to score: scrambling it leaves every figure unchanged. This is what lets a
+    """A backtest with last training year T uses nothing observable only after T+3 (the
+    outcome of the last scored year, as in EWP's code), and trains on nothing observable only
+    after T+2: scrambling it leaves every figure unchanged. This is what lets a
     development backtest on early years choose a model blind to the official years."""
 
     def run(data: Panel) -> list[tuple[str, int, bool, float, int]]:
@@ -93,10 +94,11 @@ def test_a_development_backtest_uses_nothing_after_its_last_forecast_year(panel:
         return [(s.country, s.year, s.onset, s.max_risk, s.best_rank) for s in result.scored]
 
     original = run(panel)
-    assert max(year for _, year, *_ in original) == 1997
-    assert run(_scramble_after(panel, 1997, 1)) == original
+    # The last scored year is T+3 (its outcome is known at its end); forecasts end at T+2.
+    assert max(year for _, year, *_ in original) == 1998
+    assert run(_scramble_after(panel, 1998, 1)) == original
     # Control: scrambling one more year back changes the figures.
-    assert run(_scramble_after(panel, 1996, 1)) != original
+    assert run(_scramble_after(panel, 1997, 1)) != original
 
 
 CHANGES = (*FEATURES, "risk:change_1y", "risk:change_3y", "noise:change_1y")

@@ -17,6 +17,7 @@ from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.estimators import OnsetEnsemble
+from earlywarn.forecasting.lifecycle import database_registry
 from earlywarn.forecasting.models import Forecast
 from earlywarn.forecasting.panel import read_ewp_csv
 from earlywarn.forecasting.registry import ModelRegistry, model_card, train_bundle
@@ -57,7 +58,9 @@ def promoted(loaded: Path, session: Session, tmp_path: Path) -> ModelRegistry:
     # The logit alone keeps the database tests quick; the ensemble's own tests are elsewhere.
     model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
     bundle = train_bundle(panel, model, name="ensemble")
-    registry = ModelRegistry(tmp_path / "models")
+    # The registry is this database's own (models/<its key>/).
+    registry = database_registry(session, tmp_path / "models")
+    session.commit()
     registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
     registry.promote(bundle.version)
     return registry
@@ -98,11 +101,14 @@ def test_change_predictors_from_observations_equal_the_files_and_serve_live(
         )
     model = OnsetEnsemble(Cs=(1.0,), candidates=("logit",), year_column=2, random_state=0)
     bundle = train_bundle(from_db, model, name="ensemble")
-    registry = ModelRegistry(tmp_path / "models")
+    registry = database_registry(session, tmp_path / "models")
+    session.commit()
     registry.save(bundle, model_card(bundle, data_source="stored observations", backtest=None))
     registry.promote(bundle.version)
     assert registry.card(bundle.version)["features"] == list(names)
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=registry.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=registry.root.parent
+    )
     assert summary.forecasts_stored == len(COUNTRIES)
     with session_factory() as fresh:
         stored = repository.forecasts_for_run(fresh, summary.score_run_id)
@@ -118,7 +124,9 @@ def test_scoring_run_stores_forecasts_with_model_version_and_drivers(
     session_factory: sessionmaker[Session],
     configuration: Configuration,
 ) -> None:
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     version = promoted.promoted_version()
     assert summary.forecasts_stored == len(COUNTRIES)
     assert summary.forecast_model_version == version
@@ -190,7 +198,9 @@ def test_a_broken_model_costs_the_run_nothing_but_its_forecasts(
     version = promoted.promoted_version()
     assert version is not None
     (promoted.root / version / "model.joblib").write_bytes(b"truncated")
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     assert summary.forecasts_stored == 0
     assert summary.forecast_skipped_reason is not None
     assert summary.forecast_skipped_reason.startswith("forecasting failed")
@@ -205,13 +215,15 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     configuration: Configuration,
     make_client: Callable[..., Any],
 ) -> None:
-    client, key = make_client(models_dir=promoted.root)
+    client, key = make_client(models_dir=promoted.root.parent)
     headers = {"X-API-Key": key}
     missing = client.get("/forecasts/latest", headers=headers)
     assert missing.status_code == 404
     assert "earlywarn train" in missing.json()["detail"]
 
-    summary = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    summary = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     body = client.get("/forecasts/latest?limit=5", headers=headers).json()
     assert body["score_run_id"] == summary.score_run_id
     assert body["model_version"] == promoted.promoted_version()
@@ -220,6 +232,13 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     assert first["name"]
     assert first["drivers"]
     assert {"variable", "effect", "direction"} <= set(first["drivers"][0])
+    # This test's logit has no spread members: no interval, said as null.
+    assert first["probability_2y_low"] is None
+    assert first["rank_2y_worst"] is None
+    # In words from config/forecast_drivers.yaml (the synthetic risk and noise are not in it).
+    for driver in first["drivers"]:
+        described = {"year": ("Year (time trend)", None)}.get(driver["variable"])
+        assert (driver["label"], driver["risk_factor"]) == (described or (driver["variable"], None))
 
     history = client.get("/countries/ken/forecasts", headers=headers).json()
     assert [h["iso3"] for h in history] == ["KEN"]
@@ -290,13 +309,13 @@ def test_train_command_reads_stored_observations(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
-    registry = ModelRegistry(models)
+    (registry,) = [ModelRegistry(folder) for folder in models.iterdir()]  # this database's
     (version,) = registry.versions()
     assert registry.promoted_version() == version
     card = registry.card(version)
     assert card["data_source"] == "stored observations (ewp.* variables)"
     assert card["features"] == ["risk", "noise", "year", "risk:change_1y"]
-    assert "risk:change_1y" in (models / version / "model_card.md").read_text()
+    assert "risk:change_1y" in (registry.root / version / "model_card.md").read_text()
     assert card["backtest"] is None
     trained = card["training_years"]["1"]
     assert trained["last_labelled_year"] == 2023
@@ -312,7 +331,9 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
 ) -> None:
     """The pipeline hands each run's stored forecasts to the alert rules: with the threshold
     set between the two highest 2-year probabilities, exactly the top country alerts."""
-    first = score_and_alert(session_factory, configuration, as_of=AS_OF, models_dir=promoted.root)
+    first = score_and_alert(
+        session_factory, configuration, as_of=AS_OF, models_dir=promoted.root.parent
+    )
     with session_factory() as session:
         ranked = sorted(
             repository.forecasts_for_run(session, first.score_run_id).values(),
@@ -342,10 +363,76 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
     config = replace(
         configuration, alerting=configuration.alerting.model_copy(update={"rules": [rule]})
     )
-    second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root)
+    second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root.parent)
     assert second.countries_rated == len(ranked)
     with session_factory() as session:
         alerts = session.scalars(select(Alert).where(Alert.rule_id == "onset_test")).all()
         assert [(a.country_iso3, a.state) for a in alerts] == [
             (top.country_iso3, AlertState.FIRING)
         ]
+
+
+def test_track_record_resolves_each_forecast_once_its_outcome_years_are_known(
+    promoted: ModelRegistry,
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    make_client: Callable[..., Any],
+) -> None:
+    import csv
+    import io
+
+    from sklearn.metrics import roc_auc_score
+
+    models = promoted.root.parent
+    for as_of in (date(2015, 6, 30), date(2016, 6, 30), date(2016, 7, 1), AS_OF):
+        summary = score_and_alert(session_factory, configuration, as_of=as_of, models_dir=models)
+        assert summary.forecasts_stored == len(COUNTRIES)
+    client, key = make_client(models_dir=models)
+    headers = {"X-API-Key": key}
+    body = client.get("/forecasts/track-record?top_k=5", headers=headers).json()
+    (version,) = body["model_versions"]
+    assert version["model_version"] == promoted.promoted_version()
+    # 2015 and 2016 (forecast twice: counted once) are resolved; 2024's outcomes are not known.
+    assert (version["forecasts"], version["resolved"], version["pending"]) == (90, 60, 30)
+    assert [y["data_year"] for y in version["by_data_year"]] == [2015, 2016, 2024]
+    assert version["by_data_year"][2]["resolved"] == 0
+
+    # By hand: the truth is the file's own two-year label of the data year.
+    with session_factory() as session:
+        panel = panel_from_observations(session, predictors=FEATURES)
+        stored = [
+            f
+            for f in session.scalars(select(Forecast).order_by(Forecast.id))
+            if f.data_year in (2015, 2016)
+        ]
+    label = {
+        (str(c), int(y)): v
+        for c, y, v in zip(
+            panel.countries, panel.years, panel.outcome("mk_onset_1or2"), strict=True
+        )
+    }
+    newest = {(f.data_year, f.country_iso3): f for f in stored}  # later runs overwrite
+    p = np.array([f.probability_2y for f in newest.values()])
+    truth = np.array([label[(f.country_iso3, f.data_year)] for f in newest.values()]) == 1
+    assert version["onsets"] == int(truth.sum()) > 0
+    assert version["brier"] == pytest.approx(float(np.mean((p - truth) ** 2)), abs=1e-6)
+    assert version["auc"] == pytest.approx(roc_auc_score(truth, p), abs=1e-4)
+    ranks = np.array([f.rank_2y for f in newest.values()])
+    assert version["recall_at_k"] == pytest.approx(float(np.mean(ranks[truth] <= 5)), abs=1e-4)
+    missed = {(m["country_iso3"], m["data_year"]) for m in version["missed_onsets"]}
+    assert missed == {
+        (f.country_iso3, f.data_year)
+        for f, t in zip(newest.values(), truth, strict=True)
+        if t and f.rank_2y > 5
+    }
+
+    response = client.get("/forecasts/track-record?format=csv", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 90
+    statuses = [r["status"] for r in rows]
+    assert statuses.count("pending") == 30
+    assert statuses.count("onset") == int(truth.sum())
+    assert client.get("/forecasts/track-record?format=xml", headers=headers).status_code == 422
+    assert client.get("/forecasts/track-record").status_code == 401

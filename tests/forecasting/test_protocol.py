@@ -59,7 +59,8 @@ def test_backtest_matches_the_protocol_written_out(panel: Panel) -> None:
         before = [
             forecasts[k] for k in ((country, year - 1), (country, year - 2)) if k in forecasts
         ]
-        if 1988 <= year <= 2017 and before:
+        # Scored: T_first+3 to T_last+3, as EWP's code scores 1994-2024 for 1991-2021.
+        if 1988 <= year <= 2018 and before:
             risk.append(max(p for p, _ in before))
             ranks.append(min(r for _, r in before))
             onset.append(panel.outcome("mk_onset")[i] == 1)
@@ -101,14 +102,14 @@ def test_false_alarms_per_hit_at_four_percent() -> None:
     scored = [
         ScoredCountryYear("A", 2000, True, 0.10, 1),
         ScoredCountryYear("B", 2000, False, 0.05, 2),
-        ScoredCountryYear("C", 2000, False, 0.04, 3),  # at the threshold: flagged
+        ScoredCountryYear("C", 2000, False, 0.04, 3),  # at the threshold: not flagged (EWP: >)
         ScoredCountryYear("D", 2000, False, 0.01, 40),
         ScoredCountryYear("E", 2000, True, 0.02, 35),
     ]
     figures = evaluate(scored)
     assert figures["hits_at_4pct"] == 1
-    assert figures["false_alarms_at_4pct"] == 2
-    assert figures["false_alarms_per_hit_at_4pct"] == 2.0
+    assert figures["false_alarms_at_4pct"] == 1
+    assert figures["false_alarms_per_hit_at_4pct"] == 1.0
     assert figures["recall_at_30"] == 0.5
     assert figures["missed"] == [
         {"country": "E", "name": "E", "year": 2000, "best_rank": 35, "max_risk": 0.02}

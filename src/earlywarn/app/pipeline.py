@@ -22,7 +22,7 @@ from earlywarn.alerting.models import AlertEventKind
 from earlywarn.alerting.rules import RunRef, SourceHealth, history_runs_needed
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope, utc_now
-from earlywarn.forecasting.registry import ModelRegistry
+from earlywarn.forecasting.lifecycle import database_registry, ensure_model
 from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework import repository as framework_repository
@@ -106,8 +106,10 @@ def _forecast(
         log.info("forecasting skipped: %s", reason)
         return ForecastOutcome(stored=0, data_year=None, model_version="", skipped_reason=reason)
     try:
+        registry = database_registry(session, models_dir)
         with session.begin_nested():
-            bundle = ModelRegistry(models_dir).load_promoted()
+            # First run with training data: trains and promotes a model (logged as it goes).
+            bundle = ensure_model(session, registry)
             outcome = store_forecasts(session, score_run_id, bundle, as_of=as_of)
     except Exception as exc:  # a model is data from disk: any failure means "no forecast"
         reason = f"forecasting failed: {type(exc).__name__}: {exc}"

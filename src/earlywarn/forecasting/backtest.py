@@ -32,9 +32,12 @@ from earlywarn.forecasting.estimators import (
 )
 from earlywarn.forecasting.panel import DEFAULT_EVENT, DEFAULT_TARGET, FloatArray, Panel
 
-FALSE_ALARM_THRESHOLD = 0.04
+FALSE_ALARM_THRESHOLD = 0.04  # a false alarm is a risk strictly above it, as in EWP's code
 RECALL_RANKS = (10, 20, 30)
 TARGET_LEAD_YEARS = 2  # mk_onset_1or2: the label of year T is complete at the end of T+2
+# Horizon (years) -> the outcome column it forecasts; the one-year forecast from year F comes
+# from rows up to F-1 and scores year F+1 alone.
+HORIZON_TARGETS = {1: "mk_onset_1", 2: DEFAULT_TARGET}
 
 ModelFactory = Callable[[], BaseEstimator]
 
@@ -45,6 +48,33 @@ class YearForecast:
     countries: list[str]
     probabilities: list[float]
     ranks: list[int]
+    # The interval (lowest, highest) over the model's spread members, when it has them.
+    probability_intervals: list[tuple[float, float]] | None = None
+    rank_intervals: list[tuple[int, int]] | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One dict per country, with the interval fields when there are intervals."""
+        out = []
+        for i, country in enumerate(self.countries):
+            row: dict[str, Any] = {
+                "country": country,
+                "forecast_year": self.year,
+                "probability": round(self.probabilities[i], 6),
+                "rank": self.ranks[i],
+            }
+            if self.probability_intervals is not None and self.rank_intervals is not None:
+                low, high = self.probability_intervals[i]
+                row["probability_low"], row["probability_high"] = round(low, 6), round(high, 6)
+                row["rank_best"], row["rank_worst"] = self.rank_intervals[i]
+            out.append(row)
+        return out
+
+
+def _ranks(p: FloatArray) -> npt.NDArray[np.int64]:
+    order = np.argsort(-p, kind="stable")
+    ranks = np.empty(len(p), dtype=np.int64)
+    ranks[order] = np.arange(1, len(p) + 1)
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,11 @@ class BacktestResult:
     missed: list[dict[str, Any]]
     onsets: list[dict[str, Any]]
     selection: dict[str, int] = field(default_factory=dict)
+    horizon_years: int = 2
+    worker_cpu_seconds: float = 0.0  # the part of cpu_seconds spent in worker processes
+    # Every forecast the steps made (country, forecast year, probability, rank, intervals).
+    forecasts: list[dict[str, Any]] = field(default_factory=list)
+    selection_steps: list[dict[str, Any]] = field(default_factory=list)
     scored: list[ScoredCountryYear] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -87,7 +122,11 @@ class BacktestResult:
 
 
 def forecast_from(
-    panel: Panel, factory: ModelFactory, forecast_year: int, *, target: str = DEFAULT_TARGET
+    panel: Panel,
+    factory: ModelFactory,
+    forecast_year: int,
+    *,
+    target: str = DEFAULT_TARGET,
 ) -> tuple[YearForecast, BaseEstimator]:
     """Train on what was known at the end of ``forecast_year`` and forecast its rows.
 
@@ -99,26 +138,40 @@ def forecast_from(
     model.fit(X, y.astype(np.int64))
     rows = known.complete() & (known.years == forecast_year)
     p = np.asarray(model.predict_proba(known.features[rows])[:, 1], dtype=np.float64)
-    order = np.argsort(-p, kind="stable")
-    ranks = np.empty(len(p), dtype=np.int64)
-    ranks[order] = np.arange(1, len(p) + 1)
+    ranks = _ranks(p)
+    intervals: tuple[list[tuple[float, float]], list[tuple[int, int]]] | None = None
+    spread = getattr(model, "spread_members", None)
+    members = np.asarray(spread(known.features[rows])) if spread and rows.any() else None
+    if members is not None and members.shape[1] > 1:
+        member_ranks = np.column_stack([_ranks(members[:, k]) for k in range(members.shape[1])])
+        intervals = (
+            [(float(a), float(b)) for a, b in zip(members.min(1), members.max(1), strict=True)],
+            [
+                (int(a), int(b))
+                for a, b in zip(member_ranks.min(1), member_ranks.max(1), strict=True)
+            ],
+        )
     forecast = YearForecast(
         year=forecast_year,
         countries=known.countries[rows].tolist(),
         probabilities=p.tolist(),
         ranks=ranks.tolist(),
+        probability_intervals=intervals[0] if intervals else None,
+        rank_intervals=intervals[1] if intervals else None,
     )
     return forecast, model
 
 
 def _step(
     panel: Panel, factory: ModelFactory, forecast_year: int, target: str
-) -> tuple[YearForecast, str | None, float]:
+) -> tuple[YearForecast, str | None, float, dict[str, Any]]:
     start = time.process_time()
     # Small fits: one OpenMP thread per step (steps run in parallel instead).
     with threadpool_limits(limits=1, user_api="openmp"):
         forecast, model = forecast_from(panel, factory, forecast_year, target=target)
-    return forecast, getattr(model, "selected_", None), time.process_time() - start
+    report = getattr(model, "selection_report", None)
+    detail = {"forecast_year": forecast_year, **report()} if report is not None else {}
+    return forecast, getattr(model, "selected_", None), time.process_time() - start, detail
 
 
 def _fit_training_set(
@@ -173,21 +226,42 @@ def run_backtest(
     event: str = DEFAULT_EVENT,
     n_jobs: int | None = None,
     share_fits: bool = True,
+    horizon_years: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BacktestResult:
-    """``share_fits=False`` fits every step on its own (same forecasts, ~2.5x the work)."""
+    """``share_fits=False`` fits every step on its own (same forecasts, ~2.5x the work).
+
+    The forecast years are ``first_train_year + 2`` to ``last_train_year + 2`` for both
+    horizons; the two-year forecasts score the years after them up to ``last_train_year + 3``
+    (EWP scores 1994-2024 for 1991-2021), the one-year forecast from F scores F+1.
+    ``progress(done, total)`` is called after each walk-forward step."""
     if first_train_year > last_train_year:
         raise ValueError("first train year is after the last train year")
+    if horizon_years not in HORIZON_TARGETS:
+        raise ValueError(f"horizon must be one of {sorted(HORIZON_TARGETS)} years")
+    if horizon_years != 2:
+        target = HORIZON_TARGETS[horizon_years]
     wall = time.perf_counter()
     cpu = time.process_time()
-    # Nothing after the last forecast year exists for this backtest, not even to score it: a
-    # development backtest on early years is then blind to the years an official one scores.
-    panel = panel.as_of(last_train_year + TARGET_LEAD_YEARS)
+    # Nothing after the last scored year exists for this backtest: a development backtest on
+    # early years is then blind to the years an official one scores.
+    panel = panel.as_of(last_train_year + TARGET_LEAD_YEARS + 1)
     years = range(first_train_year + TARGET_LEAD_YEARS, last_train_year + TARGET_LEAD_YEARS + 1)
     jobs = n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)
     cache, worker_cpu = (
         _shared_fits(panel, factory, years, target, jobs) if share_fits else (FitCache(), 0.0)
     )
-    if cache.fits:
+    if share_fits and getattr(factory(), "shares_fits_serially", False):
+        # The nested procedure decides what to fit as it goes (stage 2 depends on stage 1), so
+        # its fits cannot be planned ahead: steps run in turn, oldest first, sharing one cache.
+        # Serial costs the least CPU; the wall time is then about the CPU time.
+        steps = []
+        with sharing_fits(cache):
+            for done, year in enumerate(years, start=1):
+                steps.append(_step(panel, factory, year, target))
+                if progress is not None:
+                    progress(done, len(years))
+    elif cache.fits:
         # Every costly fit is done; what is left per step (selection, calibration, the final
         # logit) is light and runs here, drawing on the shared fits.
         with sharing_fits(cache):
@@ -197,18 +271,19 @@ def run_backtest(
         steps = Parallel(n_jobs=jobs)(
             delayed(_step)(panel, factory, year, target) for year in reversed(years)
         )
-        worker_cpu = sum(c for _, _, c in steps) if jobs != 1 else 0.0
-    forecasts = {f.year: f for f, _, _ in steps}
+        worker_cpu = sum(c for _, _, c, _ in steps) if jobs != 1 else 0.0
+    forecasts = {f.year: f for f, _, _, _ in steps}
     selection: dict[str, int] = {}
-    for _, chosen, _ in steps:
+    for _, chosen, _, _ in steps:
         if chosen is not None:
             selection[chosen] = selection.get(chosen, 0) + 1
     scored = score_forecasts(
         panel,
         forecasts,
         first_year=first_train_year + TARGET_LEAD_YEARS + 1,
-        last_year=last_train_year + TARGET_LEAD_YEARS,
+        last_year=last_train_year + TARGET_LEAD_YEARS + 1,
         event=event,
+        lookback_years=(1, 2) if horizon_years == 2 else (1,),
     )
     result = evaluate(scored, names=panel.country_names)
     return BacktestResult(
@@ -218,6 +293,12 @@ def run_backtest(
         seconds=round(time.perf_counter() - wall, 3),
         cpu_seconds=round(time.process_time() - cpu + worker_cpu, 3),
         selection=selection,
+        horizon_years=horizon_years,
+        worker_cpu_seconds=round(worker_cpu, 3),
+        forecasts=[row for year in sorted(forecasts) for row in forecasts[year].rows()],
+        selection_steps=sorted(
+            (detail for _, _, _, detail in steps if detail), key=lambda d: d["forecast_year"]
+        ),
         scored=scored,
         **result,
     )
@@ -230,9 +311,10 @@ def score_forecasts(
     first_year: int,
     last_year: int,
     event: str = DEFAULT_EVENT,
+    lookback_years: Sequence[int] = (1, 2),
 ) -> list[ScoredCountryYear]:
     """``maxrisk2`` and ``minrank2`` for every country-year in range with a known event and at
-    least one forecast from the two years before."""
+    least one forecast from the years before it given by ``lookback_years``."""
     by_key: dict[tuple[str, int], tuple[float, int]] = {}
     for forecast in forecasts.values():
         for country, p, rank in zip(
@@ -244,9 +326,8 @@ def score_forecasts(
     for country, year, happened in zip(panel.countries, panel.years, events, strict=True):
         if not first_year <= year <= last_year or np.isnan(happened):
             continue
-        earlier = [
-            by_key[k] for k in ((str(country), year - 1), (str(country), year - 2)) if k in by_key
-        ]
+        keys = [(str(country), int(year) - lag) for lag in lookback_years]
+        earlier = [by_key[k] for k in keys if k in by_key]
         if not earlier:
             continue
         scored.append(
@@ -271,7 +352,7 @@ def evaluate(
     rank = np.array([s.best_rank for s in scored])
     n_onsets = int(onset.sum())
     both = 0 < n_onsets < len(scored)
-    flagged = risk >= FALSE_ALARM_THRESHOLD
+    flagged = risk > FALSE_ALARM_THRESHOLD
     hits = int((flagged & onset).sum())
     false_alarms = int((flagged & ~onset).sum())
     recalls = {

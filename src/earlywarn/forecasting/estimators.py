@@ -156,7 +156,7 @@ def sharing_fits(cache: FitCache) -> Iterator[FitCache]:
         _ACTIVE_CACHE.reset(token)
 
 
-class _TrainingSet:
+class TrainingSet:
     """One training set's sub-model fits, through the active ``FitCache`` if there is one
     (the data are hashed once, however many sub-models train on them)."""
 
@@ -397,7 +397,7 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             )
             tree_preds: dict[str, list[FloatArray]] = {spec[0]: [] for spec in trees}
             for train, val in folds:
-                fold = _TrainingSet(X[train], target[train])
+                fold = TrainingSet(X[train], target[train])
                 path = fold.fit(self._path_spec()) if logit_preds and self.warm_start_path else None
                 for c in logit_preds:
                     model = path.models[c] if path is not None else fold.fit(self._logit_spec(c))
@@ -430,7 +430,7 @@ class OnsetEnsemble(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.logit_: Pipeline | None = None
         self.boosting_: HistGradientBoostingClassifier | None = None
         self.forest_: RandomForestClassifier | None = None
-        everything = _TrainingSet(X, target)
+        everything = TrainingSet(X, target)
         selected_parts = CANDIDATE_PARTS[self.selected_]
         if "logit" in selected_parts:
             self.logit_ = (

@@ -29,5 +29,23 @@ class Forecast(Base):
     probability_1y: Mapped[float] = mapped_column(Float)
     probability_2y: Mapped[float] = mapped_column(Float)
     rank_2y: Mapped[int] = mapped_column(Integer)
+    # The interval of the two-year probability and rank (the spread of the nested model's
+    # members, docs/forecasting-procedure.md); null for a model without one.
+    probability_2y_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    probability_2y_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_2y_best: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rank_2y_worst: Mapped[int | None] = mapped_column(Integer, nullable=True)
     drivers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ForecastRegistryKey(Base):
+    """The database's own key for its model registry (one row, made on first use): models
+    live under ``<models dir>/<key>/``, so two databases never share a model by accident,
+    even with one models directory (a fresh database gets a fresh key, hence no model)."""
+
+    __tablename__ = "forecast_registry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

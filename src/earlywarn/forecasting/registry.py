@@ -29,6 +29,7 @@ import sklearn
 from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
+from earlywarn.forecasting.calibration import backtest_card_lines
 from earlywarn.forecasting.panel import FloatArray, Panel
 
 # Horizon in years -> the outcome column whose probability that horizon reports.
@@ -88,14 +89,23 @@ def train_bundle(
     estimators: dict[int, BaseEstimator] = {}
     trained_through: dict[int, int] = {}
     training_data: dict[int, dict[str, int]] = {}
-    for horizon, target in HORIZON_TARGETS.items():
+    # Longest horizon first: the nested procedure's shorter horizon takes its choices.
+    for horizon, target in sorted(HORIZON_TARGETS.items(), reverse=True):
         X, y = known.training_rows(target)
         if len(np.unique(y)) != 2:
             raise RegistryError(f"outcome {target!r} has no onsets (or only onsets) to learn from")
         # A few thousand rows: extra OpenMP threads only spin, and on a shared machine
         # they cost far more CPU than they save.
         with threadpool_limits(limits=1, user_api="openmp"):
-            estimators[horizon] = clone(model).fit(X, y.astype(np.int64))
+            estimator = clone(model)
+            if "lead_years" in estimator.get_params(deep=False):
+                # The nested procedure keeps the horizon's lead in its inner windows, and the
+                # one-year model takes the two-year choices (docs/forecasting-procedure.md).
+                estimator.set_params(lead_years=horizon)
+                longer = estimators.get(2)
+                if horizon == 1 and longer is not None and hasattr(longer, "choice"):
+                    estimator.set_params(fixed_choices={data_year: longer.choice()})
+            estimators[horizon] = estimator.fit(X, y.astype(np.int64))
         labelled = known.years[known.complete() & ~np.isnan(known.outcome(target))]
         trained_through[horizon] = int(labelled.max())
         training_data[horizon] = {
@@ -192,6 +202,7 @@ def _card_markdown(card: Mapping[str, Any]) -> str:
             "brier",
         ):
             lines.append(f"- {key}: {bt.get(key)}")
+        lines += backtest_card_lines(bt)
     else:
         lines.append("Not backtested (trained with --no-backtest).")
     lines += [

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from earlywarn.forecasting.models import Forecast
+from earlywarn.forecasting.models import Forecast, ForecastRegistryKey
 from earlywarn.observations.repository import current_values
 
 
@@ -55,3 +56,31 @@ def country_year_values(
 ) -> dict[tuple[str, str, str], float]:
     """(ISO3, variable, period) -> value in its newest vintage: the panel's raw material."""
     return current_values(session, variables)
+
+
+def registry_key(session: Session) -> str:
+    """This database's model-registry key, made on first use (the oldest row wins if two
+    processes race to make one; the other's model is then simply retrained)."""
+    row = session.scalar(select(ForecastRegistryKey).order_by(ForecastRegistryKey.id).limit(1))
+    if row is not None:
+        return row.key
+    row = ForecastRegistryKey(key=str(uuid.uuid4()))
+    session.add(row)
+    session.flush()
+    return row.key
+
+
+def latest_forecast_per_year(session: Session) -> list[Forecast]:
+    """For each model version, data year and country, the forecast of the newest scoring run
+    (a daily run repeats the same year's forecast: it counts once in a track record)."""
+    newest = (
+        select(func.max(Forecast.id))
+        .group_by(Forecast.model_version, Forecast.data_year, Forecast.country_iso3)
+        .scalar_subquery()
+    )
+    query = (
+        select(Forecast)
+        .where(Forecast.id.in_(newest))
+        .order_by(Forecast.model_version, Forecast.data_year, Forecast.country_iso3)
+    )
+    return list(session.scalars(query))

@@ -13,6 +13,11 @@ class Driver(BaseModel):
         description="probability minus the probability with this predictor at its typical value"
     )
     direction: str = Field(description="'raises' or 'lowers' the forecast")
+    label: str | None = Field(default=None, description="the predictor in words")
+    risk_factor: int | None = Field(
+        default=None, description="Framework of Analysis risk factor (1-14); null for a control"
+    )
+    risk_factor_name: str | None = None
 
 
 class ForecastOut(BaseModel):
@@ -26,6 +31,12 @@ class ForecastOut(BaseModel):
     probability_1y: float = Field(description="P(mass-killing onset in the year after data_year)")
     probability_2y: float = Field(description="P(onset within the two years after data_year)")
     rank_2y: int
+    probability_2y_low: float | None = Field(
+        default=None, description="interval of probability_2y (null: the model has none)"
+    )
+    probability_2y_high: float | None = None
+    rank_2y_best: int | None = Field(default=None, description="interval of rank_2y")
+    rank_2y_worst: int | None = None
     drivers: list[Driver]
 
 

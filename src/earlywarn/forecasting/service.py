@@ -95,6 +95,30 @@ def drivers(
     return result
 
 
+def two_year_intervals(model: Any, features: FloatArray) -> list[dict[str, Any]]:
+    """Per row, the interval of the two-year probability and rank over the model's spread
+    members (the nested procedure's); None fields for a model without members."""
+    spread = getattr(model, "spread_members", None)
+    members = np.asarray(spread(features)) if spread is not None else np.empty((len(features), 0))
+    if members.shape[1] < 2:
+        empty = dict.fromkeys(
+            ("probability_2y_low", "probability_2y_high", "rank_2y_best", "rank_2y_worst")
+        )
+        return [dict(empty) for _ in range(len(features))]
+    ranks = np.empty_like(members, dtype=np.int64)
+    for k in range(members.shape[1]):
+        ranks[np.argsort(-members[:, k], kind="stable"), k] = np.arange(1, len(members) + 1)
+    return [
+        {
+            "probability_2y_low": float(members[i].min()),
+            "probability_2y_high": float(members[i].max()),
+            "rank_2y_best": int(ranks[i].min()),
+            "rank_2y_worst": int(ranks[i].max()),
+        }
+        for i in range(len(members))
+    ]
+
+
 @dataclass(frozen=True)
 class ForecastOutcome:
     stored: int
@@ -123,6 +147,7 @@ def forecast_latest_year(
     p1, p2 = probabilities[1], probabilities[2]
     ranks = np.empty(len(p2), dtype=np.int64)
     ranks[np.argsort(-p2, kind="stable")] = np.arange(1, len(p2) + 1)
+    intervals = two_year_intervals(bundle.estimators[2], features)
     explanation = drivers(bundle, features)
     out = [
         {
@@ -131,6 +156,7 @@ def forecast_latest_year(
             "probability_2y": float(p2[i]),
             "rank_2y": int(ranks[i]),
             "drivers": explanation[i],
+            **intervals[i],
         }
         for i, country in enumerate(known.countries[rows])
     ]

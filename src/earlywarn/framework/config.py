@@ -21,6 +21,7 @@ from earlywarn.framework.config_schemas import (
     RiskFactorConfig,
     ScoringConfig,
 )
+from earlywarn.framework.forecast_drivers import ForecastDriversConfig
 from earlywarn.framework.sources_schemas import SourcesConfig
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -33,6 +34,7 @@ CONFIG_FILES = {
     "scoring": "scoring.yaml",
     "alerting": "alerting.yaml",
     "sources": "sources.yaml",
+    "forecast_drivers": "forecast_drivers.yaml",
 }
 
 
@@ -54,6 +56,7 @@ class Configuration:
     scoring: ScoringConfig
     alerting: AlertingConfig
     sources: SourcesConfig
+    forecast_drivers: ForecastDriversConfig
 
     def risk_factor(self, number: int) -> RiskFactorConfig:
         for factor in self.framework.risk_factors:
@@ -124,6 +127,7 @@ def load_configuration(config_dir: Path) -> Configuration:
         scoring=load_file(paths["scoring"], ScoringConfig),
         alerting=load_file(paths["alerting"], AlertingConfig),
         sources=load_sources_config(paths["sources"]),
+        forecast_drivers=load_file(paths["forecast_drivers"], ForecastDriversConfig),
     )
     _check_cross_references(config, paths)
     return config

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from earlywarn.app.cli._shared import console, database, fail
+from earlywarn.app.cli._shared import console, database, fail, load_config
 from earlywarn.db import session_scope
-from earlywarn.forecasting.backtest import run_backtest
-from earlywarn.forecasting.estimators import MODEL_NAMES, make_model
-from earlywarn.forecasting.panel import EWP_PREDICTORS, Panel, read_ewp_csv
+from earlywarn.forecasting.catalog import MODEL_NAMES, default_predictors, make_model
+from earlywarn.forecasting.lifecycle import database_registry
+from earlywarn.forecasting.official import card_figures, run_both_horizons
+from earlywarn.forecasting.panel import Panel, read_ewp_csv
 from earlywarn.forecasting.registry import ModelRegistry, RegistryError, model_card, train_bundle
 from earlywarn.forecasting.report import write_report
 from earlywarn.forecasting.service import panel_from_observations
@@ -29,7 +33,12 @@ class DataFormat(StrEnum):
 
 
 ModelOption = Annotated[
-    str, typer.Option("--model", help="ensemble (default), logit, boosting or ewp-reference")
+    str,
+    typer.Option(
+        "--model",
+        help="nested (default: docs/forecasting-procedure.md), ensemble, logit, boosting "
+        "or ewp-reference",
+    ),
 ]
 
 PredictorsOption = Annotated[
@@ -52,11 +61,12 @@ def _load_panel(
     settings: Settings,
     predictors: str | None = None,
     outcomes: Path | None = None,
+    model: str = "nested",
 ) -> tuple[Panel, str]:
     """The panel and a description of where it came from (for the model card)."""
 
     names = tuple(p.strip() for p in predictors.split(",") if p.strip()) if predictors else None
-    chosen = names or EWP_PREDICTORS
+    chosen = names or default_predictors(model)
     if data_format is DataFormat.EWP:
         if data is None:
             raise fail("--format ewp needs --data PATH (an Early Warning Project CSV)")
@@ -85,29 +95,30 @@ def backtest(
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML report for analysts here")
     ] = None,
-    model: ModelOption = "ensemble",
+    model: ModelOption = "nested",
     n_jobs: Annotated[int | None, typer.Option(help="Parallel steps (default: 2)")] = None,
     predictors: PredictorsOption = None,
     outcomes: OutcomesOption = None,
 ) -> None:
     """Walk-forward backtest with the Early Warning Project protocol (train through T,
-    forecast from T+2, score each onset by the better of the two forecasts before it)."""
+    forecast from T+2, score each onset by the better of the two forecasts before it), for
+    the two-year and the one-year horizon."""
 
     if model not in MODEL_NAMES:
         raise fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
-    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes)
+    panel, source = _load_panel(data_format, data, get_settings(), predictors, outcomes, model)
     try:
-        result = run_backtest(
-            panel,
-            functools.partial(make_model, model, panel.feature_names),
-            model_name=model,
-            first_train_year=first_train_year,
-            last_train_year=last_train_year,
-            n_jobs=n_jobs,
-        )
+        with _steps_progress() as advance:
+            result, summary = run_both_horizons(
+                panel,
+                model,
+                first_train_year=first_train_year,
+                last_train_year=last_train_year,
+                n_jobs=n_jobs,
+                progress=advance,
+            )
     except (ValueError, KeyError) as exc:
         raise fail(f"backtest on {source}: {exc}") from exc
-    summary = result.summary()
     summary["data"] = source
     summary["data_digest_sha256"] = panel.digest()
     if json_out is not None:
@@ -117,9 +128,30 @@ def backtest(
     console.print(
         f"{model}: AUC {result.auc:.3f}, recall@10/20/30 {result.recall_at_10:.2f}/"
         f"{result.recall_at_20:.2f}/{result.recall_at_30:.2f} of {result.n_onsets} onsets, "
-        f"false alarms per hit at 4% {result.false_alarms_per_hit_at_4pct}, "
-        f"{result.seconds:.1f} s"
+        f"false alarms per hit at 4% {result.false_alarms_per_hit_at_4pct}; one-year AUC "
+        f"{summary['one_year']['auc']}, recall@30 {summary['one_year']['recall_at_30']}; "
+        f"{summary['seconds_both_horizons']:.1f} s, {summary['cpu_seconds']:.1f} s CPU"
     )
+
+
+@contextmanager
+def _steps_progress() -> Iterator[Callable[[int, int, int], None]]:
+    """A progress bar per horizon, advanced after each walk-forward step (on stderr)."""
+    tasks: dict[int, TaskID] = {}
+    with Progress(console=Console(stderr=True), transient=False) as bar:
+
+        def advance(horizon: int, done: int, total: int) -> None:
+            if horizon not in tasks:
+                tasks[horizon] = bar.add_task(f"{horizon}-year walk-forward steps", total=total)
+            bar.update(tasks[horizon], completed=done)
+
+        yield advance
+
+
+def _registry(settings: Settings) -> ModelRegistry:
+    """This database's registry (``<models dir>/<the database's key>``)."""
+    with database(settings) as (_, factory), session_scope(factory) as session:
+        return database_registry(session, settings.models_dir)
 
 
 def train(
@@ -127,7 +159,7 @@ def train(
         DataFormat, typer.Option("--format", help="ewp: a CSV file; db: stored observations")
     ] = DataFormat.DB,
     data: Annotated[Path | None, typer.Option(help="The EWP-format CSV (--format ewp)")] = None,
-    model: ModelOption = "ensemble",
+    model: ModelOption = "nested",
     run_backtest_too: Annotated[
         bool,
         typer.Option("--backtest/--no-backtest", help="Backtest first; figures go in the card"),
@@ -143,20 +175,29 @@ def train(
     if model not in MODEL_NAMES:
         raise fail(f"unknown --model {model!r}; choose one of {', '.join(MODEL_NAMES)}")
     settings = get_settings()
-    panel, source = _load_panel(data_format, data, settings, predictors, outcomes)
+    panel, source = _load_panel(data_format, data, settings, predictors, outcomes, model)
+    unmapped = load_config(settings).forecast_drivers.unmapped(panel.feature_names)
+    if unmapped:
+        console.print(
+            f"[yellow]warning:[/] config/forecast_drivers.yaml does not describe "
+            f"{', '.join(unmapped)}: their drivers will show the column name; add a label and "
+            "a risk factor for each"
+        )
     figures = None
     try:
         if run_backtest_too:
-            figures = run_backtest(
-                panel,
-                functools.partial(make_model, model, panel.feature_names),
-                model_name=model,
-                first_train_year=first_train_year,
-                last_train_year=last_train_year,
-            ).summary()
-            figures.pop("onsets")
+            with _steps_progress() as advance:
+                _, figures = run_both_horizons(
+                    panel,
+                    model,
+                    first_train_year=first_train_year,
+                    last_train_year=last_train_year,
+                    progress=advance,
+                )
+            figures = card_figures(figures)
+        console.print(f"training {model} on every labelled year ...")
         bundle = train_bundle(panel, make_model(model, panel.feature_names), name=model)
-        registry = ModelRegistry(settings.models_dir)
+        registry = _registry(settings)
         folder = registry.save(bundle, model_card(bundle, data_source=source, backtest=figures))
         if promote:
             registry.promote(bundle.version)
@@ -171,7 +212,7 @@ def promote_model(
     """Make this model version the one the service forecasts with."""
 
     try:
-        ModelRegistry(get_settings().models_dir).promote(version)
+        _registry(get_settings()).promote(version)
     except RegistryError as exc:
         raise fail(str(exc)) from exc
     console.print(f"promoted {version}")
@@ -180,7 +221,7 @@ def promote_model(
 def list_models() -> None:
     """List the trained model versions and which one is promoted."""
 
-    registry = ModelRegistry(get_settings().models_dir)
+    registry = _registry(get_settings())
     try:
         promoted = registry.promoted_version()
     except RegistryError as exc:

@@ -3,7 +3,10 @@ pipeline)."""
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -143,6 +146,25 @@ def score_history(
     console.print(f"time in scoring: {phases}")
 
 
+@contextmanager
+def _forecast_training_shown(progress: Progress) -> Iterator[None]:
+    """A first run trains the forecasting model (a minute or more): its log lines are shown."""
+
+    class Shown(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            progress.console.print(record.getMessage())
+
+    logger = logging.getLogger("earlywarn.forecasting.lifecycle")
+    handler, level = Shown(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def run_once(
     as_of: Annotated[str | None, typer.Option(help="Score as of this date (YYYY-MM-DD)")] = None,
     skip_ingest: Annotated[
@@ -159,14 +181,15 @@ def run_once(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
         ) as progress:
             task = progress.add_task("starting", total=None)
-            result = run_pipeline(
-                factory,
-                settings,
-                config,
-                ingest=not skip_ingest,
-                as_of=as_of_date,
-                progress=lambda step: progress.update(task, description=step),
-            )
+            with _forecast_training_shown(progress):
+                result = run_pipeline(
+                    factory,
+                    settings,
+                    config,
+                    ingest=not skip_ingest,
+                    as_of=as_of_date,
+                    progress=lambda step: progress.update(task, description=step),
+                )
         for run in result.ingest_runs:
             print_run(run)
         assert result.scoring is not None
