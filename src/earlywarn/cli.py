@@ -26,7 +26,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
 from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.schemas import FileFormat
@@ -103,7 +103,9 @@ def _config(settings: Settings) -> Configuration:
 def _database(settings: Settings) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
     """The engine, migrated to the latest schema (creating the SQLite file on first use),
     closed when the command ends."""
-    engine = create_db_engine(settings.resolved_database_url())
+    engine = create_db_engine(
+        settings.resolved_database_url(), limits=DatabaseLimits.from_settings(settings)
+    )
     try:
         upgrade_to_head(engine)
         yield engine, make_session_factory(engine)

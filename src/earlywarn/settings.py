@@ -30,6 +30,25 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset means a SQLite file in data_dir.",
     )
     config_dir: Path = Field(default_factory=lambda: _bundled("config", "_config"))
+    # How long anything waits for the database before the caller is told it is unavailable
+    # (503 with Retry-After in the API) instead of hanging with it.
+    database_connect_timeout_seconds: int = Field(default=5, ge=2)
+    database_statement_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest statement (and, on SQLite, lock wait)."
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a free pooled connection."
+    )
+    api_key_last_used_interval_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        description="An API key's last use is written at most this often (reads stay reads).",
+    )
+    unavailable_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503 when the database is down."
+    )
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         description="Registers this admin API key at start-up if no admin key exists yet.",

@@ -16,7 +16,7 @@ from earlywarn.api import errors, health
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.countries import router as countries_router
-from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.forecasting import router as forecasting_router
 from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
@@ -92,7 +92,13 @@ def create_app(
     """Build the application. Anything not given is built from ``settings`` (or the env)."""
     settings = settings if settings is not None else get_settings()
     owns_engine = engine is None
-    db_engine = engine if engine is not None else create_db_engine(settings.resolved_database_url())
+    db_engine = (
+        engine
+        if engine is not None
+        else create_db_engine(
+            settings.resolved_database_url(), limits=DatabaseLimits.from_settings(settings)
+        )
+    )
     # Loaded eagerly: a broken config file should stop the service at start, not at first use.
     config = configuration if configuration is not None else load_configuration(settings.config_dir)
     session_factory = make_session_factory(db_engine)

@@ -7,6 +7,7 @@ raises. Services called by handlers never commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
@@ -14,6 +15,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 
 from earlywarn.auth import service as auth_service
+from earlywarn.auth import usage
 from earlywarn.auth.service import Principal
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
@@ -49,7 +51,9 @@ ConfigDep = Annotated[Configuration, Depends(get_configuration)]
 
 
 def _principal(
-    session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[str | None, Security(api_key_header)],
 ) -> Principal:
     if not api_key:
         raise HTTPException(
@@ -59,6 +63,8 @@ def _principal(
     principal = auth_service.authenticate(session, api_key)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key")
+    every = timedelta(minutes=request.app.state.settings.api_key_last_used_interval_minutes)
+    usage.note_use(session, principal.key_id, principal.last_used_at, every)
     return principal
 
 
