@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest wait for a free pooled connection."
     )
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger request bodies get 413, unread."
+    )
     api_key_last_used_interval_minutes: float = Field(
         default=15.0,
         ge=0,

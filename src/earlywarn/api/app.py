@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from earlywarn import __version__
 from earlywarn.alerting import router as alerting_router
 from earlywarn.api import errors, health
+from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.countries import router as countries_router
@@ -138,6 +139,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.configuration = config
     errors.install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     for router in _routers():
         app.include_router(router)
     return app

@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from earlywarn.api.limits import excerpt
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +115,24 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     return unavailable_response(request, {"detail": reason})
 
 
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, but each error echoes at most a short excerpt of the input: a large
+    invalid body used to come back whole in the answer."""
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        entry = dict(error)
+        if "input" in entry:
+            entry["input"] = excerpt(jsonable_encoder(entry["input"]))
+        errors.append(entry)
+    return JSONResponse(
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+        content={"detail": jsonable_encoder(errors)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(DBAPIError, _database_unavailable)
