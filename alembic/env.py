@@ -3,8 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from earlywarn.app.models_registry import Base
 from earlywarn.db import create_db_engine
-from earlywarn.models_registry import Base
 from earlywarn.settings import get_settings
 
 config = context.config

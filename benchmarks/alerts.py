@@ -32,11 +32,11 @@ from sqlalchemy import func, select
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
 from earlywarn.alerting.rules import CountryInput, SourceHealth
 from earlywarn.alerting.service import RunRef, evaluate_alerts
+from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.countries.models import Country
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import create_db_engine, make_session_factory, session_scope, utc_now
 from earlywarn.framework.config import load_configuration
-from earlywarn.migrations import upgrade_to_head
 from earlywarn.notify.channels import SmtpSettings, send_webhook
 from earlywarn.notify.delivery import DeliveryWorker
 from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, OutboxStatus, Subscription

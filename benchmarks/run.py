@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
+from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.auth import service as auth_service
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import load_configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.migrations import upgrade_to_head
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 
@@ -43,7 +43,7 @@ def _bench_backend(url: str, ewp: Path, repeat: int) -> dict[str, Any]:
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
-    from earlywarn.api.app import create_app
+    from earlywarn.app.factory import create_app
 
     config = load_configuration(REPO / "config")
     engine = create_db_engine(url)

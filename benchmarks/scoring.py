@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import create_engine, make_url, text
 
+from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.app.pipeline import prepare_database
 from earlywarn.countries.models import Country
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration, load_configuration
@@ -43,8 +45,6 @@ from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest.models import IngestRun, RunStatus, Source
 from earlywarn.ingest.repository import insert_observations
-from earlywarn.migrations import upgrade_to_head
-from earlywarn.pipeline import prepare_database
 from earlywarn.scoring import engine as scoring_engine
 from earlywarn.scoring.engine import EngineSpec, Weights
 from earlywarn.scoring.panel import ObservationTable, build_inputs

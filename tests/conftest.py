@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.app.models_registry import Base
 from earlywarn.db import create_db_engine, make_session_factory
 from earlywarn.framework.config import Configuration, load_configuration
-from earlywarn.migrations import upgrade_to_head
-from earlywarn.models_registry import Base
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 CONFIG_DIR = REPO_DIR / "config"

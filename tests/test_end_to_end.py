@@ -16,14 +16,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.auth import service as auth_service
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.models import OutboxMessage
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

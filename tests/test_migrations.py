@@ -7,12 +7,12 @@ from datetime import date
 from alembic import command
 from sqlalchemy import Engine, inspect, text
 
+from earlywarn.app.migrations import alembic_config, downgrade_to_base, upgrade_to_head
+from earlywarn.app.models_registry import Base
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import make_session_factory, utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.service import sync_configuration
-from earlywarn.migrations import alembic_config, downgrade_to_base, upgrade_to_head
-from earlywarn.models_registry import Base
 
 
 def test_migrations_create_every_table_and_downgrade_cleanly(engine: Engine) -> None:

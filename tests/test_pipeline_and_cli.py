@@ -17,9 +17,9 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from earlywarn import pipeline, scheduler
 from earlywarn.alerting.models import Alert
-from earlywarn.cli import app as cli_app
+from earlywarn.app import pipeline, scheduler
+from earlywarn.app.cli import app as cli_app
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting import service as alerting_service
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 

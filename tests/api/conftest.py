@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import StarletteDeprecationWarning
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
 from earlywarn.auth.models import ApiKey
 from earlywarn.framework.config import Configuration
 from earlywarn.notify.models import FocalPoint

@@ -13,8 +13,8 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from earlywarn.api.app import create_app
 from earlywarn.api.limits import EXCERPT_CHARS
+from earlywarn.app.factory import create_app
 from earlywarn.framework.config import Configuration
 from earlywarn.settings import Settings
 from earlywarn.types import Role

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import create_engine
 
 from earlywarn import __version__
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
 from earlywarn.framework.config import Configuration
 from earlywarn.settings import Settings
 

@@ -16,10 +16,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from earlywarn import pipeline
 from earlywarn.alerting import repository as alerting_repository
 from earlywarn.alerting.models import Alert, AlertEvent, AlertRuleState
-from earlywarn.cli import app as cli_app
+from earlywarn.app import pipeline
+from earlywarn.app.cli import app as cli_app
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration

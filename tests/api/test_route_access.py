@@ -2,7 +2,7 @@
 
 Routes are enumerated from the application itself, so a router added to ``create_app`` later is
 covered without touching this file. Each route must depend on exactly one of ``Reader``,
-``Acknowledger`` or ``Admin`` (``api/deps.py``) unless it is one of the public routes below;
+``Acknowledger`` or ``Admin`` (``auth/deps.py``) unless it is one of the public routes below;
 then it is called with no key (401), with every role lacking the permission (403) and with the
 least privileged role that has it (anything but 401/403 and below 500).
 """
@@ -20,8 +20,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import create_engine
 from starlette.routing import BaseRoute, Route
 
-from earlywarn.api.app import create_app
-from earlywarn.api.deps import Acknowledger, Admin, Reader, require
+from earlywarn.app.factory import create_app
+from earlywarn.auth.deps import Acknowledger, Admin, Reader, require
 from earlywarn.auth.service import ROLE_PERMISSIONS
 from earlywarn.framework.config import load_configuration
 from earlywarn.settings import Settings

@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring import service as scoring_service
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.types import Role

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.types import Role
 
 AS_OF = date(2025, 6, 30)

@@ -13,11 +13,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.types import Role
 from earlywarn.weights.models import ImmutableRowError, WeightSetEvent

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
 from earlywarn.auth import usage
 from earlywarn.auth.models import ApiKey
 from earlywarn.auth.service import create_key

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
+from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.auth.service import create_key
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.migrations import upgrade_to_head
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from earlywarn.cli import app as cli_app
+from earlywarn.app.cli import app as cli_app
 from earlywarn.forecasting.registry import ModelRegistry
 from earlywarn.settings import get_settings
 

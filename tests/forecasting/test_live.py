@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.estimators import OnsetEnsemble
 from earlywarn.forecasting.models import Forecast
@@ -24,7 +25,6 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.schemas import OnsetProbabilityRule
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
 
 from .conftest import COUNTRIES, FEATURES, ewp_csv, synthetic_cells
@@ -169,7 +169,7 @@ def test_without_a_promoted_model_forecasting_is_skipped_with_a_reason(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level("INFO", logger="earlywarn.pipeline"):
+    with caplog.at_level("INFO", logger="earlywarn.app.pipeline"):
         summary = score_and_alert(
             session_factory, configuration, as_of=AS_OF, models_dir=tmp_path / "empty"
         )
@@ -243,7 +243,7 @@ def make_client(
 
     from starlette.exceptions import StarletteDeprecationWarning
 
-    from earlywarn.api.app import create_app
+    from earlywarn.app.factory import create_app
     from earlywarn.auth.service import create_key
     from earlywarn.db import make_session_factory, session_scope
     from earlywarn.settings import Settings
@@ -274,7 +274,7 @@ def test_train_command_reads_stored_observations(
 ) -> None:
     from typer.testing import CliRunner
 
-    from earlywarn.cli import app as cli_app
+    from earlywarn.app.cli import app as cli_app
     from earlywarn.settings import get_settings
 
     models = tmp_path / "registry"

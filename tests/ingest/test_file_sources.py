@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from earlywarn.cli import app as cli_app
+from earlywarn.app.cli import app as cli_app
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import ConfigError

@@ -356,7 +356,7 @@ def _start_worker(engine: Engine, config_dir: Path) -> subprocess.Popen[bytes]:
         "EARLYWARN_CONFIG_DIR": str(config_dir),
     }
     return subprocess.Popen(
-        [sys.executable, "-c", "from earlywarn.cli import app; app()", "deliver"],
+        [sys.executable, "-c", "from earlywarn.app.cli import app; app()", "deliver"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -424,8 +424,8 @@ def test_serve_runs_the_delivery_job_next_to_the_pipeline(
     tmp_path: Path,
 ) -> None:
     """The scheduler inside `serve` drains the outbox (and runs escalations) on its own."""
-    from earlywarn import scheduler
-    from earlywarn.api.app import create_app
+    from earlywarn.app import scheduler
+    from earlywarn.app.factory import create_app
     from earlywarn.settings import Settings
 
     fast = configuration.alerting.model_copy(

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
+from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
@@ -27,7 +28,6 @@ from earlywarn.framework.schemas import DeliveryConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
-from earlywarn.pipeline import prepare_database, score_and_alert
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

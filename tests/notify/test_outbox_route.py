@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.exceptions import StarletteDeprecationWarning
 
-from earlywarn.api.app import create_app
+from earlywarn.app.factory import create_app
 from earlywarn.auth.service import create_key
 from earlywarn.framework.config import Configuration
 from earlywarn.notify import service

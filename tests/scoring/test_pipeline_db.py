@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest import service as ingest_service
-from earlywarn.pipeline import prepare_database
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring
 

@@ -12,12 +12,12 @@ from alembic import command
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.migrations import alembic_config, upgrade_to_head
+from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
-from earlywarn.migrations import alembic_config, upgrade_to_head
-from earlywarn.pipeline import prepare_database
 from earlywarn.scoring import service as scoring_service
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.scoring.summary import SUMMARY_FORMAT, factor_summary, from_full, to_full

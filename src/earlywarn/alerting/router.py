@@ -16,7 +16,8 @@ from earlywarn.alerting.schemas import (
     AlertSummaryOut,
     ReasonIn,
 )
-from earlywarn.api.deps import MAX_ID, Acknowledger, Admin, IdPath, Reader, SessionDep
+from earlywarn.api.deps import MAX_ID, IdPath, SessionDep
+from earlywarn.auth.deps import Acknowledger, Admin, Reader
 from earlywarn.db import utc_now
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.schemas import DeliveryRead

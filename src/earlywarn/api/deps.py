@@ -1,36 +1,24 @@
-"""FastAPI dependencies shared by every router: the request's session and the caller's role.
+"""FastAPI dependencies shared by every router: the request's session and the path types.
 
 The session is owned by the request: committed when the handler returns, rolled back when it
-raises. Services called by handlers never commit.
+raises. Services called by handlers never commit. Who the caller is lives in ``auth.deps``; the
+loaded configuration in ``framework.deps``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import timedelta
+from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request, Security, status
-from fastapi.security import APIKeyHeader
+from fastapi import Depends, Path, Query, Request
 from sqlalchemy.orm import Session
 
-from earlywarn.auth import service as auth_service
-from earlywarn.auth import usage
-from earlywarn.auth.service import Principal
 from earlywarn.db import session_scope
-from earlywarn.framework.config import Configuration
-
-api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="earlywarn API key")
 
 
 def get_session(request: Request) -> Iterator[Session]:
     with session_scope(request.app.state.session_factory) as session:
         yield session
-
-
-def get_configuration(request: Request) -> Configuration:
-    config: Configuration = request.app.state.configuration
-    return config
 
 
 # scope="function": the commit runs before the response is sent, so a failed commit is an
@@ -47,42 +35,3 @@ Iso3Path = Annotated[
 ]
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-ConfigDep = Annotated[Configuration, Depends(get_configuration)]
-
-
-def _principal(
-    request: Request,
-    session: SessionDep,
-    api_key: Annotated[str | None, Security(api_key_header)],
-) -> Principal:
-    if not api_key:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            detail="missing API key: send it in the X-API-Key header",
-        )
-    principal = auth_service.authenticate(session, api_key)
-    if principal is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key")
-    every = timedelta(minutes=request.app.state.settings.api_key_last_used_interval_minutes)
-    usage.note_use(session, principal.key_id, principal.last_used_at, every)
-    return principal
-
-
-def require(permission: str) -> Callable[..., Principal]:
-    """Dependency factory: the caller must hold ``permission`` (read, acknowledge, admin)."""
-
-    def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if not principal.can(permission):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                detail=f"role '{principal.role}' may not {permission}",
-            )
-        return principal
-
-    dependency.permission = permission  # type: ignore[attr-defined]  # read by the route audit
-    return dependency
-
-
-Reader = Annotated[Principal, Depends(require("read"))]
-Acknowledger = Annotated[Principal, Depends(require("acknowledge"))]
-Admin = Annotated[Principal, Depends(require("admin"))]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 
-from earlywarn.api.deps import Admin, IdPath, SessionDep
+from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.auth import repository, service
+from earlywarn.auth.deps import Admin
 from earlywarn.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])

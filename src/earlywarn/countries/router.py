@@ -1,4 +1,8 @@
-"""Read-only routes over the ``countries`` table (seeded from the packaged crosswalk)."""
+"""Read-only routes over the ``countries`` table (seeded from the packaged crosswalk).
+
+Every route needs the read permission; the app factory adds it to this router, because
+``countries`` sits below ``auth`` and does not import it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from earlywarn.api.deps import Reader, SessionDep
+from earlywarn.api.deps import SessionDep
 from earlywarn.countries import repository
 from earlywarn.countries.schemas import CountryOut, Region
 
@@ -22,7 +26,6 @@ router = APIRouter(prefix="/countries", tags=["countries"])
 )
 def list_countries(
     session: SessionDep,
-    principal: Reader,
     include_historical: Annotated[
         bool, Query(description="Include states that no longer exist.")
     ] = False,
@@ -45,7 +48,6 @@ def list_countries(
 def get_country(
     iso3: Annotated[str, Path(description="ISO 3166-1 alpha-3 (or earlywarn's own) code.")],
     session: SessionDep,
-    principal: Reader,
 ) -> CountryOut:
     country = repository.get(session, iso3.strip().upper())
     if country is None:

@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import IdPath, Iso3Path, Reader, SessionDep
+from earlywarn.api.deps import IdPath, Iso3Path, SessionDep
+from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository
 from earlywarn.forecasting.models import Forecast

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from earlywarn.app.models_registry import Base
 from earlywarn.framework.models import (
     ActionHeading,
     Indicator,
@@ -15,7 +16,6 @@ from earlywarn.framework.models import (
     RiskFactor,
     WeightSet,
 )
-from earlywarn.models_registry import Base
 
 # --- risk factors and indicators ------------------------------------------------------------
 

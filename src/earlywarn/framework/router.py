@@ -2,14 +2,18 @@
 
 Risk factors and actions are served from the loaded configuration, the same source the
 recommendations in alerts are drawn from; weight sets exist only in the database.
+
+Every route needs the read permission; the app factory adds it to this router, because
+``framework`` sits below ``auth`` and does not import it.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import ConfigDep, Reader, SessionDep
+from earlywarn.api.deps import SessionDep
 from earlywarn.framework import service
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.schemas import (
     ActionHeadingOut,
     RiskFactorDetailOut,
@@ -22,13 +26,13 @@ router = APIRouter(tags=["framework"])
 
 
 @router.get("/risk-factors", response_model=list[RiskFactorOut])
-def get_risk_factors(config: ConfigDep, principal: Reader) -> list[RiskFactorOut]:
+def get_risk_factors(config: ConfigDep) -> list[RiskFactorOut]:
     """The 14 risk factors of the UN Framework of Analysis."""
     return service.list_risk_factors(config)
 
 
 @router.get("/risk-factors/{number}", response_model=RiskFactorDetailOut)
-def get_risk_factor(number: int, config: ConfigDep, principal: Reader) -> RiskFactorDetailOut:
+def get_risk_factor(number: int, config: ConfigDep) -> RiskFactorDetailOut:
     """One risk factor with its indicators and the Framework for Action headings mapped to it."""
     detail = service.risk_factor_detail(config, number)
     if detail is None:
@@ -42,7 +46,6 @@ def get_risk_factor(number: int, config: ConfigDep, principal: Reader) -> RiskFa
 @router.get("/actions", response_model=list[ActionHeadingOut])
 def get_actions(
     config: ConfigDep,
-    principal: Reader,
     sphere: Sphere | None = Query(default=None, description="Only this sphere's headings"),
     imminent: bool | None = Query(
         default=None,
@@ -55,7 +58,7 @@ def get_actions(
 
 
 @router.get("/actions/{code}", response_model=ActionHeadingOut)
-def get_action(code: str, config: ConfigDep, principal: Reader) -> ActionHeadingOut:
+def get_action(code: str, config: ConfigDep) -> ActionHeadingOut:
     """One Framework for Action heading, e.g. ``1.13``, with all its tables."""
     heading = service.action_heading(config, code)
     if heading is None:
@@ -68,6 +71,6 @@ def get_action(code: str, config: ConfigDep, principal: Reader) -> ActionHeading
 
 
 @router.get("/weight-sets", response_model=list[WeightSetOut])
-def get_weight_sets(session: SessionDep, principal: Reader) -> list[WeightSetOut]:
+def get_weight_sets(session: SessionDep) -> list[WeightSetOut]:
     """Every weight set, oldest version first; scores name the one they used."""
     return service.list_weight_sets(session)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
-from earlywarn.api.deps import IdPath, Reader, SessionDep
+from earlywarn.api.deps import IdPath, SessionDep
+from earlywarn.auth.deps import Reader
 from earlywarn.db import utc_now
 from earlywarn.framework.config import ConfigError
 from earlywarn.ingest import service

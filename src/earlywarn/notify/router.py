@@ -9,16 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import (
-    MAX_ID,
-    Acknowledger,
-    Admin,
-    ConfigDep,
-    IdPath,
-    OptionalIdQuery,
-    SessionDep,
-)
+from earlywarn.api.deps import MAX_ID, IdPath, OptionalIdQuery, SessionDep
+from earlywarn.auth.deps import Acknowledger, Admin
 from earlywarn.auth.service import Principal
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.notify import service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (

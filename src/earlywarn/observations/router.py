@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from earlywarn.api.deps import Reader, SessionDep
+from earlywarn.api.deps import SessionDep
+from earlywarn.auth.deps import Reader
 from earlywarn.observations import service
 from earlywarn.observations.schemas import CountryObservationsRead
 

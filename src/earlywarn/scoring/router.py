@@ -6,17 +6,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.orm import Session
 
-from earlywarn.api.deps import (
-    MAX_ID,
-    ConfigDep,
-    IdPath,
-    Iso3Path,
-    OptionalIdQuery,
-    Reader,
-    SessionDep,
-)
+from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, OptionalIdQuery, SessionDep
+from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import LevelThresholds
 from earlywarn.scoring import repository, service

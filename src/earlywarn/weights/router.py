@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import Admin, ConfigDep, IdPath, Reader, SessionDep
+from earlywarn.api.deps import IdPath, SessionDep
+from earlywarn.auth.deps import Admin, Reader
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
 from earlywarn.weights import repository, service
 from earlywarn.weights.schemas import (

@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
-from earlywarn.pipeline import PipelineBusyError, run_pipeline
+from earlywarn.app.pipeline import PipelineBusyError, run_pipeline
 from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, params
 from sqlalchemy import Engine
 
 from earlywarn import __version__
@@ -16,6 +16,7 @@ from earlywarn.api import errors, health
 from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
+from earlywarn.auth.deps import require
 from earlywarn.countries import router as countries_router
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.forecasting import router as forecasting_router
@@ -63,23 +64,27 @@ OPENAPI_TAGS = [
 ]
 
 
-def _routers() -> list[APIRouter]:
-    """Every router the application serves, in the order they appear in the docs.
+def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
+    """Every router the application serves, in the order they appear in the docs, with the
+    dependencies added to all of its routes.
 
+    ``countries`` and ``framework`` sit below ``auth`` in the layers, so their read-only routers
+    cannot name ``Reader`` themselves: the read permission is added here, where both are known.
     tests/api/test_route_access.py checks every route listed here for its access rules.
     """
+    reader = [Depends(require("read"))]
     return [
-        health.router,
-        scoring_router.router,
-        forecasting_router.router,
-        alerting_router.router,
-        countries_router.router,
-        observations_router.router,
-        framework_router.router,
-        weights_router.router,
-        ingest_router.router,
-        notify_router.router,
-        auth_router.router,
+        (health.router, []),
+        (scoring_router.router, []),
+        (forecasting_router.router, []),
+        (alerting_router.router, []),
+        (countries_router.router, reader),
+        (observations_router.router, []),
+        (framework_router.router, reader),
+        (weights_router.router, []),
+        (ingest_router.router, []),
+        (notify_router.router, []),
+        (auth_router.router, []),
     ]
 
 
@@ -116,7 +121,7 @@ def create_app(
         scheduler = None
         if start_scheduler:
             # Imported only when asked for, so the API runs (and tests) without a scheduler.
-            scheduler = importlib.import_module("earlywarn.scheduler")
+            scheduler = importlib.import_module("earlywarn.app.scheduler")
             scheduler.start(app)
         try:
             yield
@@ -140,6 +145,6 @@ def create_app(
     app.state.configuration = config
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
-    for router in _routers():
-        app.include_router(router)
+    for router, dependencies in _routers():
+        app.include_router(router, dependencies=dependencies)
     return app

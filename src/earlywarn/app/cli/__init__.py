@@ -26,17 +26,17 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
 from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.schemas import FileFormat
-from earlywarn.migrations import upgrade_to_head
 from earlywarn.settings import Settings, get_settings
 from earlywarn.types import Role
 
 if TYPE_CHECKING:
+    from earlywarn.app.pipeline import ScoringSummary
     from earlywarn.forecasting.panel import Panel
-    from earlywarn.pipeline import ScoringSummary
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -133,7 +133,7 @@ def _print_run(run: IngestRun) -> None:
 @app.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database, seed countries and load the configuration."""
-    from earlywarn.pipeline import prepare_database
+    from earlywarn.app.pipeline import prepare_database
 
     settings = get_settings()
     config = _config(settings)
@@ -157,8 +157,8 @@ def import_file(
 ) -> None:
     """Import a file: the long-format CSV (iso3,variable,year,value[,source]), the EWP file, a
     V-Dem country-year CSV, a Political Terror Scale file or an EPR Core file."""
+    from earlywarn.app.pipeline import prepare_database
     from earlywarn.ingest import service as ingest_service
-    from earlywarn.pipeline import prepare_database
 
     settings = get_settings()
     config = _config(settings)
@@ -197,9 +197,9 @@ def ingest(
     'all' runs every enabled source; naming one runs it even when it is disabled. A source
     whose credentials are missing is reported as not configured.
     """
+    from earlywarn.app.pipeline import prepare_database
     from earlywarn.ingest import service as ingest_service
     from earlywarn.ingest.registry import CONNECTORS
-    from earlywarn.pipeline import prepare_database
 
     if source_arg is not None and source is not None and source_arg != source:
         raise _fail(f"give the source once (got '{source_arg}' and --source '{source}')")
@@ -323,7 +323,7 @@ def score(
 
     A date older than the newest run's is scored and stored without evaluating alerts or
     forecasting (use `score-history` to backfill many years)."""
-    from earlywarn.pipeline import score_and_alert
+    from earlywarn.app.pipeline import score_and_alert
 
     settings = get_settings()
     config = _config(settings)
@@ -387,7 +387,7 @@ def score_history(
     forecast or notified: a backfill is not news, and alert rules never read these runs."""
     import time
 
-    from earlywarn.pipeline import (
+    from earlywarn.app.pipeline import (
         BackfillError,
         PipelineBusyError,
         backfill_history,
@@ -465,7 +465,7 @@ def run_once(
     ] = False,
 ) -> None:
     """Run the whole pipeline once: ingest configured sources, score, evaluate alerts."""
-    from earlywarn.pipeline import run_pipeline
+    from earlywarn.app.pipeline import run_pipeline
 
     settings = get_settings()
     config = _config(settings)
@@ -575,10 +575,10 @@ def serve(
     """Run the API and the scheduled pipeline (one process)."""
     import uvicorn
 
-    from earlywarn.api.app import create_app
+    from earlywarn.app.factory import create_app
+    from earlywarn.app.pipeline import prepare_database
     from earlywarn.auth import repository as auth_repository
     from earlywarn.auth import service as auth_service
-    from earlywarn.pipeline import prepare_database
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
