@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from earlywarn.api.deps import MAX_ID, IdPath, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin
 from earlywarn.auth.service import Principal
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import service
+from earlywarn.notify import outbound, service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
     BulkRetryIn,
@@ -47,6 +47,15 @@ def _service_errors() -> Iterator[None]:
         raise HTTPException(code, detail=str(exc)) from exc
 
 
+def _check_webhook_destination(request: Request, url: str | None) -> None:
+    if url is None:
+        return
+    try:
+        outbound.check_registration(url, request.app.state.settings.webhook_allow_hosts)
+    except outbound.UnsafeDestination as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+
+
 @router.post(
     "/focal-points",
     response_model=FocalPointRead,
@@ -54,8 +63,9 @@ def _service_errors() -> Iterator[None]:
     summary="Register a focal point",
 )
 def create_focal_point(
-    body: FocalPointCreate, session: SessionDep, principal: Admin
+    body: FocalPointCreate, session: SessionDep, principal: Admin, request: Request
 ) -> FocalPointRead:
+    _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
         return FocalPointRead.model_validate(service.create_focal_point(session, body))
 
@@ -92,8 +102,13 @@ def get_focal_point(
     "(refused while a subscription delivers to it). `active: false` deactivates.",
 )
 def update_focal_point(
-    focal_point_id: IdPath, body: FocalPointUpdate, session: SessionDep, principal: Admin
+    focal_point_id: IdPath,
+    body: FocalPointUpdate,
+    session: SessionDep,
+    principal: Admin,
+    request: Request,
 ) -> FocalPointRead:
+    _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
         return FocalPointRead.model_validate(
             service.update_focal_point(session, focal_point_id, body)
