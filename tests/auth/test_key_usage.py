@@ -75,3 +75,30 @@ def test_a_failed_write_is_reported_not_raised(engine: Engine) -> None:
         assert not usage.record_use(dead, 1, utc_now(), timedelta(minutes=1))
     finally:
         dead.dispose()
+
+
+def test_recording_a_use_never_needs_a_second_connection(
+    engine: Engine, configuration: Configuration, tmp_path: Any
+) -> None:
+    """With one pooled connection, a request whose key use is due still gets through (it used
+    to hold its connection while waiting for another: a deadlock under load, then 503s)."""
+    from fastapi.testclient import TestClient
+
+    from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory
+
+    url = engine.url.render_as_string(hide_password=False)
+    small = create_db_engine(
+        url, limits=DatabaseLimits(pool_size=1, pool_max_overflow=0, pool_timeout_seconds=1)
+    )
+    try:
+        with session_scope(make_session_factory(small)) as session:
+            key, raw = create_key(session, name="reader", role=Role.ANALYST)
+        settings = Settings(
+            _env_file=None, data_dir=tmp_path, scheduler_enabled=False, bootstrap_admin_key=None
+        )
+        app = create_app(settings=settings, engine=small, configuration=configuration)
+        with TestClient(app) as client:
+            assert client.get("/alerts", headers={"X-API-Key": raw}).status_code == 200
+        assert _last_used(make_session_factory(small), key.id) is not None
+    finally:
+        small.dispose()

@@ -74,6 +74,12 @@ def note_use(
     now = now if now is not None else utc_now()
     if not use_is_due(last_used_at, now, every):
         return
+    if session.new or session.dirty or session.deleted:
+        return  # never commit a request's pending work early; the use is recorded next time
+    # End the request's read so far (nothing to write) and give its connection back: the
+    # write below takes a pooled connection of its own, and a request holding one while
+    # waiting for a second deadlocks a busy pool (every thread holds one, all wait).
+    session.commit()
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     if record_use(engine, key_id, now, every):
