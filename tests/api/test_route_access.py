@@ -29,7 +29,7 @@ from earlywarn.types import Role
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
-PUBLIC_API_PATHS = {"/healthz"}
+PUBLIC_API_PATHS = {"/healthz", "/livez", "/readyz", "/metrics"}
 DOCS_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 PLACEHOLDER_INT = "1"
 PLACEHOLDER_STR = "SDN"

@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 
 from earlywarn import __version__
 from earlywarn.alerting import router as alerting_router
-from earlywarn.api import errors, health
+from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
+from earlywarn.app import metrics
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.deps import require
@@ -75,6 +76,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
     reader = [Depends(require("read"))]
     return [
         (health.router, []),
+        (probes.router, []),
         (scoring_router.router, []),
         (forecasting_router.router, []),
         (alerting_router.router, []),
@@ -145,6 +147,7 @@ def create_app(
     app.state.configuration = config
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    metrics.install(app, session_factory)
     for router, dependencies in _routers():
         app.include_router(router, dependencies=dependencies)
     return app
