@@ -67,8 +67,9 @@ def test_metrics_count_requests_by_route_and_report_the_outbox(
     assert client.get("/alerts", headers=reader).status_code == 200
 
     body = client.get("/metrics").text
-    assert 'earlywarn_http_requests_total{method="GET",route="/alerts/{alert_id}",status="404"}' in (
-        body
+    assert (
+        'earlywarn_http_requests_total{method="GET",route="/alerts/{alert_id}",status="404"}'
+        in (body)
     )
     assert 'earlywarn_http_requests_total{method="GET",route="/alerts",status="200"} 1.0' in body
     assert "earlywarn_http_request_duration_seconds_bucket" in body
@@ -78,3 +79,47 @@ def test_metrics_count_requests_by_route_and_report_the_outbox(
         line for line in body.splitlines() if line.startswith("earlywarn_outbox_oldest_pending")
     )
     assert 590 < float(age.split()[-1]) < 3600
+
+
+def test_every_response_has_a_request_id_and_log_lines_carry_it(
+    client: Any, testclient_class: Any
+) -> None:
+    import json
+    import logging
+
+    from starlette.responses import PlainTextResponse
+
+    from earlywarn.api.request_id import RequestIdMiddleware, current_request_id
+    from earlywarn.app.logs import JsonFormatter
+
+    given = client.get("/livez", headers={"X-Request-ID": "lb-1234"})
+    assert given.headers["x-request-id"] == "lb-1234"
+    made = client.get("/livez", headers={"X-Request-ID": "bad id!"})
+    assert len(made.headers["x-request-id"]) == 32
+    assert current_request_id() is None  # nothing leaks out of a request
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Collect()
+    handler.setFormatter(JsonFormatter())
+    log = logging.getLogger("earlywarn.test.request_id")
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        log.info("serving %s", scope["path"])
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    try:
+        # Not as a context manager: no lifespan, which this bare app does not speak.
+        testclient_class(RequestIdMiddleware(inner)).get("/x", headers={"X-Request-ID": "req-42"})
+    finally:
+        log.removeHandler(handler)
+    entry = json.loads(lines[-1])
+    assert entry["message"] == "serving /x"
+    assert entry["request_id"] == "req-42"
+    assert entry["level"] == "INFO"

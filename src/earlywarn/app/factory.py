@@ -14,6 +14,7 @@ from earlywarn import __version__
 from earlywarn.alerting import router as alerting_router
 from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
+from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
@@ -148,6 +149,7 @@ def create_app(
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     metrics.install(app, session_factory)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has it
     for router, dependencies in _routers():
         app.include_router(router, dependencies=dependencies)
     return app

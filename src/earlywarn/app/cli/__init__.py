@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
@@ -26,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app import logs
 from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
@@ -534,7 +534,7 @@ def deliver(
     from earlywarn.alerting.service import escalate_due
     from earlywarn.notify.delivery import DeliveryStats, worker_from_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = get_settings()
     config = _config(settings)
     stopping: list[bool] = []
@@ -580,7 +580,7 @@ def serve(
     from earlywarn.auth import repository as auth_repository
     from earlywarn.auth import service as auth_service
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = get_settings()
     config = _config(settings)
     with _database(settings) as (engine, factory):
@@ -600,7 +600,13 @@ def serve(
             configuration=config,
             start_scheduler=settings.scheduler_enabled and not no_scheduler,
         )
-        uvicorn.run(api, host=host or settings.host, port=port or settings.port, workers=1)
+        uvicorn.run(
+            api,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=1,
+            log_config=None,  # uvicorn's lines go through the JSON handler too
+        )
 
 
 def _print_forecast(summary: ScoringSummary) -> None:
