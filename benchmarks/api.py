@@ -49,40 +49,50 @@ from earlywarn.types import Role
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EWP = REPO.parent / "shared" / "data" / "ewp" / "prepared2024predictors-2025-09-03.csv"
 
-# The offered-rate generator, run in a process of its own (python -c): it starts each request
-# at its scheduled time whatever the earlier ones are doing, and reports latencies from then.
+# The offered-rate generator, run in a process of its own (python -c): 64 threads take the
+# requests in order, each started at its scheduled time (or as soon as a thread is free), and
+# latency counts from the scheduled time, so queueing behind a slow answer is not hidden.
 _OPEN_LOOP = r"""
-import asyncio, json, sys, time
+import json, sys, threading, time
 import httpx
 
-async def main(url, key, rate, seconds):
-    interval = 1.0 / rate
-    total = int(rate * seconds)
-    latencies, statuses = [], {}
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        start = time.perf_counter() + 0.5
+url, key, rate, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+total = int(rate * seconds)
+start = time.perf_counter() + 0.5
+lock = threading.Lock()
+next_index = [0]
+latencies, statuses = [], {}
 
-        async def one(i):
-            scheduled = start + i * interval
+def worker():
+    with httpx.Client(timeout=30, headers={"X-API-Key": key}) as client:
+        while True:
+            with lock:
+                i = next_index[0]
+                next_index[0] += 1
+            if i >= total:
+                return
+            scheduled = start + i / rate
             delay = scheduled - time.perf_counter()
             if delay > 0:
-                await asyncio.sleep(delay)
+                time.sleep(delay)
             try:
-                response = await client.get(url, headers={"X-API-Key": key})
-                code = response.status_code
+                code = str(client.get(url).status_code)
             except httpx.HTTPError as exc:
                 code = type(exc).__name__
-            latencies.append(time.perf_counter() - scheduled)
-            statuses[str(code)] = statuses.get(str(code), 0) + 1
+            elapsed = time.perf_counter() - scheduled
+            with lock:
+                latencies.append(elapsed)
+                statuses[code] = statuses.get(code, 0) + 1
 
-        await asyncio.gather(*(one(i) for i in range(total)))
-    latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-    print(json.dumps({"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": latencies[-1] * 1000,
-                      "requests": total, "statuses": statuses}))
-
-asyncio.run(main(sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])))
+threads = [threading.Thread(target=worker) for _ in range(64)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+latencies.sort()
+pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
+print(json.dumps({"p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": latencies[-1] * 1000,
+                  "requests": total, "statuses": statuses}))
 """
 
 
@@ -191,9 +201,13 @@ def _bench(url: str, ewp: Path, args: argparse.Namespace, data_dir: Path) -> dic
     try:
         size = len(httpx.get(f"{base}/scores/latest", headers={"X-API-Key": key}).content)
         healthz = _wrk(f"{base}/healthz", None, 50, args.seconds)
+        print(f"  /healthz c50: {healthz}", flush=True)
         latest = _wrk(f"{base}/scores/latest", key, 50, args.seconds)
+        print(f"  /scores/latest c50: {latest}", flush=True)
         paced = _open_loop(f"{base}/scores/latest", key, args.rate, args.seconds)
+        print(f"  /scores/latest at {args.rate:.0f} req/s: {paced}", flush=True)
         soak = _wrk(f"{base}/scores/latest", key, 200, args.soak_seconds)
+        print(f"  /scores/latest c200: {soak}", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
