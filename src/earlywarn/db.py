@@ -114,7 +114,11 @@ def create_db_engine(
     if parsed.get_backend_name() == "sqlite":
         in_memory = not parsed.database or parsed.database == ":memory:"
         if not in_memory:
-            Path(parsed.database or "").parent.mkdir(parents=True, exist_ok=True)
+            database = Path(parsed.database or "")
+            database.parent.mkdir(parents=True, exist_ok=True)
+            # Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files
+            # the database file's mode, so they are owner-only too.
+            database.touch(mode=0o600, exist_ok=True)
         engine = create_engine(
             url,
             echo=echo,

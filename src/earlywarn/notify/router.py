@@ -185,7 +185,11 @@ def delete_subscription(
 ) -> None:
     with _service_errors():
         subscription = service.get_subscription(session, subscription_id)
-        _own(principal, subscription.focal_point_id)
+        try:
+            _own(principal, subscription.focal_point_id)
+        except service.NotFound as exc:
+            # Word for word the answer for a missing id: ids cannot be probed.
+            raise service.NotFound(f"subscription {subscription_id} does not exist") from exc
         service.delete_subscription(session, subscription_id)
 
 
