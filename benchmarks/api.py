@@ -147,7 +147,7 @@ def _start_server(url: str, port: int, data_dir: Path) -> subprocess.Popen[bytes
         "--no-access-log",
     ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine can take minutes to import the app
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:

@@ -35,8 +35,8 @@ from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.countries.models import Country
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
-from earlywarn.framework.schemas import IndicatorsConfig
-from earlywarn.ingest.schemas import WorldBankSourceConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import WorldBankSourceConfig
 from earlywarn.ingest.service import ingest_source
 from earlywarn.observations.models import Observation
 from earlywarn.settings import Settings

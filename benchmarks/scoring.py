@@ -41,8 +41,8 @@ from earlywarn.app.pipeline import prepare_database
 from earlywarn.countries.models import Country
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration, load_configuration
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest.models import IngestRun, RunStatus, Source
 from earlywarn.ingest.repository import insert_observations
 from earlywarn.scoring import engine as scoring_engine

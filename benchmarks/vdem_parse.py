@@ -22,7 +22,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from earlywarn.countries.service import CountryResolver, load_reference
+from earlywarn.countries.reference import load_reference
+from earlywarn.countries.service import CountryResolver
 from earlywarn.ingest.files import parse_table_bytes
 from earlywarn.ingest.vdem import DEFAULT_VARIABLES, load_vdem
 

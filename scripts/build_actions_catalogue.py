@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from earlywarn.framework.schemas import ActionsConfig
+from earlywarn.framework.config_schemas import ActionsConfig
 from earlywarn.types import Sphere
 
 SOURCE = (

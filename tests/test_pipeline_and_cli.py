@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -13,14 +14,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from earlywarn.alerting.models import Alert
 from earlywarn.app import pipeline, scheduler
 from earlywarn.app.cli import app as cli_app
-from earlywarn.framework.config import Configuration
+from earlywarn.app.factory import create_app
+from earlywarn.framework.config import ConfigError, Configuration, load_sources_config
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.observations.models import Observation
@@ -96,6 +98,9 @@ def test_a_failing_source_is_recorded_and_scoring_still_runs(
     shutil.copytree(REPO / "config", config_dir)
     (config_dir / "sources.yaml").write_text("worldbank:\n  years_back: 8\n")
     settings = Settings(config_dir=config_dir, scheduler_enabled=False)
+    configuration = dataclasses.replace(
+        configuration, sources=load_sources_config(config_dir / "sources.yaml")
+    )
     with httpx.Client(transport=transport, base_url=settings.worldbank_base_url) as client:
         result = pipeline.run_pipeline(
             session_factory, settings, configuration, as_of=AS_OF, client=client
@@ -279,7 +284,9 @@ def test_each_source_gets_its_own_scheduled_job(
     )
     app = FastAPI()
     app.state.session_factory = session_factory
-    app.state.configuration = configuration
+    app.state.configuration = dataclasses.replace(
+        configuration, sources=load_sources_config(tmp_path / "sources.yaml")
+    )
     app.state.settings = Settings(config_dir=tmp_path, ucdp_token=None)
     ran: list[str] = []
 
@@ -305,3 +312,29 @@ def test_each_source_gets_its_own_scheduled_job(
     finally:
         scheduler.stop(app)
     assert ran == ["worldbank:scheduler"]
+
+
+# --- sources.yaml is read once, at start-up ---------------------------------------------------
+
+BROKEN_SOURCES = "worldbank:\n  years_back: 8\n  schedule: 'every monday'\n"
+
+
+def test_a_broken_sources_file_fails_the_cli_at_start_up(cli_env: dict[str, str]) -> None:
+    sources = Path(cli_env["EARLYWARN_CONFIG_DIR"]) / "sources.yaml"
+    sources.write_text(BROKEN_SOURCES)
+    # init-db does not ingest: it fails because the configuration is read whole, at start-up.
+    result = CliRunner().invoke(cli_app, ["init-db"])
+    assert result.exit_code == 1
+    assert str(sources) in result.output
+    assert "worldbank.schedule" in result.output
+
+
+def test_a_broken_sources_file_fails_create_app(tmp_path: Path) -> None:
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO / "config", config_dir)
+    (config_dir / "sources.yaml").write_text(BROKEN_SOURCES)
+    settings = Settings(_env_file=None, config_dir=config_dir, bootstrap_admin_key=None)
+    with pytest.raises(ConfigError) as caught:
+        create_app(settings=settings, engine=create_engine("sqlite://"))
+    assert caught.value.path == config_dir / "sources.yaml"
+    assert "worldbank.schedule" in str(caught.value)

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     acled_username: str | None = Field(default=None, description="myACLED account e-mail.")
     acled_password: SecretStr | None = None
     gdelt_base_url: str = "https://api.gdeltproject.org/api/v2"
-    # Alert delivery (issue 6): where links in notifications point, and the SMTP relay.
+    # Alert delivery (the notify stage: e-mail and webhooks): where links in notifications
+    # point, and the SMTP relay.
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Base URL of this service, for links to alerts in e-mails and the CAP feed.",

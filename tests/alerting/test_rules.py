@@ -19,7 +19,7 @@ from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertSt
 from earlywarn.alerting.rules import CountryInput, SourceHealth, history_runs_needed
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import AlertRule, EscalationConfig
+from earlywarn.framework.config_schemas import AlertRule, EscalationConfig
 from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
 from earlywarn.types import RiskLevel
 

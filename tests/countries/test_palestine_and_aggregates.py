@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from earlywarn.countries.names import NOT_COUNTRY_NAMES, is_not_country_name
 from earlywarn.countries.schemas import CountryRecord, Region
 from earlywarn.countries.service import (
     NAME_ALIASES,
-    NOT_COUNTRY_NAMES,
     CountryResolver,
     UnmappedCountryError,
     event_country,
-    is_not_country_name,
     resolve_or_raise,
 )
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pycountry
 import pytest
 
+from earlywarn.countries.reference import load_reference, read_reference
 from earlywarn.countries.schemas import CountryRecord, Region
-from earlywarn.countries.service import load_reference, read_reference
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR = Path(__file__).resolve().parent / "data"

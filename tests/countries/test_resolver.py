@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from earlywarn.countries.names import normalise_name
 from earlywarn.countries.schemas import CountryRecord, Region
-from earlywarn.countries.service import (
-    CountryResolver,
-    UnmappedCountryError,
-    normalise_name,
-    resolve_or_raise,
-)
+from earlywarn.countries.service import CountryResolver, UnmappedCountryError, resolve_or_raise
 
 EWP_FILE = Path("data") / "ewp" / "prepared2024predictors-2025-09-03.csv"
 

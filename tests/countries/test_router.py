@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.auth import service as auth_service
+from earlywarn.auth.deps import require
+from earlywarn.countries.reference import load_reference
 from earlywarn.countries.router import router
-from earlywarn.countries.service import load_reference, seed_countries
+from earlywarn.countries.service import seed_countries
 from earlywarn.types import Role
 
 
@@ -19,7 +21,8 @@ from earlywarn.types import Role
 def client(session_factory: sessionmaker[Session]) -> Iterator[TestClient]:
     app = FastAPI()
     app.state.session_factory = session_factory
-    app.include_router(router)
+    # As the app factory includes it: the read permission is added to this router there.
+    app.include_router(router, dependencies=[Depends(require("read"))])
     with TestClient(app) as test_client:
         yield test_client
 

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from earlywarn.countries import repository
 from earlywarn.countries.models import Country
+from earlywarn.countries.reference import load_reference
 from earlywarn.countries.schemas import Region
-from earlywarn.countries.service import load_reference, seed_countries
+from earlywarn.countries.service import seed_countries
 
 
 def _count(session: Session) -> int:

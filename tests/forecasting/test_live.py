@@ -22,7 +22,7 @@ from earlywarn.forecasting.panel import read_ewp_csv
 from earlywarn.forecasting.registry import ModelRegistry, model_card, train_bundle
 from earlywarn.forecasting.service import drivers, panel_from_observations
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import OnsetProbabilityRule
+from earlywarn.framework.config_schemas import OnsetProbabilityRule
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import RunStatus
 from earlywarn.scoring.models import ScoreRun, ScoreRunStatus

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from earlywarn.framework.config import Configuration, load_file
-from earlywarn.framework.schemas import ActionsConfig
+from earlywarn.framework.config_schemas import ActionsConfig
 from earlywarn.types import Sphere
 
 REPO_DIR = Path(__file__).resolve().parents[2]

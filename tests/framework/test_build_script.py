@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from earlywarn.framework.config import load_file
-from earlywarn.framework.schemas import ActionsConfig
+from earlywarn.framework.config_schemas import ActionsConfig
 from earlywarn.types import Sphere
 
 REPO_DIR = Path(__file__).resolve().parents[2]

@@ -6,11 +6,12 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import StarletteDeprecationWarning
 
 from earlywarn.auth import service as auth_service
+from earlywarn.auth.deps import require
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.router import router
 from earlywarn.framework.service import sync_configuration
@@ -30,7 +31,8 @@ def client(
     app = FastAPI()
     app.state.session_factory = session_factory
     app.state.configuration = configuration
-    app.include_router(router)
+    # As the app factory includes it: the read permission is added to this router there.
+    app.include_router(router, dependencies=[Depends(require("read"))])
     with session_factory() as session:
         _, raw_key = auth_service.create_key(session, name="reader", role=Role.ANALYST)
         sync_configuration(session, configuration)

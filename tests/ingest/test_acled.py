@@ -15,11 +15,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import AcledSourceConfig
 from earlywarn.ingest.acled import AcledConnector, TokenStore
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
-from earlywarn.ingest.schemas import AcledSourceConfig
 from earlywarn.settings import Settings
 
 BASE = "https://acled.test"

@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import GdeltSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.gdelt import GdeltConnector, month_window
-from earlywarn.ingest.schemas import GdeltSourceConfig
 from earlywarn.settings import Settings
 
 BASE = "https://gdelt.test/api/v2"

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope
+from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest.models import IngestRun
-from earlywarn.ingest.schemas import SourcesConfig
 from earlywarn.ingest.service import HealthState, import_file, source_health
 from earlywarn.settings import Settings
 

@@ -19,11 +19,8 @@ from pydantic import BaseModel, SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.framework.schemas import IndicatorsConfig
-from earlywarn.ingest.acled import AcledConnector, TokenStore
-from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus
-from earlywarn.ingest.registry import CONNECTORS
-from earlywarn.ingest.schemas import (
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import (
     AcledSourceConfig,
     GdeltSourceConfig,
     ReliefWebSourceConfig,
@@ -31,6 +28,9 @@ from earlywarn.ingest.schemas import (
     UnhcrSourceConfig,
     WorldBankSourceConfig,
 )
+from earlywarn.ingest.acled import AcledConnector, TokenStore
+from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus
+from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.service import ingest_source
 from earlywarn.observations.models import Observation
 from earlywarn.settings import Settings

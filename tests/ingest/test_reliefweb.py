@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.sources_schemas import ReliefWebSourceConfig
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp
 from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.reliefweb import fetch_reliefweb, parse_reliefweb
-from earlywarn.ingest.schemas import LoadedPayload, ReliefWebSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
 from earlywarn.settings import Settings
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.auth import service as auth_service
 from earlywarn.db import session_scope
+from earlywarn.framework.config import Configuration, load_sources_config
 from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.router import router
 from earlywarn.ingest.service import import_file
@@ -18,7 +20,9 @@ from earlywarn.types import Role
 
 
 @pytest.fixture
-def client(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[TestClient]:
+def client(
+    session_factory: sessionmaker[Session], configuration: Configuration, tmp_path: Path
+) -> Iterator[TestClient]:
     app = FastAPI()
     app.state.session_factory = session_factory
     (tmp_path / "sources.yaml").write_text(
@@ -27,6 +31,9 @@ def client(session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[T
         encoding="utf-8",
     )
     app.state.settings = Settings(config_dir=tmp_path, ucdp_token=None)
+    app.state.configuration = dataclasses.replace(
+        configuration, sources=load_sources_config(tmp_path / "sources.yaml")
+    )
     app.include_router(router)
     with session_scope(session_factory) as session:
         _, raw_key = auth_service.create_key(session, name="reader", role=Role.ANALYST)

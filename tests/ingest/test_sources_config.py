@@ -7,11 +7,11 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.framework.config import ConfigError
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config import ConfigError, load_configuration, load_sources_config
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import WorldBankSourceConfig
 from earlywarn.ingest.models import RunStatus
-from earlywarn.ingest.schemas import WorldBankSourceConfig
-from earlywarn.ingest.service import ingest_configured_sources, load_sources_config
+from earlywarn.ingest.service import ingest_configured_sources
 from earlywarn.settings import Settings
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -141,7 +141,12 @@ def test_every_enabled_source_runs_and_failures_do_not_stop_the_rest(
     transport = httpx.MockTransport(lambda request: httpx.Response(404, text="gone"))
     with httpx.Client(base_url=settings.worldbank_base_url, transport=transport) as client:
         runs = ingest_configured_sources(
-            session_factory, settings, indicators, trigger="schedule", client=client
+            session_factory,
+            settings,
+            indicators,
+            sources=load_sources_config(tmp_path / "sources.yaml"),
+            trigger="schedule",
+            client=client,
         )
 
     assert [(run.source_id, run.status, run.trigger) for run in runs] == [
@@ -157,13 +162,10 @@ def test_every_enabled_source_runs_and_failures_do_not_stop_the_rest(
     assert runs[2].rows_loaded == 5
 
 
-def test_missing_sources_file_is_a_config_error(
-    session_factory: sessionmaker[Session], tmp_path: Path
-) -> None:
+def test_missing_sources_file_is_a_config_error(tmp_path: Path) -> None:
+    # sources.yaml is read with the other configuration files, at start-up.
+    config_dir = tmp_path / "config"
+    shutil.copytree(REPO_CONFIG, config_dir)
+    (config_dir / "sources.yaml").unlink()
     with pytest.raises(ConfigError, match="sources.yaml: file not found"):
-        ingest_configured_sources(
-            session_factory,
-            Settings(config_dir=tmp_path),
-            IndicatorsConfig(indicators=[]),
-            trigger="cli",
-        )
+        load_configuration(config_dir)

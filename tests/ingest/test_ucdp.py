@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import UcdpSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.models import ArchivedPayload, RunStatus
-from earlywarn.ingest.schemas import UcdpSourceConfig
 from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
 from earlywarn.ingest.ucdp import TOKEN_HEADER, UcdpConnector
 from earlywarn.observations.models import Observation

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.countries.service import ISO3_ALIASES, seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.sources_schemas import UnhcrSourceConfig
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp
 from earlywarn.ingest.models import RunStatus
-from earlywarn.ingest.schemas import LoadedPayload, UnhcrSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.service import ingest_source
 from earlywarn.ingest.unhcr import fetch_unhcr, parse_unhcr
 from earlywarn.settings import Settings
@@ -211,11 +212,8 @@ def test_ingest_source_runs_unhcr_and_an_unchanged_rerun_adds_nothing(
 def test_configured_api_sources_run_and_a_missing_appname_is_reported(
     session_factory: sessionmaker[Session], configuration: Configuration, tmp_path: Path
 ) -> None:
-    from earlywarn.ingest.service import (
-        ingest_configured_sources,
-        load_sources_config,
-        unconfigured_sources,
-    )
+    from earlywarn.framework.config import load_sources_config
+    from earlywarn.ingest.service import ingest_configured_sources, unconfigured_sources
 
     with session_scope(session_factory) as session:
         seed_countries(session)
@@ -230,6 +228,7 @@ def test_configured_api_sources_run_and_a_missing_appname_is_reported(
         session_factory,
         settings,
         configuration,
+        sources=load_sources_config(tmp_path / "sources.yaml"),
         trigger="schedule",
         client=_client(_paged_handler(pages, [])),
     )

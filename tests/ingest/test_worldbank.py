@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.framework.config import load_file
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.service import ingest_worldbank

@@ -20,7 +20,7 @@ from earlywarn.alerting.models import Alert, AlertEventKind
 from earlywarn.alerting.rules import CountryInput
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import AlertRule, DeliveryConfig, EscalationConfig
+from earlywarn.framework.config_schemas import AlertRule, DeliveryConfig, EscalationConfig
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
 from earlywarn.notify.models import FocalPoint, OutboxMessage, OutboxStatus, Subscription

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
 from earlywarn.db import session_scope
-from earlywarn.framework.schemas import DeliveryConfig
+from earlywarn.framework.config_schemas import DeliveryConfig
 from earlywarn.notify import service
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker, backoff_seconds

@@ -24,7 +24,7 @@ from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import DeliveryConfig
+from earlywarn.framework.config_schemas import DeliveryConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker

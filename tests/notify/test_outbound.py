@@ -17,7 +17,7 @@ from earlywarn.app.factory import create_app
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import DeliveryConfig
+from earlywarn.framework.config_schemas import DeliveryConfig
 from earlywarn.notify import outbound
 from earlywarn.notify.channels import SmtpSettings, build_email
 from earlywarn.notify.delivery import DeliveryWorker

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig, LevelThresholds
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig, LevelThresholds
 from earlywarn.observations.schemas import LatestValue
 from earlywarn.scoring.engine import level_for, percentile_ranks
 from earlywarn.scoring.results import CountryResult, score_countries

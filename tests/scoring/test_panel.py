@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.scoring.engine import EngineSpec, Weights, normalise
 from earlywarn.scoring.panel import ObservationTable, build_inputs
 from earlywarn.scoring.results import CountryResult, score_panel

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.scoring.models import CountryScore
 from earlywarn.scoring.service import run_scoring

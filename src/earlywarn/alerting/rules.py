@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     AlertRule,
     LevelAtLeastRule,
     LevelRiseRule,

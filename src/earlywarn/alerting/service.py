@@ -42,7 +42,7 @@ from earlywarn.alerting.rules import (
 )
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     AlertRule,
     LevelRiseRule,
     RiskFactorRule,

@@ -27,8 +27,8 @@ from earlywarn.forecasting.repository import forecasts_for_run
 from earlywarn.forecasting.service import ForecastOutcome, store_forecasts
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import SourceHealthRule
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import SourceHealthRule
 from earlywarn.framework.service import sync_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.models import IngestRun
@@ -333,10 +333,9 @@ def _source_health(
     sources.yaml), for the operational rule; nothing is read when no such rule exists."""
     if not any(isinstance(r, SourceHealthRule) for r in config.alerting.rules):
         return []
-    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, sources, utc_now(), settings=settings)
+        for h in ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
     ]
 
 
@@ -365,6 +364,7 @@ def run_pipeline(
             factory,
             settings,
             config,
+            sources=config.sources,
             trigger=trigger,
             client=client,
             skip_own_schedule=skip_own_schedule,

@@ -16,6 +16,11 @@ from fastapi import FastAPI
 
 from earlywarn.app.logs import QUIET_LOGGERS
 from earlywarn.app.pipeline import PipelineBusyError, run_pipeline
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.sources_schemas import SourcesConfig
+from earlywarn.ingest import service as ingest_service
+from earlywarn.ingest.registry import CONNECTORS
+from earlywarn.ingest.selection import select_sources
 from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,22 +58,17 @@ def _run_job(app: FastAPI) -> None:
 def _run_source(app: FastAPI, source_id: str) -> None:
     """One source on its own schedule. Its run records success or failure; scoring waits for
     the pipeline's next run, so scores never mix half of a cycle's sources."""
-    from earlywarn.ingest import service as ingest_service
-    from earlywarn.ingest.registry import CONNECTORS
-
     settings = app.state.settings
+    config: Configuration = app.state.configuration
     try:
-        sources = ingest_service.load_sources_config(
-            settings.config_dir / ingest_service.SOURCES_FILE
-        )
         if source_id in CONNECTORS:
             runs = [
                 ingest_service.ingest_source(
                     app.state.session_factory,
                     settings,
-                    app.state.configuration,
+                    config,
                     source_id,
-                    source_config=sources.api_sources().get(source_id),
+                    source_config=config.sources.api_sources().get(source_id),
                     trigger="scheduler",
                 )
             ]
@@ -76,39 +76,30 @@ def _run_source(app: FastAPI, source_id: str) -> None:
             runs = ingest_service.ingest_configured_sources(
                 app.state.session_factory,
                 settings,
-                app.state.configuration,
+                config,
+                sources=config.sources,
                 trigger="scheduler",
                 only=source_id,
                 include_api=False,
             )
     except Exception:
-        # A not-configured source or an unreadable sources.yaml: logged, the scheduler goes on.
+        # A failure outside the run records (the database, a programming error): logged, and
+        # the scheduler goes on.
         log.exception("scheduled ingest of %s failed", source_id)
         return
     for run in runs:
         log.info("scheduled ingest %s: run %s %s", source_id, run.id, run.status)
 
 
-def source_jobs(settings: Settings) -> dict[str, str]:
+def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
     """Source id -> crontab for every enabled source with a schedule of its own (and, for API
     sources, its credentials set): one scheduler job each."""
-    from earlywarn.ingest import service as ingest_service
-    from earlywarn.ingest.registry import CONNECTORS
-
-    sources = ingest_service.load_sources_config(settings.config_dir / ingest_service.SOURCES_FILE)
-    jobs: dict[str, str] = {}
-    for source_id, entry in sources.scheduled_sources().items():
-        if not entry.enabled or entry.schedule is None:
-            continue
-        connector = CONNECTORS.get(source_id)
-        missing = connector.missing_settings(settings) if connector is not None else []
-        if missing:
-            log.warning(
-                "source %s not scheduled: not configured (set %s)", source_id, ", ".join(missing)
-            )
-            continue
-        jobs[source_id] = entry.schedule
-    return jobs
+    selected = select_sources(sources, settings, own_schedule=True)
+    for source_id, missing in selected.not_configured.items():
+        log.warning(
+            "source %s not scheduled: not configured (set %s)", source_id, ", ".join(missing)
+        )
+    return selected.schedules
 
 
 def _deliver_job(app: FastAPI) -> None:
@@ -136,7 +127,9 @@ def start(app: FastAPI) -> BackgroundScheduler:
     for name in QUIET_LOGGERS:  # an idle scheduler is quiet: no INFO per job run
         logging.getLogger(name).setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(timezone="UTC")
-    for source_id, crontab in source_jobs(app.state.settings).items():
+    for source_id, crontab in source_jobs(
+        app.state.settings, app.state.configuration.sources
+    ).items():
         scheduler.add_job(
             _run_source,
             CronTrigger.from_crontab(crontab, timezone="UTC"),

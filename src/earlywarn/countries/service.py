@@ -8,19 +8,15 @@ early-warning service cannot afford, so an unknown name must fail loudly and be 
 person, not be matched approximately.
 
 The data file and the decisions behind the non-obvious rows are described in
-``earlywarn/countries/data/README.md``.
+``earlywarn/countries/data/README.md``; it is parsed in ``reference.py``, and names are compared
+in the normal form of ``names.py``.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
-from importlib import resources
-from pathlib import Path
 from typing import Literal, TypeVar, get_args
 
 import pycountry
@@ -28,14 +24,15 @@ from sqlalchemy.orm import Session
 
 from earlywarn.countries import repository
 from earlywarn.countries.models import Country
-from earlywarn.countries.schemas import CountryRecord, Region
+from earlywarn.countries.names import NOT_COUNTRY_KEYS, is_not_country_name, normalise_name
+from earlywarn.countries.reference import CODE_DIGITS, load_reference, packaged_reference
+from earlywarn.countries.schemas import CountryRecord
 
 Scheme = Literal["iso3", "iso2", "m49", "cow", "gw", "name"]
 SCHEMES: tuple[Scheme, ...] = get_args(Scheme)
 
 K = TypeVar("K", str, int)
 
-CSV_COLUMNS = ("iso3", "iso2", "m49", "cow_code", "gw_code", "name", "region", "is_historical")
 
 # Codes that name a state under an older or non-ISO spelling. Renames only: a code whose
 # territory split or merged (CS, SCG's "CS", Sudan's old numeric) is deliberately absent.
@@ -178,82 +175,6 @@ NAME_ALIASES: dict[str, str] = {
 }
 
 
-# Names sources use for regions, aggregates, seas and placeholders. They resolve to nothing, and
-# the error says why, so that nobody "fixes" one by adding an alias to a state. Building the
-# resolver fails if an alias or a state name would make one of them resolve.
-NOT_COUNTRY_NAMES: frozenset[str] = frozenset(
-    {
-        # world and continents
-        "World",
-        "Global",
-        "Africa",
-        "Americas",
-        "Asia",
-        "Europe",
-        "Oceania",
-        "North America",
-        "South America",
-        "Latin America",
-        "Latin America and the Caribbean",
-        "Latin America & Caribbean",
-        "Caribbean",
-        "Central America",
-        # UN M49, World Bank and UCDP/ACLED regions
-        "Middle East",
-        "Middle East and North Africa",
-        "MENA",
-        "Near East",
-        "Sub-Saharan Africa",
-        "Northern Africa",
-        "Western Africa",
-        "Eastern Africa",
-        "Middle Africa",
-        "Southern Africa",
-        "East Africa",
-        "West Africa",
-        "Central Africa",
-        "Horn of Africa",
-        "Sahel",
-        "South Asia",
-        "Southern Asia",
-        "South-Eastern Asia",
-        "Southeast Asia",
-        "Eastern Asia",
-        "Central Asia",
-        "Western Asia",
-        "Caucasus and Central Asia",
-        "East Asia & Pacific",
-        "Europe & Central Asia",
-        "Arab World",
-        "Euro area",
-        "European Union",
-        "EU",
-        "OECD members",
-        "Least developed countries",
-        "High income",
-        "Low income",
-        # seas ACLED codes maritime events to when maritime_pairs is off
-        "Red Sea",
-        "Gulf of Aden",
-        "Mediterranean Sea",
-        "Black Sea",
-        "Caspian Sea",
-        "Persian Gulf",
-        "Arabian Sea",
-        "Indian Ocean",
-        "Atlantic Ocean",
-        "Pacific Ocean",
-        "International Waters",
-        # placeholders
-        "Unknown",
-        "Various",
-        "Multiple countries",
-        "Stateless",
-        "Not specified",
-    }
-)
-
-
 class UnmappedCountryError(ValueError):
     """A country value with no ISO3 mapping; carries the value and the scheme it was read as."""
 
@@ -280,34 +201,7 @@ _SCHEME_LABELS: dict[Scheme, str] = {
     "name": "name",
 }
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _TRAILING_THE = re.compile(r",\s*the\s*$")
-_DIGITS = re.compile(r"\d{1,4}")
-_ISO3 = re.compile(r"[A-Z]{3}")
-_ISO2 = re.compile(r"[A-Z]{2}")
-
-
-def normalise_name(name: str) -> str:
-    """The form names are compared in: no accents, case, punctuation or leading/trailing "the".
-
-    "Côte d'Ivoire", "COTE D’IVOIRE" and "Cote d Ivoire" all become ``cote d ivoire``; "The
-    Gambia" and "Gambia, The" become ``gambia``; "&" counts as "and".
-    """
-    decomposed = unicodedata.normalize("NFKD", name)
-    text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    text = _TRAILING_THE.sub("", text.strip()).replace("&", " and ")
-    words = _NON_ALNUM.sub(" ", text).split()
-    if len(words) > 1 and words[0] == "the":
-        words = words[1:]
-    return " ".join(words)
-
-
-_NOT_COUNTRY_KEYS = frozenset(normalise_name(name) for name in NOT_COUNTRY_NAMES)
-
-
-def is_not_country_name(value: object) -> bool:
-    """True for the region, aggregate, sea and placeholder names in ``NOT_COUNTRY_NAMES``."""
-    return isinstance(value, str) and normalise_name(value) in _NOT_COUNTRY_KEYS
 
 
 # First-level units that UCDP (and older ACLED releases) place under Israel but that lie in the
@@ -340,74 +234,9 @@ def _parse_code(code: object) -> int | None:
         return code
     if isinstance(code, str):
         text = code.strip()
-        if _DIGITS.fullmatch(text):
+        if CODE_DIGITS.fullmatch(text):
             return int(text)
     return None
-
-
-def _optional_int(row: dict[str, str], column: str, where: str) -> int | None:
-    text = row[column]
-    if text == "":
-        return None
-    if not _DIGITS.fullmatch(text):
-        raise ValueError(f"{where}: {column} must be a whole number, got {text!r}")
-    return int(text)
-
-
-def parse_reference(text: str, *, source: str = "states.csv") -> list[CountryRecord]:
-    """Parse crosswalk CSV text, rejecting anything malformed with the line that is wrong."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    if tuple(reader.fieldnames or ()) != CSV_COLUMNS:
-        raise ValueError(f"{source}: expected columns {', '.join(CSV_COLUMNS)}")
-    regions = ", ".join(region.value for region in Region)
-    records: list[CountryRecord] = []
-    seen: set[str] = set()
-    for line, row in enumerate(reader, start=2):
-        where = f"{source} line {line}"
-        iso3 = row["iso3"]
-        if not _ISO3.fullmatch(iso3):
-            raise ValueError(f"{where}: iso3 must be three capital letters, got {iso3!r}")
-        if iso3 in seen:
-            raise ValueError(f"{where}: duplicate iso3 {iso3!r}")
-        seen.add(iso3)
-        iso2 = row["iso2"] or None
-        if iso2 is not None and not _ISO2.fullmatch(iso2):
-            raise ValueError(f"{where}: iso2 must be two capital letters, got {iso2!r}")
-        if row["region"] and row["region"] not in Region._value2member_map_:
-            raise ValueError(f"{where}: region must be one of {regions} or empty")
-        if row["is_historical"] not in ("true", "false"):
-            raise ValueError(f"{where}: is_historical must be true or false")
-        if not row["name"].strip():
-            raise ValueError(f"{where}: name is empty")
-        records.append(
-            CountryRecord(
-                iso3=iso3,
-                iso2=iso2,
-                m49=_optional_int(row, "m49", where),
-                cow_code=_optional_int(row, "cow_code", where),
-                gw_code=_optional_int(row, "gw_code", where),
-                name=row["name"],
-                region=Region(row["region"]) if row["region"] else None,
-                is_historical=row["is_historical"] == "true",
-            )
-        )
-    return records
-
-
-def read_reference(path: Path) -> list[CountryRecord]:
-    """Parse a crosswalk CSV file (the packaged one, or another in the same format)."""
-    return parse_reference(path.read_text(encoding="utf-8"), source=str(path))
-
-
-@functools.cache
-def _reference() -> tuple[CountryRecord, ...]:
-    packaged = resources.files("earlywarn.countries").joinpath("data", "states.csv")
-    return tuple(parse_reference(packaged.read_text("utf-8")))
-
-
-def load_reference() -> list[CountryRecord]:
-    """Every state in the packaged crosswalk, ordered by ISO3 (parsed once, copied per call)."""
-    return list(_reference())
 
 
 class CountryResolver:
@@ -462,7 +291,7 @@ class CountryResolver:
             self._alias(self._gw, number, iso3, "GW succession")
         for alias, iso3 in (name_aliases or {}).items():
             self._alias(self._names, normalise_name(alias), iso3, "name alias")
-        resolving = sorted(key for key in _NOT_COUNTRY_KEYS if key in self._names)
+        resolving = sorted(key for key in NOT_COUNTRY_KEYS if key in self._names)
         if resolving:
             raise ValueError(
                 f"region or aggregate name(s) {resolving} would resolve to a state; "
@@ -501,7 +330,7 @@ class CountryResolver:
     def default(cls) -> CountryResolver:
         """The resolver over the packaged crosswalk and this module's tables, built once."""
         return cls(
-            _reference(),
+            packaged_reference(),
             name_aliases=NAME_ALIASES,
             iso3_aliases=ISO3_ALIASES,
             iso2_aliases=ISO2_ALIASES,

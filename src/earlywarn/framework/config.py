@@ -1,4 +1,5 @@
-"""Load and validate ``config/*.yaml``. Every error names the file and the key at fault."""
+"""Load and validate ``config/*.yaml``, once, at start-up. Every error names the file and the key at
+fault."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     ActionHeadingConfig,
     ActionMapConfig,
     ActionsConfig,
@@ -20,6 +21,7 @@ from earlywarn.framework.schemas import (
     RiskFactorConfig,
     ScoringConfig,
 )
+from earlywarn.framework.sources_schemas import SourcesConfig
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -30,6 +32,7 @@ CONFIG_FILES = {
     "action_map": "action_map.yaml",
     "scoring": "scoring.yaml",
     "alerting": "alerting.yaml",
+    "sources": "sources.yaml",
 }
 
 
@@ -50,6 +53,7 @@ class Configuration:
     action_map: ActionMapConfig
     scoring: ScoringConfig
     alerting: AlertingConfig
+    sources: SourcesConfig
 
     def risk_factor(self, number: int) -> RiskFactorConfig:
         for factor in self.framework.risk_factors:
@@ -93,6 +97,23 @@ def load_file(path: Path, model: type[ModelT]) -> ModelT:
         raise ConfigError(path, problems) from exc
 
 
+def load_sources_config(path: Path) -> SourcesConfig:
+    """``config/sources.yaml``, validated; relative file paths resolved against its directory."""
+    config = load_file(path, SourcesConfig)
+    base = path.parent
+    files = {
+        label: entry.model_copy(
+            update={
+                "path": entry.path
+                if entry.path is None or entry.path.is_absolute()
+                else base / entry.path
+            }
+        )
+        for label, entry in config.files.items()
+    }
+    return config.model_copy(update={"files": files})
+
+
 def load_configuration(config_dir: Path) -> Configuration:
     paths = {key: config_dir / name for key, name in CONFIG_FILES.items()}
     config = Configuration(
@@ -102,6 +123,7 @@ def load_configuration(config_dir: Path) -> Configuration:
         action_map=load_file(paths["action_map"], ActionMapConfig),
         scoring=load_file(paths["scoring"], ScoringConfig),
         alerting=load_file(paths["alerting"], AlertingConfig),
+        sources=load_sources_config(paths["sources"]),
     )
     _check_cross_references(config, paths)
     return config

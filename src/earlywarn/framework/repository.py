@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from earlywarn.app.models_registry import Base
+from earlywarn.db import Base
 from earlywarn.framework.models import (
     ActionHeading,
     Indicator,
@@ -89,7 +89,9 @@ def _referencing_columns(table_name: str, column_name: str) -> list[tuple[Table,
     """Columns of any registered table with a foreign key to ``table_name.column_name``.
 
     Read from the metadata rather than listed by hand, so that a stage that later references
-    indicators or headings is respected without a change here.
+    indicators or headings is respected without a change here. The metadata holds the tables of
+    the model modules imported so far: the composition root (``earlywarn.app``) imports
+    ``app.models_registry`` so that every stage's tables are there; this base package cannot.
     """
     found: list[tuple[Table, Column[Any]]] = []
     for table in Base.metadata.sorted_tables:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from earlywarn.framework import repository
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import ActionHeadingConfig
 from earlywarn.framework.models import (
     ActionHeading,
     Indicator,
@@ -26,7 +27,6 @@ from earlywarn.framework.models import (
 )
 from earlywarn.framework.schemas import (
     ActionGroupOut,
-    ActionHeadingConfig,
     ActionHeadingOut,
     IndicatorSummaryOut,
     RecommendedHeading,

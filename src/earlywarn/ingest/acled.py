@@ -35,10 +35,11 @@ from typing import Any
 import httpx
 
 from earlywarn.countries.service import CountryResolver
+from earlywarn.framework.sources_schemas import AcledSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import AcledSourceConfig, LoadedPayload, ObservationRecord
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count, require_fields
 from earlywarn.settings import Settings
 

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 import httpx
 from pydantic import BaseModel
 
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.schemas import LoadedPayload, RawPayload
 from earlywarn.settings import Settings
 

@@ -25,10 +25,11 @@ from typing import Any
 import httpx
 
 from earlywarn.countries.service import CountryResolver
+from earlywarn.framework.sources_schemas import GdeltSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, describe_body, make_client, redact_url
-from earlywarn.ingest.schemas import GdeltSourceConfig, LoadedPayload, ObservationRecord
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count
 from earlywarn.settings import Settings
 

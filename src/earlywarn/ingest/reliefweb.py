@@ -34,16 +34,12 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
-from earlywarn.countries.service import load_reference
+from earlywarn.countries.reference import load_reference
+from earlywarn.framework.sources_schemas import ReliefWebContent, ReliefWebSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import (
-    LoadedPayload,
-    ObservationRecord,
-    ReliefWebContent,
-    ReliefWebSourceConfig,
-)
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.settings import Settings
 
 LABEL = "ReliefWeb API"

@@ -10,16 +10,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.auth.deps import Reader
 from earlywarn.db import utc_now
-from earlywarn.framework.config import ConfigError
+from earlywarn.framework.deps import ConfigDep
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
 from earlywarn.ingest.models import IngestRun, RunStatus
-from earlywarn.ingest.schemas import (
-    ArchivedPayloadRead,
-    IngestRunRead,
-    SourcesConfig,
-    SourceStatusRead,
-)
+from earlywarn.ingest.schemas import ArchivedPayloadRead, IngestRunRead, SourceStatusRead
 from earlywarn.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -37,17 +32,11 @@ def _settings(request: Request) -> Settings:
 
 @router.get("/sources", response_model=list[SourceStatusRead])
 def list_sources(
-    request: Request, session: SessionDep, principal: Reader
+    request: Request, session: SessionDep, config: ConfigDep, principal: Reader
 ) -> list[SourceStatusRead]:
     """Every source in ``sources.yaml`` or with runs, with its freshness state."""
     settings = _settings(request)
-    try:
-        sources = service.load_sources_config(settings.config_dir / service.SOURCES_FILE)
-    except ConfigError as exc:
-        # The service started with this file valid; if it has since been broken, the sources
-        # with runs are still shown (as "disabled"), and the log says why.
-        logger.warning("sources.yaml unreadable, showing runs only: %s", exc)
-        sources = SourcesConfig()
+    sources = config.sources
     known = {source.id: source for source in service.list_sources(session)}
     views = []
     for health in service.source_health(session, sources, utc_now(), settings=settings):

@@ -25,8 +25,9 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
-from earlywarn.framework.config import Configuration, load_file
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import FileFormat, SourcesConfig, WorldBankSourceConfig
 from earlywarn.ingest import repository
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.csv_long import load_long_csv
@@ -38,15 +39,8 @@ from earlywarn.ingest.http import SourceHttp, make_client
 from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
 from earlywarn.ingest.pts import load_pts
 from earlywarn.ingest.registry import CONNECTORS
-from earlywarn.ingest.schemas import (
-    VARIABLE_PATTERN,
-    FileFormat,
-    LoadedPayload,
-    ObservationRecord,
-    RawPayload,
-    SourcesConfig,
-    WorldBankSourceConfig,
-)
+from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord, RawPayload
+from earlywarn.ingest.selection import select_sources
 from earlywarn.ingest.vdem import DEFAULT_START_YEAR as DEFAULT_VDEM_START_YEAR
 from earlywarn.ingest.vdem import DEFAULT_VARIABLES as DEFAULT_VDEM_VARIABLES
 from earlywarn.ingest.vdem import load_vdem
@@ -55,7 +49,6 @@ from earlywarn.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-SOURCES_FILE = "sources.yaml"
 DEFAULT_WORLDBANK_YEARS_BACK = 8
 MAX_ERROR_CHARS = 4_000
 MAX_TRIGGER_CHARS = 16  # ingest_runs.trigger is VARCHAR(16)
@@ -619,28 +612,12 @@ def ingest_worldbank(
     )
 
 
-def load_sources_config(path: Path) -> SourcesConfig:
-    """``config/sources.yaml``, validated; relative file paths resolved against its directory."""
-    config = load_file(path, SourcesConfig)
-    base = path.parent
-    files = {
-        label: entry.model_copy(
-            update={
-                "path": entry.path
-                if entry.path is None or entry.path.is_absolute()
-                else base / entry.path
-            }
-        )
-        for label, entry in config.files.items()
-    }
-    return config.model_copy(update={"files": files})
-
-
 def ingest_configured_sources(
     session_factory: sessionmaker[Session],
     settings: Settings,
     config: Configuration | IndicatorsConfig,
     *,
+    sources: SourcesConfig,
     trigger: str,
     client: httpx.Client | None = None,
     only: str | None = None,
@@ -648,25 +625,17 @@ def ingest_configured_sources(
     skip_own_schedule: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[IngestRun]:
-    """Run every enabled source of ``sources.yaml`` (or only ``only``); a failed source does not
-    stop the others (its failure is on its run). An enabled API source whose credentials are
-    missing is logged as not configured and shows as such in ``/sources``; it gets no run.
-    ``client`` (tests) replaces every connector's own client. Raises ``ConfigError`` when
-    ``sources.yaml`` is invalid."""
-    sources = load_sources_config(settings.config_dir / SOURCES_FILE)
+    """Run the sources ``select_sources`` takes from ``sources`` (the loaded ``sources.yaml``); a
+    failed source does not stop the others (its failure is on its run). An enabled API source
+    whose credentials are missing is logged as not configured and shows as such in
+    ``/sources``; it gets no run. ``client`` (tests) replaces every connector's own client."""
     runs: list[IngestRun] = []
-    for source_id, entry in sources.api_sources().items():
-        if not include_api or not entry.enabled or (only is not None and source_id != only):
-            continue
-        if skip_own_schedule and entry.schedule is not None:
-            continue
-        connector = CONNECTORS.get(source_id)
-        if connector is None:  # a config section without a connector: a programming error
+    selected = select_sources(
+        sources, settings, only=only, own_schedule=False if skip_own_schedule else None
+    )
+    for source_id, entry in selected.api.items() if include_api else ():
+        if source_id not in CONNECTORS:  # a config section without a connector: a bug
             raise UnknownSourceError(f"sources.yaml names {source_id!r}, which has no connector")
-        missing = connector.missing_settings(settings)
-        if missing:
-            logger.warning("source %s is not configured: set %s", source_id, ", ".join(missing))
-            continue
         runs.append(
             ingest_source(
                 session_factory,
@@ -679,6 +648,9 @@ def ingest_configured_sources(
                 sleep=sleep,
             )
         )
+    if include_api:
+        for source_id, missing in selected.not_configured.items():
+            logger.warning("source %s is not configured: set %s", source_id, ", ".join(missing))
     for entry in sources.files.values():
         if skip_own_schedule and entry.schedule is not None:
             continue

@@ -27,10 +27,11 @@ from typing import Any
 import httpx
 
 from earlywarn.countries.service import CountryResolver, event_country
+from earlywarn.framework.sources_schemas import UcdpSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, UcdpSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count, require_fields
 from earlywarn.settings import Settings
 

@@ -29,10 +29,11 @@ import httpx
 from pydantic import BaseModel
 
 from earlywarn.countries.service import ISO3_ALIASES
+from earlywarn.framework.sources_schemas import UnhcrSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, UnhcrSourceConfig
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.settings import Settings
 
 LABEL = "UNHCR API"

@@ -16,16 +16,12 @@ from typing import Any
 import httpx
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import IndicatorsConfig
+from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.framework.sources_schemas import WorldBankSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
-from earlywarn.ingest.schemas import (
-    LoadedPayload,
-    ObservationRecord,
-    RawPayload,
-    WorldBankSourceConfig,
-)
+from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord, RawPayload
 from earlywarn.ingest.values import require_fields
 from earlywarn.settings import Settings
 

@@ -36,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from earlywarn.db import session_scope, utc_now
-from earlywarn.framework.schemas import DeliveryConfig
+from earlywarn.framework.config_schemas import DeliveryConfig
 from earlywarn.notify import outbound, repository, service
 from earlywarn.notify.channels import (
     Outcome,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from earlywarn.framework.schemas import RULE_KINDS
+from earlywarn.framework.config_schemas import RULE_KINDS
 from earlywarn.notify.models import Channel, OutboxStatus, Purpose
 from earlywarn.types import RiskLevel
 

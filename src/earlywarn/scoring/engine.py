@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import (
+from earlywarn.framework.config_schemas import (
     BoundsNormalisation,
     Direction,
     LevelThresholds,

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.schemas import IndicatorConfig, PerCapita, Transform
+from earlywarn.framework.config_schemas import IndicatorConfig, PerCapita, Transform
 from earlywarn.observations.schemas import LatestValue
 from earlywarn.scoring.engine import FloatArray, transform_array
 

@@ -10,9 +10,9 @@ from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, OptionalIdQuery, Sessio
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import LevelThresholds
 from earlywarn.scoring import repository, service
 from earlywarn.scoring.engine import FACTOR_NUMBERS, points_to
 from earlywarn.scoring.explain import Rescored

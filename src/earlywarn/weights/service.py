@@ -19,8 +19,9 @@ from earlywarn.alerting.rules import CountryInput, history_runs_needed, read_cou
 from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import AlertRule, SourceHealthRule
 from earlywarn.framework.models import WeightSet
-from earlywarn.framework.schemas import AlertRule, SourceHealthRule, WeightSetOut
+from earlywarn.framework.schemas import WeightSetOut
 from earlywarn.framework.service import weights_digest
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring import service as scoring_service
