@@ -29,17 +29,19 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
-from earlywarn.alerting.rules import CountryInput, SourceHealth
-from earlywarn.alerting.service import RunRef, evaluate_alerts
+from earlywarn.alerting.rules import CountryInput, RunRef, SourceHealth
 from earlywarn.app.migrations import upgrade_to_head
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import create_db_engine, make_session_factory, session_scope, utc_now
 from earlywarn.framework.config import load_configuration
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.notify.channels import SmtpSettings, send_webhook
 from earlywarn.notify.delivery import DeliveryWorker
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, OutboxStatus, Subscription
+from earlywarn.notify.models import Channel, OutboxMessage, OutboxStatus, Subscription
 from earlywarn.notify.service import new_webhook_secret
 from earlywarn.types import RiskLevel
 
@@ -185,9 +187,10 @@ def main() -> None:
         sources = [SourceHealth("ewp", "healthy" if week % 13 else "stale", "synthetic")]
         started = time.perf_counter()
         with session_scope(factory) as session:
-            evaluate_alerts(
+            outcome = evaluate_alerts(
                 session, config, RunRef(None, start + timedelta(weeks=week)), inputs, sources
             )
+            hand_over(session, config.alerting.escalation, outcome.updates)
         evaluate_seconds += time.perf_counter() - started
 
     with factory() as session:

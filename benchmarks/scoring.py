@@ -43,12 +43,13 @@ from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
-from earlywarn.ingest.models import IngestRun, RunStatus, Source
 from earlywarn.ingest.repository import insert_observations
+from earlywarn.observations.models import IngestRun, RunStatus, Source
 from earlywarn.scoring import engine as scoring_engine
 from earlywarn.scoring.engine import EngineSpec, Weights
+from earlywarn.scoring.history_run import score_history
 from earlywarn.scoring.panel import ObservationTable, build_inputs
-from earlywarn.scoring.service import score_history, weights_of
+from earlywarn.scoring.service import weights_of
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = 20261129
@@ -182,11 +183,11 @@ def part_a(url: str, countries: int, indicators: int, years: int) -> dict[str, A
     end_to_end = time.perf_counter() - started
 
     # The same history in memory, split into its parts, against bare numpy.
-    from earlywarn.scoring import repository
+    from earlywarn.scoring import history_read
 
     with session_scope(factory) as session:
         started = time.perf_counter()
-        rows = repository.observation_groups(
+        rows = history_read.observation_groups(
             session, sorted({i.variable for i in config.indicators.indicators}), end=dates[-1]
         )
         read_seconds = time.perf_counter() - started

@@ -22,8 +22,8 @@ from earlywarn.auth import service as auth_service
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
 from earlywarn.notify.models import OutboxMessage
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

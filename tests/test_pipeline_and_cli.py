@@ -24,8 +24,7 @@ from earlywarn.app.cli import app as cli_app
 from earlywarn.app.factory import create_app
 from earlywarn.framework.config import ConfigError, Configuration, load_sources_config
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation, RunStatus
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.settings import Settings, get_settings
 
@@ -294,7 +293,7 @@ def test_each_source_gets_its_own_scheduled_job(
         factory: object, settings: object, config: object, source_id: str, **kw: Any
     ) -> Any:
         ran.append(f"{source_id}:{kw['trigger']}")
-        return ingest_service.IngestRun(id=1, status=RunStatus.SUCCEEDED)
+        return IngestRun(id=1, status=RunStatus.SUCCEEDED)
 
     monkeypatch.setattr(ingest_service, "ingest_source", fake_ingest)
     running = scheduler.start(app)

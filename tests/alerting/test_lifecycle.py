@@ -15,13 +15,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.alerting import service as alerting_service
+from earlywarn.alerting import lifecycle
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.notify.alert_events import AlertNotifier
+from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
 
@@ -116,12 +117,13 @@ def test_open_escalate_deescalate_resolve_with_acknowledgement(
 
     with session_scope(session_factory) as session:
         alert = session.scalars(select(Alert).where(Alert.dedup_key == "elevated_risk:SDN")).one()
-        alerting_service.acknowledge(session, alert.id, actor="key:1:desk", note="seen")
+        update = lifecycle.acknowledge(session, alert.id, actor="key:1:desk", note="seen")
+        AlertNotifier(configuration.alerting.escalation).hand_over(session, [update])
     with (
         session_scope(session_factory) as session,
-        pytest.raises(alerting_service.AlertStateError, match="already acknowledged by key:1:desk"),
+        pytest.raises(lifecycle.AlertStateError, match="already acknowledged by key:1:desk"),
     ):
-        alerting_service.acknowledge(session, alert.id, actor="key:2:other", note=None)
+        lifecycle.acknowledge(session, alert.id, actor="key:2:other", note=None)
 
     load("3.csv", 0.8)  # warning -> emergency: escalation re-opens the acknowledged alert
     assert _alerts(session_factory)["elevated_risk:SDN"] == ("firing", "emergency")

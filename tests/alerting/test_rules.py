@@ -14,13 +14,17 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import service
+from earlywarn.alerting import lifecycle
+from earlywarn.alerting.evaluation import EvaluationOutcome, evaluate_alerts
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
-from earlywarn.alerting.rules import CountryInput, SourceHealth, history_runs_needed
+from earlywarn.alerting.rules import CountryInput, RunRef, SourceHealth, history_runs_needed
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule, EscalationConfig
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
+from earlywarn.notify.alert_events import AlertNotifier, hand_over
+from earlywarn.notify.escalation import escalate_due
+from earlywarn.notify.models import Channel, OutboxMessage, Subscription
 from earlywarn.types import RiskLevel
 
 START = date(2026, 1, 5)
@@ -46,7 +50,18 @@ def countries(session: Session) -> None:
     session.flush()
 
 
-Run = Callable[..., service.EvaluationOutcome]
+@dataclasses.dataclass(frozen=True)
+class Evaluated:
+    """One run's evaluation, handed to notify as the pipeline does."""
+
+    outcome: EvaluationOutcome
+    outbox_messages: int
+
+
+Run = Callable[..., Evaluated]
+# What the alert routes hand people's actions to (the escalation policy only matters when an
+# alert opens, which people's actions never do).
+NOTIFIER = AlertNotifier(EscalationConfig())
 
 
 @pytest.fixture
@@ -58,11 +73,12 @@ def run(session: Session, countries: None) -> Run:
         week: int,
         inputs: Sequence[CountryInput] = (),
         sources: Sequence[SourceHealth] = (),
-    ) -> service.EvaluationOutcome:
-        ref = service.RunRef(None, START + timedelta(weeks=week))
-        outcome = service.evaluate_alerts(session, config, ref, inputs, sources)
+    ) -> Evaluated:
+        ref = RunRef(None, START + timedelta(weeks=week))
+        outcome = evaluate_alerts(session, config, ref, inputs, sources)
+        messages = hand_over(session, config.alerting.escalation, outcome.updates)
         session.flush()
-        return outcome
+        return Evaluated(outcome, messages)
 
     return evaluate
 
@@ -383,13 +399,13 @@ def test_escalation_climbs_the_frozen_chain_then_reminds_until_acknowledged(
     # A focal point added to the tier after the alert opened is not in its frozen chain.
     fp("Late", escalation_tier="headquarters")
     opened = alert.opened_at
-    assert service.escalate_due(session, opened + timedelta(minutes=30)) == []
-    (first,) = service.escalate_due(session, opened + timedelta(minutes=61))
+    assert escalate_due(session, opened + timedelta(minutes=30)) == []
+    (first,) = escalate_due(session, opened + timedelta(minutes=61))
     assert first.kind is AlertEventKind.TIER_ESCALATED
     assert first.details == {"tier": "regional", "focal_point_ids": [africa.id]}
-    (second,) = service.escalate_due(session, opened + timedelta(minutes=181))
+    (second,) = escalate_due(session, opened + timedelta(minutes=181))
     assert second.details == {"tier": "headquarters", "focal_point_ids": [hq.id]}
-    (reminder,) = service.escalate_due(session, opened + timedelta(minutes=302))
+    (reminder,) = escalate_due(session, opened + timedelta(minutes=302))
     assert reminder.kind is AlertEventKind.REMINDED
     assert sorted(reminder.details["focal_point_ids"]) == sorted([desk.id, africa.id, hq.id])
     reminded = session.scalars(
@@ -397,8 +413,10 @@ def test_escalation_climbs_the_frozen_chain_then_reminds_until_acknowledged(
     ).all()
     assert sorted(reminded) == sorted([desk.id, africa.id, hq.id])
 
-    service.acknowledge(session, alert.id, actor="key:9:desk", note="on it")
-    assert service.escalate_due(session, opened + timedelta(days=30)) == []
+    NOTIFIER.hand_over(
+        session, [lifecycle.acknowledge(session, alert.id, actor="key:9:desk", note="on it")]
+    )
+    assert escalate_due(session, opened + timedelta(days=30)) == []
     assert _kinds(session, alert) == [
         AlertEventKind.OPENED,
         AlertEventKind.TIER_ESCALATED,
@@ -414,11 +432,20 @@ def test_manual_resolve_and_reopen_are_audited_with_their_actor(
     config = _config(configuration, LEVEL_RULE)
     run(config, 0, [_sdn(RiskLevel.WARNING, 0.6)])
     (alert,) = _alerts(session)
-    service.resolve(session, alert.id, actor="key:1:admin", reason="false positive: data error")
+    NOTIFIER.hand_over(
+        session,
+        [
+            lifecycle.resolve(
+                session, alert.id, actor="key:1:admin", reason="false positive: data error"
+            )
+        ],
+    )
     assert alert.resolved_by == "key:1:admin"
-    with pytest.raises(service.AlertStateError, match="already resolved"):
-        service.resolve(session, alert.id, actor="key:1:admin", reason="again")
-    service.reopen(session, alert.id, actor="key:1:admin", reason="data confirmed")
+    with pytest.raises(lifecycle.AlertStateError, match="already resolved"):
+        lifecycle.resolve(session, alert.id, actor="key:1:admin", reason="again")
+    NOTIFIER.hand_over(
+        session, [lifecycle.reopen(session, alert.id, actor="key:1:admin", reason="data confirmed")]
+    )
     assert alert.state is AlertState.FIRING
     events = session.scalars(
         select(AlertEvent).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id)
@@ -453,15 +480,19 @@ def test_a_reopened_alert_restarts_the_escalation_clock(
     run(config, 0, [_sdn(RiskLevel.WARNING, 0.6)])
     (alert,) = _alerts(session)
     opened = alert.opened_at
-    assert len(service.escalate_due(session, opened + timedelta(minutes=61))) == 1
-    service.resolve(session, alert.id, actor="key:1:admin", reason="test")
-    service.reopen(session, alert.id, actor="key:1:admin", reason="test")
+    assert len(escalate_due(session, opened + timedelta(minutes=61))) == 1
+    NOTIFIER.hand_over(
+        session, [lifecycle.resolve(session, alert.id, actor="key:1:admin", reason="test")]
+    )
+    NOTIFIER.hand_over(
+        session, [lifecycle.reopen(session, alert.id, actor="key:1:admin", reason="test")]
+    )
     reopened_at = alert.updated_at
     assert alert.next_escalation_at is not None
     # Headquarters is due 180 minutes after the reopen, not 180 after the first opening.
     assert alert.next_escalation_at >= reopened_at + timedelta(minutes=179)
-    assert service.escalate_due(session, reopened_at + timedelta(minutes=170)) == []
-    (tier,) = service.escalate_due(session, reopened_at + timedelta(minutes=181))
+    assert escalate_due(session, reopened_at + timedelta(minutes=170)) == []
+    (tier,) = escalate_due(session, reopened_at + timedelta(minutes=181))
     assert tier.details["tier"] == "headquarters"
     assert alert.next_escalation_at is None  # no reminders configured
 

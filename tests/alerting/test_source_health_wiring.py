@@ -11,7 +11,7 @@ from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config import Configuration
-from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.observations.models import IngestRun, RunStatus, Source
 from earlywarn.settings import Settings
 
 from ..conftest import CONFIG_DIR

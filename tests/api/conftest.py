@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import StarletteDeprecationWarning
 
 from earlywarn.app.factory import create_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.notify.models import FocalPoint
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, OutboxStatus, Subscription
+from earlywarn.notify.models import Channel, OutboxMessage, OutboxStatus, Subscription
 from earlywarn.types import RiskLevel, Role
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)

@@ -11,9 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.factory import create_app
-from earlywarn.auth.models import ApiKey
+from earlywarn.auth.models import ApiKey, FocalPoint
 from earlywarn.framework.config import Configuration
-from earlywarn.notify.models import FocalPoint
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

@@ -20,12 +20,13 @@ from earlywarn.alerting import repository as alerting_repository
 from earlywarn.alerting.models import Alert, AlertEvent, AlertRuleState
 from earlywarn.app import pipeline
 from earlywarn.app.cli import app as cli_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.service import sync_configuration
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage, Subscription
+from earlywarn.notify.models import Channel, OutboxMessage, Subscription
 from earlywarn.scoring import repository as scoring_repository
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunPanel, ScoreRunStatus
 from earlywarn.settings import get_settings

@@ -19,8 +19,9 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import IngestRun
+from earlywarn.observations.models import IngestRun
 from earlywarn.scoring import service as scoring_service
+from earlywarn.scoring.history_run import score_history
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.types import Role
 
@@ -168,7 +169,7 @@ def test_history_scores_every_date_in_one_pass(
     _import(session_factory, tmp_path / "h.csv", rows)
     dates = [date(y, 12, 31) for y in (2018, 2019, 2020, 2021, 2022)]
     with session_scope(session_factory) as session:
-        runs = scoring_service.score_history(
+        runs = score_history(
             session, configuration, session.get_one(WeightSet, weight_set_id), dates=dates
         )
         run_ids = [r.id for r in runs]
@@ -247,7 +248,7 @@ def test_history_breakdown_through_the_api_equals_a_normal_runs(
     as_of = date(2022, 12, 31)
     with session_scope(session_factory) as session:
         weight_set = session.get_one(WeightSet, weight_set_id)
-        history_runs = scoring_service.score_history(
+        history_runs = score_history(
             session, configuration, weight_set, dates=[date(2020, 12, 31), as_of]
         )
         history_run = history_runs[-1].id

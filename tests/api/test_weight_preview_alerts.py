@@ -5,14 +5,14 @@ now; and what the next run then really does."""
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
@@ -126,3 +126,53 @@ def test_preview_announces_what_the_next_run_does(
         ("systematic_attack", "FRA"),
         ("rising_risk", "FRA"),
     }
+
+
+def test_preview_announces_a_reopening_within_the_cooldown_as_the_next_run_reopens(
+    client: Any,
+    keys: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    configuration: Configuration,
+    tmp_path: Path,
+) -> None:
+    """elevated_risk has cooldown_days 28. KEN's alert resolves under weights without factor
+    1; previewing the weights it was raised under (today, the date a run started now has) lists
+    it as reopening, not opening, and the next run under them reopens that same alert."""
+    today = datetime.now(UTC).date()
+    admin = {"X-API-Key": keys[Role.ADMIN]}
+    prepare_database(session_factory, configuration)
+    _load(session_factory, tmp_path / "data.csv")
+    score_and_alert(session_factory, configuration, as_of=today)
+    key = ("elevated_risk", "KEN")
+    assert key in _open_alerts(session_factory)
+    raised_under = client.get("/weight-sets/active", headers=admin).json()["id"]
+
+    without = client.post("/weight-sets", json={"factor_weights": {"1": 0.0}}, headers=admin)
+    without_id = without.json()["weight_set"]["id"]
+    applied = client.post(
+        f"/weight-sets/{without_id}/apply", json={"reason": "without"}, headers=admin
+    )
+    assert applied.status_code == 200, applied.text
+    score_and_alert(session_factory, configuration, as_of=today)
+    assert key not in _open_alerts(session_factory)
+
+    preview = client.get(f"/weight-sets/{raised_under}/preview", headers=admin).json()
+    changes = {
+        name: {(a["rule_id"], a["iso3"]) for a in preview[name]}
+        for name in ("alerts_opening", "alerts_reopening", "alerts_closing")
+    }
+    assert key in changes["alerts_reopening"]
+    assert key not in changes["alerts_opening"]
+
+    applied = client.post(
+        f"/weight-sets/{raised_under}/apply", json={"reason": "back"}, headers=admin
+    )
+    assert applied.status_code == 200, applied.text
+    score_and_alert(session_factory, configuration, as_of=today)
+    with session_factory() as session:
+        (alert,) = session.scalars(select(Alert).where(Alert.dedup_key == "elevated_risk:KEN"))
+        kinds = session.scalars(
+            select(AlertEvent.kind).where(AlertEvent.alert_id == alert.id).order_by(AlertEvent.id)
+        ).all()
+    assert alert.state is AlertState.FIRING
+    assert kinds == [AlertEventKind.OPENED, AlertEventKind.RESOLVED, AlertEventKind.REOPENED]

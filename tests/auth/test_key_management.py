@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from earlywarn.auth import service
-from earlywarn.notify.models import FocalPoint
+from earlywarn.auth.models import FocalPoint
 from earlywarn.types import Role
 
 

@@ -24,7 +24,7 @@ from earlywarn.forecasting.service import drivers, panel_from_observations
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import OnsetProbabilityRule
 from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
 
 from .conftest import COUNTRIES, FEATURES, ewp_csv, synthetic_cells

@@ -11,9 +11,8 @@ from earlywarn.countries.service import CountryResolver, seed_countries
 from earlywarn.db import session_scope
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.ewp import load_ewp, parse_ewp
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.service import import_file
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.observations.repository import latest_values
 
 EWP_FILE = "data/ewp/prepared2024predictors-2025-09-03.csv"

@@ -16,10 +16,9 @@ from earlywarn.app.cli import app as cli_app
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import ConfigError, load_sources_config
-from earlywarn.ingest.models import IngestRun, RunStatus
 from earlywarn.ingest.service import import_file
 from earlywarn.ingest.vdem import DEFAULT_VARIABLES
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation, RunStatus
 from earlywarn.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.db import session_scope
 from earlywarn.framework.sources_schemas import SourcesConfig
-from earlywarn.ingest.models import IngestRun
-from earlywarn.ingest.service import HealthState, import_file, source_health
+from earlywarn.ingest.health import HealthState, source_health
+from earlywarn.ingest.service import import_file
+from earlywarn.observations.models import IngestRun
 from earlywarn.settings import Settings
 
 CONFIG = SourcesConfig.model_validate(

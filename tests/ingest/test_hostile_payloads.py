@@ -29,10 +29,10 @@ from earlywarn.framework.sources_schemas import (
     WorldBankSourceConfig,
 )
 from earlywarn.ingest.acled import AcledConnector, TokenStore
-from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus
+from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.service import ingest_source
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation, RunStatus
 from earlywarn.settings import Settings
 
 CORPUS = Path(__file__).resolve().parent / "hostile"

@@ -15,12 +15,12 @@ from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import ReliefWebSourceConfig
-from earlywarn.ingest.errors import IngestError, RemoteSourceError
+from earlywarn.ingest.errors import IngestError, RemoteSourceError, SourceNotConfiguredError
 from earlywarn.ingest.http import SourceHttp
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.reliefweb import fetch_reliefweb, parse_reliefweb
 from earlywarn.ingest.schemas import LoadedPayload
-from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
+from earlywarn.ingest.service import ingest_source
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 KNOWN = {"TCD", "BFA", "SDN", "SSD", "KEN"}

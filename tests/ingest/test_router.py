@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.auth import service as auth_service
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration, load_sources_config
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.router import router
 from earlywarn.ingest.service import import_file
+from earlywarn.observations.models import IngestRun
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

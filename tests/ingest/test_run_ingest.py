@@ -11,10 +11,10 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.ingest.errors import IngestError, UnknownSourceError
-from earlywarn.ingest.models import IngestRun, RunStatus, Source
+from earlywarn.ingest.runs import run_ingest
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
-from earlywarn.ingest.service import import_file, run_ingest
-from earlywarn.observations.models import Observation
+from earlywarn.ingest.service import import_file
+from earlywarn.observations.models import IngestRun, Observation, RunStatus, Source
 from earlywarn.observations.repository import latest_values
 
 Snapshot = list[tuple[str, str, str, float, int]]

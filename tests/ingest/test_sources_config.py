@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.framework.config import ConfigError, load_configuration, load_sources_config
 from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import WorldBankSourceConfig
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.service import ingest_configured_sources
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"

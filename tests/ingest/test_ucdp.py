@@ -20,11 +20,11 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import UcdpSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext
-from earlywarn.ingest.errors import RemoteSourceError
-from earlywarn.ingest.models import ArchivedPayload, RunStatus
-from earlywarn.ingest.service import SourceNotConfiguredError, ingest_source
+from earlywarn.ingest.errors import RemoteSourceError, SourceNotConfiguredError
+from earlywarn.ingest.models import ArchivedPayload
+from earlywarn.ingest.service import ingest_source
 from earlywarn.ingest.ucdp import TOKEN_HEADER, UcdpConnector
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.settings import Settings
 
 BASE = "https://ucdp.test/api"

@@ -17,10 +17,10 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import UnhcrSourceConfig
 from earlywarn.ingest.errors import IngestError, RemoteSourceError
 from earlywarn.ingest.http import SourceHttp
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.service import ingest_source
 from earlywarn.ingest.unhcr import fetch_unhcr, parse_unhcr
+from earlywarn.observations.models import RunStatus
 from earlywarn.settings import Settings
 
 KNOWN = {"KEN", "SDN", "SOM", "SYR", "AFG", "XKX"}

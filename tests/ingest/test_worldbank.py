@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.framework.config import load_file
 from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.ingest.errors import RemoteSourceError
-from earlywarn.ingest.models import RunStatus
 from earlywarn.ingest.service import ingest_worldbank
 from earlywarn.ingest.worldbank import fetch_worldbank, worldbank_indicators
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import Observation, RunStatus
 from earlywarn.settings import Settings
 
 REPO_DIR = Path(__file__).resolve().parents[2]

@@ -23,9 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.models import WeightSet
-from earlywarn.notify.models import Channel, FocalPoint, Subscription
+from earlywarn.notify.models import Channel, Subscription
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.types import RiskLevel
 

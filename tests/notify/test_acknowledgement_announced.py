@@ -15,15 +15,19 @@ from pydantic import TypeAdapter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from earlywarn.alerting import service as alerting
+from earlywarn.alerting import lifecycle
+from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import Alert, AlertEventKind
-from earlywarn.alerting.rules import CountryInput
+from earlywarn.alerting.rules import CountryInput, RunRef
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule, DeliveryConfig, EscalationConfig
+from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
-from earlywarn.notify.models import FocalPoint, OutboxMessage, OutboxStatus, Subscription
+from earlywarn.notify.escalation import escalate_due
+from earlywarn.notify.models import OutboxMessage, OutboxStatus, Subscription
 from earlywarn.types import RiskLevel
 
 POLICY = DeliveryConfig(
@@ -91,18 +95,24 @@ def test_acknowledgement_reaches_the_paged_tiers_once_each(
         )
     )
     session.flush()
-    alerting.evaluate_alerts(
+    config = _config(configuration)
+    notifier = AlertNotifier(config.alerting.escalation)
+    evaluation = evaluate_alerts(
         session,
-        _config(configuration),
-        alerting.RunRef(None, date(2026, 11, 2)),
+        config,
+        RunRef(None, date(2026, 11, 2)),
         [CountryInput(iso3="SDN", level=RiskLevel.WARNING, composite=0.6)],
     )
+    notifier.hand_over(session, evaluation.updates)
     session.flush()
     (alert,) = session.scalars(select(Alert)).all()
     # Nobody acted for an hour: the regional tier is paged; headquarters is not reached yet.
-    (paged,) = alerting.escalate_due(session, alert.opened_at + timedelta(minutes=61))
+    (paged,) = escalate_due(session, alert.opened_at + timedelta(minutes=61))
     assert paged.kind is AlertEventKind.TIER_ESCALATED
-    alerting.acknowledge(session, alert.id, actor="key:7:desk", note="desk convened")
+    notifier.hand_over(
+        session,
+        [lifecycle.acknowledge(session, alert.id, actor="key:7:desk", note="desk convened")],
+    )
     acknowledged = alert.id
     session.commit()
 

@@ -21,15 +21,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.config_schemas import DeliveryConfig
-from earlywarn.notify import service
+from earlywarn.notify import outbox, service
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker, backoff_seconds
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Subscription,
@@ -104,7 +104,7 @@ def _alert_for(
     )
     session.flush()
     alert, opened = make_alert(iso3, RiskLevel.WARNING)
-    messages = service.enqueue_alert_event(session, alert, opened)
+    messages = outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
     return messages
 
@@ -225,7 +225,7 @@ def test_receiver_down_disables_the_endpoint_tells_admins_and_loses_nothing(
         )
     )
     session.flush()
-    messages += service.enqueue_alert_event(session, alert2, opened2)
+    messages += outbox.enqueue_alert_event(session, alert2, opened2)
     session.commit()
     assert len(messages) == 2
     worker = _worker(session_factory, smtp_server)
@@ -281,7 +281,7 @@ def test_email_has_text_and_html_with_actions_and_a_link(
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
     alert.actions = recommend_actions(configuration, [11], RiskLevel.WARNING)
     session.flush()
-    (message,) = service.enqueue_alert_event(session, alert, opened)
+    (message,) = outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
     worker = _worker(session_factory, smtp_server)
     _until(worker, lambda: _status(session_factory, message.id) is OutboxStatus.SENT)
@@ -480,7 +480,7 @@ def test_two_workers_at_once_send_each_message_once(
         )
     session.flush()
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
-    messages = service.enqueue_alert_event(session, alert, opened)
+    messages = outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
     assert len(messages) == 30
     policy = FAST.model_copy(update={"batch_size": 5, "concurrency": 2})

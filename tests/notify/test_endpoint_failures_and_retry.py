@@ -22,17 +22,17 @@ from starlette.exceptions import StarletteDeprecationWarning
 
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
 from earlywarn.app.factory import create_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import DeliveryConfig
-from earlywarn.notify import service
+from earlywarn.notify import outbox, service
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Subscription,
@@ -159,10 +159,10 @@ def _desk_with_alerts(
     for iso3 in ("SDN", "TCD", "MMR"):
         alert, opened = make_alert(iso3, RiskLevel.WARNING)
         first = first or alert
-        messages += service.enqueue_alert_event(session, alert, opened)
+        messages += outbox.enqueue_alert_event(session, alert, opened)
     assert first is not None
     escalated = add_event(first, AlertEventKind.ESCALATED, RiskLevel.EMERGENCY)
-    messages += service.enqueue_alert_event(session, first, escalated)
+    messages += outbox.enqueue_alert_event(session, first, escalated)
     session.commit()
     assert len(messages) == 4
     return desk, messages
@@ -283,9 +283,9 @@ def test_exhausted_webhook_deliveries_are_requeued_with_the_same_webhook_id(
     session.add(Subscription(focal_point_id=desk.id, min_level=RiskLevel.LOW, channel="webhook"))
     session.flush()
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
-    (message,) = service.enqueue_alert_event(session, alert, opened)
+    (message,) = outbox.enqueue_alert_event(session, alert, opened)
     other_alert, other_opened = make_alert("TCD", RiskLevel.WARNING)
-    (other,) = service.enqueue_alert_event(session, other_alert, other_opened)
+    (other,) = outbox.enqueue_alert_event(session, other_alert, other_opened)
     session.commit()
     # Flaky, not down: the other message gets through between the first's failures, so the
     # endpoint stays enabled (consecutive failures 1, 0, 1, 2) while the first one runs out
@@ -301,7 +301,7 @@ def test_exhausted_webhook_deliveries_are_requeued_with_the_same_webhook_id(
     # One more alert is owed before the re-queue, so it goes first and keeps the endpoint's
     # failure count low (0 after it, 1 after the re-queued message's next 503).
     third_alert, third_opened = make_alert("MMR", RiskLevel.WARNING)
-    (third,) = service.enqueue_alert_event(session, third_alert, third_opened)
+    (third,) = outbox.enqueue_alert_event(session, third_alert, third_opened)
     session.commit()
     retried = client.post(f"/outbox/{message.id}/retry", json={"reason": "x"}, headers=admin_key)
     assert retried.status_code == 200, retried.text

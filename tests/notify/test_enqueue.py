@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
-from earlywarn.notify import service
+from earlywarn.notify import outbox
 from earlywarn.notify.models import Channel, OutboxMessage, OutboxStatus, Subscription
 from earlywarn.types import RiskLevel
 
@@ -35,7 +35,7 @@ def test_matches_country_all_countries_and_min_level(
     chad_low = subscribe("TCD", RiskLevel.LOW, name="Chad desk")
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
 
-    messages = service.enqueue_alert_event(session, alert, opened)
+    messages = outbox.enqueue_alert_event(session, alert, opened)
 
     assert _subscription_ids(messages) == {
         sudan_warning.id,
@@ -54,7 +54,7 @@ def test_message_fields_and_channel_targets(
     by_webhook = subscribe("SDN", RiskLevel.CONCERN, Channel.WEBHOOK, name="Hook desk")
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
 
-    messages = {m.subscription_id: m for m in service.enqueue_alert_event(session, alert, opened)}
+    messages = {m.subscription_id: m for m in outbox.enqueue_alert_event(session, alert, opened)}
 
     mail = messages[by_email.id]
     assert mail.channel is Channel.EMAIL
@@ -76,7 +76,7 @@ def test_inactive_focal_points_are_skipped(
     active = subscribe("SDN", RiskLevel.LOW, name="Current desk")
     alert, opened = make_alert("SDN", RiskLevel.CONCERN)
 
-    messages = service.enqueue_alert_event(session, alert, opened)
+    messages = outbox.enqueue_alert_event(session, alert, opened)
 
     assert _subscription_ids(messages) == {active.id}
 
@@ -88,9 +88,9 @@ def test_rerunning_for_the_same_event_adds_nothing(
     subscribe(None, RiskLevel.WARNING, name="Global desk")
     alert, opened = make_alert("SDN", RiskLevel.EMERGENCY)
 
-    first = service.enqueue_alert_event(session, alert, opened)
+    first = outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
-    second = service.enqueue_alert_event(session, alert, opened)
+    second = outbox.enqueue_alert_event(session, alert, opened)
 
     assert len(first) == 2
     assert second == []
@@ -102,10 +102,10 @@ def test_a_subscription_added_later_gets_only_its_own_message(
 ) -> None:
     subscribe("SDN", RiskLevel.WARNING, name="Sudan desk")
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
-    service.enqueue_alert_event(session, alert, opened)
+    outbox.enqueue_alert_event(session, alert, opened)
     late = subscribe(None, RiskLevel.WARNING, name="Late desk")
 
-    again = service.enqueue_alert_event(session, alert, opened)
+    again = outbox.enqueue_alert_event(session, alert, opened)
 
     assert _subscription_ids(again) == {late.id}
     assert _outbox_count(session) == 2
@@ -114,7 +114,7 @@ def test_a_subscription_added_later_gets_only_its_own_message(
 def test_payload_is_self_contained(session: Session, make_alert: Any, subscribe: Any) -> None:
     subscription = subscribe("SDN", RiskLevel.WARNING, name="Sudan desk")
     alert, opened = make_alert("SDN", RiskLevel.EMERGENCY)
-    (message,) = service.enqueue_alert_event(session, alert, opened)
+    (message,) = outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
     session.expire_all()
 
@@ -161,10 +161,10 @@ def test_escalation_reaches_subscribers_of_the_new_level(
     warning = subscribe("SDN", RiskLevel.WARNING, name="Sudan desk")
     emergency = subscribe("SDN", RiskLevel.EMERGENCY, name="Crisis cell")
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
-    assert _subscription_ids(service.enqueue_alert_event(session, alert, opened)) == {warning.id}
+    assert _subscription_ids(outbox.enqueue_alert_event(session, alert, opened)) == {warning.id}
 
     escalated = add_event(alert, AlertEventKind.ESCALATED, RiskLevel.EMERGENCY)
-    messages = service.enqueue_alert_event(session, alert, escalated)
+    messages = outbox.enqueue_alert_event(session, alert, escalated)
 
     assert _subscription_ids(messages) == {warning.id, emergency.id}
     assert all(m.payload["event"]["kind"] == "escalated" for m in messages)
@@ -179,7 +179,7 @@ def test_deescalation_reaches_those_told_about_the_higher_level(
     alert, _ = make_alert("SDN", RiskLevel.EMERGENCY)
 
     down = add_event(alert, AlertEventKind.DEESCALATED, RiskLevel.CONCERN)
-    messages = service.enqueue_alert_event(session, alert, down)
+    messages = outbox.enqueue_alert_event(session, alert, down)
 
     assert _subscription_ids(messages) == {concern.id, emergency.id}
 
@@ -195,7 +195,7 @@ def test_resolution_reaches_everyone_who_matched_while_open(
     add_event(alert, AlertEventKind.DEESCALATED, RiskLevel.CONCERN)
 
     resolved = add_event(alert, AlertEventKind.RESOLVED)
-    messages = service.enqueue_alert_event(session, alert, resolved)
+    messages = outbox.enqueue_alert_event(session, alert, resolved)
 
     # The alert is at 'concern' now but reached 'emergency', so the crisis cell hears it closed.
     assert _subscription_ids(messages) == {concern.id, emergency.id}
@@ -211,7 +211,7 @@ def test_resolution_of_an_alert_that_stayed_low_skips_higher_thresholds(
     alert, _ = make_alert("SDN", RiskLevel.CONCERN)
 
     resolved = add_event(alert, AlertEventKind.RESOLVED)
-    messages = service.enqueue_alert_event(session, alert, resolved)
+    messages = outbox.enqueue_alert_event(session, alert, resolved)
 
     assert _subscription_ids(messages) == {concern.id}
 
@@ -224,7 +224,7 @@ def test_unflushed_alert_and_event_are_flushed_first(
     event = AlertEvent(alert_id=alert.id, kind=AlertEventKind.ACKNOWLEDGED, actor="key:1:x")
     session.add(event)  # no flush: no id and no timestamp yet
 
-    (message,) = service.enqueue_alert_event(session, alert, event)
+    (message,) = outbox.enqueue_alert_event(session, alert, event)
 
     assert event.id is not None
     assert message.dedup_key == f"alert-event:{event.id}:fp:{subscription.focal_point_id}:email"
@@ -239,7 +239,7 @@ def test_an_event_of_another_alert_is_refused(
     _, chad_opened = make_alert("TCD", RiskLevel.WARNING)
 
     with pytest.raises(ValueError, match="belongs to alert"):
-        service.enqueue_alert_event(session, sudan, chad_opened)
+        outbox.enqueue_alert_event(session, sudan, chad_opened)
     assert _outbox_count(session) == 0
 
 
@@ -250,18 +250,18 @@ def test_list_outbox_filters_by_status_alert_and_focal_point(
     second: Subscription = subscribe("SDN", RiskLevel.LOW, name="Sudan desk")
     sudan, sudan_opened = make_alert("SDN", RiskLevel.WARNING)
     chad, chad_opened = make_alert("TCD", RiskLevel.WARNING)
-    service.enqueue_alert_event(session, sudan, sudan_opened)
-    (chad_message,) = service.enqueue_alert_event(session, chad, chad_opened)
+    outbox.enqueue_alert_event(session, sudan, sudan_opened)
+    (chad_message,) = outbox.enqueue_alert_event(session, chad, chad_opened)
     chad_message.status = OutboxStatus.SENT
     session.flush()
 
-    assert len(service.list_outbox(session)) == 3
-    assert {m.alert_id for m in service.list_outbox(session, alert_id=sudan.id)} == {sudan.id}
-    assert [m.id for m in service.list_outbox(session, status=OutboxStatus.SENT)] == [
+    assert len(outbox.list_outbox(session)) == 3
+    assert {m.alert_id for m in outbox.list_outbox(session, alert_id=sudan.id)} == {sudan.id}
+    assert [m.id for m in outbox.list_outbox(session, status=OutboxStatus.SENT)] == [
         chad_message.id
     ]
-    by_second = service.list_outbox(session, focal_point_id=second.focal_point_id)
+    by_second = outbox.list_outbox(session, focal_point_id=second.focal_point_id)
     assert [m.subscription_id for m in by_second] == [second.id]
-    assert len(service.list_outbox(session, limit=2)) == 2
-    assert len(service.list_outbox(session, limit=2, offset=2)) == 1
-    assert first.id in {m.subscription_id for m in service.list_outbox(session)}
+    assert len(outbox.list_outbox(session, limit=2)) == 2
+    assert len(outbox.list_outbox(session, limit=2, offset=2)) == 1
+    assert first.id in {m.subscription_id for m in outbox.list_outbox(session)}

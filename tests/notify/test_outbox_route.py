@@ -15,7 +15,7 @@ from starlette.exceptions import StarletteDeprecationWarning
 from earlywarn.app.factory import create_app
 from earlywarn.auth.service import create_key
 from earlywarn.framework.config import Configuration
-from earlywarn.notify import service
+from earlywarn.notify import outbox
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel, Role
@@ -47,8 +47,8 @@ def test_outbox_lists_and_filters_messages(
     everywhere = subscribe(None, RiskLevel.WARNING, name="Global desk")
     sudan, sudan_opened = make_alert("SDN", RiskLevel.WARNING)
     chad, chad_opened = make_alert("TCD", RiskLevel.WARNING)
-    service.enqueue_alert_event(session, sudan, sudan_opened)
-    (chad_message,) = service.enqueue_alert_event(session, chad, chad_opened)
+    outbox.enqueue_alert_event(session, sudan, sudan_opened)
+    (chad_message,) = outbox.enqueue_alert_event(session, chad, chad_opened)
     chad_message.status = OutboxStatus.FAILED
     chad_message.last_error = "HTTP 500 from receiver"
     session.commit()
@@ -77,7 +77,7 @@ def test_subscription_with_deliveries_is_kept(
 ) -> None:
     subscription = subscribe("SDN", RiskLevel.WARNING, name="Sudan desk")
     alert, opened = make_alert("SDN", RiskLevel.WARNING)
-    service.enqueue_alert_event(session, alert, opened)
+    outbox.enqueue_alert_event(session, alert, opened)
     session.commit()
 
     response = client.delete(f"/subscriptions/{subscription.id}", headers=admin)

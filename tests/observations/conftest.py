@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.countries.models import Country
 from earlywarn.db import session_scope
-from earlywarn.ingest.models import IngestRun, RunStatus
+from earlywarn.ingest.runs import run_ingest
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
-from earlywarn.ingest.service import run_ingest
+from earlywarn.observations.models import IngestRun, RunStatus
 
 Loader = Callable[[Sequence[ObservationRecord]], IngestRun]
 

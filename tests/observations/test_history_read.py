@@ -1,4 +1,4 @@
-"""The history read (``scoring.repository.observation_groups``) returns every observation
+"""The history read (``scoring.history_read.observation_groups``) returns every observation
 exactly as stored, on both backends: values bit for bit, dates as day numbers, every vintage
 with its run, and only the vintages finished by ``vintage_as_of`` when asked."""
 
@@ -12,12 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.schemas import ObservationRecord
-from earlywarn.observations.models import Observation
-from earlywarn.scoring import repository
+from earlywarn.observations.models import IngestRun, Observation
+from earlywarn.scoring import history_read
+from earlywarn.scoring.history_read import iso_days, observation_groups
 from earlywarn.scoring.panel import ObservationTable
-from earlywarn.scoring.repository import iso_days, observation_groups
 
 Loader = Callable[[Sequence[ObservationRecord]], IngestRun]
 EPOCH = date(1970, 1, 1)
@@ -83,7 +82,7 @@ def test_every_observation_comes_back_exactly(
     # SQLite reads values as text where its printf is exact on the platform (tested once),
     # else row by row: both paths, whichever this platform takes. PostgreSQL has one path.
     if not values_as_text:
-        monkeypatch.setattr(repository, "sqlite_prints_reals_exactly", lambda: False)
+        monkeypatch.setattr(history_read, "sqlite_prints_reals_exactly", lambda: False)
     records = [
         ObservationRecord(iso3, variable, label, start, end, value)
         for n, (label, start, end) in enumerate(PERIODS)
@@ -121,7 +120,7 @@ def test_nothing_to_read(session: Session) -> None:
 def test_this_sqlite_prints_reals_exactly() -> None:
     # Not a requirement (the read falls back), but the platform the figures are measured on
     # takes the fast path; a change here explains a slower history read on SQLite.
-    assert repository.sqlite_prints_reals_exactly()
+    assert history_read.sqlite_prints_reals_exactly()
 
 
 def test_iso_days_matches_the_calendar() -> None:

@@ -5,8 +5,8 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.schemas import ObservationRecord
+from earlywarn.observations.models import IngestRun
 from earlywarn.observations.repository import latest_values, observation_history
 
 year = ObservationRecord.for_year

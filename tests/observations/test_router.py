@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.auth import service as auth_service
 from earlywarn.db import session_scope
-from earlywarn.ingest.models import IngestRun
 from earlywarn.ingest.schemas import ObservationRecord
+from earlywarn.observations.models import IngestRun
 from earlywarn.observations.router import router
 from earlywarn.types import Role
 

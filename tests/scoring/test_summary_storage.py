@@ -18,6 +18,7 @@ from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
+from earlywarn.scoring import history_run
 from earlywarn.scoring import service as scoring_service
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.scoring.summary import SUMMARY_FORMAT, factor_summary, from_full, to_full
@@ -43,7 +44,7 @@ def _scored(
         normal = scoring_service.run_scoring(
             session, configuration, weight_set, as_of=date(2025, 6, 30)
         ).run.id
-        history = scoring_service.score_history(
+        history = history_run.score_history(
             session, configuration, weight_set, dates=[date(2024, 12, 31)]
         )[0].id
     return [normal, history]

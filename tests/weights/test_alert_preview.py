@@ -1,12 +1,28 @@
 """The preview's alert simulation: one more run through the rules of config/alerting.yaml,
-starting from the alerts open now and the stored streaks (pure, no database)."""
+starting from the alerts open now and the stored streaks (pure, no database); and, on SQLite
+and PostgreSQL, the cooldown decided as the live evaluation decides it."""
 
 from __future__ import annotations
 
-from earlywarn.alerting.rules import CountryInput
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from earlywarn.alerting.evaluation import evaluate_alerts
+from earlywarn.alerting.models import Alert, AlertEventKind
+from earlywarn.alerting.rules import CountryInput, RunRef
+from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
+from earlywarn.notify.alert_events import hand_over
 from earlywarn.types import RiskLevel
-from earlywarn.weights.service import OpenAlert, next_run_alerts
+from earlywarn.weights.alert_preview import (
+    OpenAlert,
+    alerts_now,
+    next_run_alerts,
+    simulate_next_run,
+)
 
 LOW, CONCERN, WARNING, EMERGENCY = (
     RiskLevel.LOW,
@@ -99,3 +115,55 @@ def test_a_rise_is_measured_against_the_previous_runs(configuration: Configurati
     assert held[("rising_risk", "AAA")] == CONCERN
     assert ("rising_risk", "BBB") not in held
     assert ("sharp_rise", "AAA") not in held  # 0.13 points: under 0.15
+
+
+@pytest.mark.parametrize(
+    ("days_after_resolving", "live_kind", "previewed_as_reopening"),
+    [(14, AlertEventKind.REOPENED, True), (28, AlertEventKind.OPENED, False)],
+)
+def test_a_reentry_within_the_cooldown_is_previewed_as_a_reopening_as_the_live_run_does(
+    session: Session,
+    configuration: Configuration,
+    days_after_resolving: int,
+    live_kind: AlertEventKind,
+    previewed_as_reopening: bool,
+) -> None:
+    """elevated_risk has cooldown_days 28: back at 'warning' 14 days after resolving, the
+    live run reopens the alert that resolved, and so does the preview; 28 days after, both
+    open a new one. Live and preview decide with the same transition function."""
+    session.add(Country(iso3="SDN", name="Sudan", region="Africa"))
+    session.flush()
+    key = ("elevated_risk", "SDN")
+    rule = next(r for r in configuration.alerting.rules if r.id == key[0])
+    assert rule.cooldown_days == 28
+    warning = _input("SDN", WARNING, 0.6)
+    opened_on = date(2026, 11, 2)
+    resolved_on = opened_on + timedelta(days=7)
+
+    def live(as_of: date, country: CountryInput) -> list[AlertEventKind]:
+        outcome = evaluate_alerts(session, configuration, RunRef(None, as_of), [country])
+        hand_over(session, configuration.alerting.escalation, outcome.updates)
+        session.flush()
+        return [u.event.kind for u in outcome.updates if u.alert.dedup_key == ":".join(key)]
+
+    assert live(opened_on, warning) == [AlertEventKind.OPENED]
+    assert live(resolved_on, _input("SDN", LOW, 0.2)) == [AlertEventKind.RESOLVED]
+
+    now = alerts_now(session)
+    assert key not in now.open_alerts
+    assert now.resolved_on[key] == resolved_on
+    reentry = resolved_on + timedelta(days=days_after_resolving)
+    previewed = simulate_next_run(
+        configuration.alerting.rules,
+        [warning],
+        now.open_alerts,
+        now.streaks,
+        as_of=reentry,
+        resolved_on=now.resolved_on,
+    )
+    assert previewed.held[key] == WARNING
+    assert (key in previewed.reopened) is previewed_as_reopening
+
+    assert live(reentry, warning) == [live_kind]
+    alerts = session.scalars(select(Alert).where(Alert.rule_id == key[0])).all()
+    assert len(alerts) == (1 if previewed_as_reopening else 2)

@@ -47,10 +47,6 @@ def country_regions(session: Session) -> dict[str, str]:
     }
 
 
-def country_region(session: Session, iso3: str) -> str | None:
-    return session.scalar(select(Country.region).where(Country.iso3 == iso3))
-
-
 def score_history(
     session: Session, *, before_run_id: int, runs: int, inclusive: bool = False
 ) -> dict[str, list[tuple[float, RiskLevel]]]:

@@ -5,9 +5,10 @@ from contextlib import contextmanager
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
-from earlywarn.alerting import cap, repository, service
+from earlywarn.alerting import cap, lifecycle, repository
+from earlywarn.alerting.events import AlertEventSink
 from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.alerting.schemas import (
     AcknowledgeIn,
@@ -19,8 +20,6 @@ from earlywarn.alerting.schemas import (
 from earlywarn.api.deps import MAX_ID, IdPath, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin, Reader
 from earlywarn.db import utc_now
-from earlywarn.notify import service as notify_service
-from earlywarn.notify.schemas import DeliveryRead
 from earlywarn.types import RiskLevel, Role, Sphere
 
 router = APIRouter(tags=["alerts"])
@@ -49,12 +48,21 @@ def _get(session: SessionDep, alert_id: int) -> Alert:
     return alert
 
 
-# The lifecycle errors of alerting.service and the status each answers with.
+# The lifecycle errors of alerting.lifecycle and the status each answers with.
 _TRANSITION_ERRORS: tuple[tuple[type[Exception], int], ...] = (
-    (service.AlertNotFoundError, status.HTTP_404_NOT_FOUND),
-    (service.AlertAccessError, status.HTTP_403_FORBIDDEN),
-    (service.AlertStateError, status.HTTP_409_CONFLICT),
+    (lifecycle.AlertNotFoundError, status.HTTP_404_NOT_FOUND),
+    (lifecycle.AlertAccessError, status.HTTP_403_FORBIDDEN),
+    (lifecycle.AlertStateError, status.HTTP_409_CONFLICT),
 )
+
+
+def _event_sink(request: Request) -> AlertEventSink:
+    """Where the events of a person's action go (notify), set on app.state by the factory."""
+    sink: AlertEventSink = request.app.state.alert_event_sink
+    return sink
+
+
+EventSink = Annotated[AlertEventSink, Depends(_event_sink)]
 
 
 @contextmanager
@@ -151,17 +159,11 @@ def alert_events(session: SessionDep, _: Reader, alert_id: IdPath) -> list[Alert
     return [AlertEventOut.model_validate(e) for e in repository.events_for(session, alert_id)]
 
 
-@router.get("/alerts/{alert_id}/deliveries", response_model=list[DeliveryRead])
-def alert_deliveries(session: SessionDep, _: Admin, alert_id: IdPath) -> list[DeliveryRead]:
-    """Who was told what, and when: every outbox message of the alert with every attempt."""
-    _get(session, alert_id)
-    return notify_service.deliveries_for_alert(session, alert_id)
-
-
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
 def acknowledge_alert(
     session: SessionDep,
     principal: Acknowledger,
+    sink: EventSink,
     alert_id: IdPath,
     body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> AlertOut:
@@ -170,32 +172,36 @@ def acknowledge_alert(
     about, that its subscriptions match, or whose escalation chain names it (403 otherwise);
     administrators may acknowledge any."""
     with _transition_errors():
-        alert = service.acknowledge(
+        update = lifecycle.acknowledge(
             session,
             alert_id,
             actor=principal.actor,
             note=body.note if body else None,
             administrator=principal.role is Role.ADMIN,
             focal_point_id=principal.focal_point_id,
+            access=sink,
         )
-    return _full(session, alert)
+    sink.hand_over(session, [update])
+    return _full(session, update.alert)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut)
 def resolve_alert(
-    session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
+    session: SessionDep, principal: Admin, sink: EventSink, alert_id: IdPath, body: ReasonIn
 ) -> AlertOut:
     """Close an alert by hand (administrators), with the reason kept in the audit trail."""
     with _transition_errors():
-        alert = service.resolve(session, alert_id, actor=principal.actor, reason=body.reason)
-    return _full(session, alert)
+        update = lifecycle.resolve(session, alert_id, actor=principal.actor, reason=body.reason)
+    sink.hand_over(session, [update])
+    return _full(session, update.alert)
 
 
 @router.post("/alerts/{alert_id}/reopen", response_model=AlertOut)
 def reopen_alert(
-    session: SessionDep, principal: Admin, alert_id: IdPath, body: ReasonIn
+    session: SessionDep, principal: Admin, sink: EventSink, alert_id: IdPath, body: ReasonIn
 ) -> AlertOut:
     """Reopen a resolved alert (administrators); refused while another is open for its key."""
     with _transition_errors():
-        alert = service.reopen(session, alert_id, actor=principal.actor, reason=body.reason)
-    return _full(session, alert)
+        update = lifecycle.reopen(session, alert_id, actor=principal.actor, reason=body.reason)
+    sink.hand_over(session, [update])
+    return _full(session, update.alert)

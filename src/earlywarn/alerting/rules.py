@@ -5,14 +5,15 @@ the exit condition hold (the two differ: hysteresis), at which level would the a
 the values behind the decision. ``None`` means the run says nothing about the subject (no
 rating, no forecast): missing data is not evidence that risk fell, so nothing changes.
 
-The service (``alerting.service``) turns consecutive readings into alerts: ``for_runs``,
-``exit_for_runs`` and ``cooldown_days`` live there.
+``alerting.transitions`` turns consecutive readings into transitions (``for_runs``,
+``exit_for_runs``, ``cooldown_days``); ``alerting.evaluation`` applies them to the alerts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from earlywarn.framework.config_schemas import (
@@ -33,11 +34,20 @@ def history_runs_needed(rules: Sequence[AlertRule]) -> int:
 
 
 @dataclass(frozen=True)
+class RunRef:
+    """The run being evaluated: its score run (None for runs without one) and as-of date."""
+
+    score_run_id: int | None
+    as_of: date
+
+
+@dataclass(frozen=True)
 class CountryInput:
     """One country in one run, as the rules see it.
 
     ``history`` holds the country's (composite, level) in earlier rated runs, oldest first.
-    The onset probabilities stay None until forecasting is wired in.
+    The onset probabilities are the forecasts stored for the run (None when no promoted model
+    forecast the country).
     """
 
     iso3: str

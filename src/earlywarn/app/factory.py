@@ -26,6 +26,7 @@ from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import router as ingest_router
 from earlywarn.notify import router as notify_router
+from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.observations import router as observations_router
 from earlywarn.scoring import router as scoring_router
 from earlywarn.settings import Settings, get_settings
@@ -81,6 +82,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
         (scoring_router.router, []),
         (forecasting_router.router, []),
         (alerting_router.router, []),
+        (notify_router.alert_router, []),
         (countries_router.router, reader),
         (observations_router.router, []),
         (framework_router.router, reader),
@@ -146,6 +148,8 @@ def create_app(
     app.state.engine = db_engine
     app.state.session_factory = session_factory
     app.state.configuration = config
+    # The alert routes hand what people do to alerts to notify (alerting.events).
+    app.state.alert_event_sink = AlertNotifier(config.alerting.escalation)
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     metrics.install(app, session_factory)

@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.evaluation import country_inputs, evaluate_alerts
 from earlywarn.alerting.models import AlertEventKind
-from earlywarn.alerting.rules import SourceHealth, history_runs_needed
-from earlywarn.alerting.service import RunRef, country_inputs, evaluate_alerts
+from earlywarn.alerting.rules import RunRef, SourceHealth, history_runs_needed
 from earlywarn.countries.service import seed_countries
 from earlywarn.db import session_scope, utc_now
 from earlywarn.forecasting.registry import ModelRegistry
@@ -30,12 +30,14 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import SourceHealthRule
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.service import sync_configuration
-from earlywarn.ingest import service as ingest_service
-from earlywarn.ingest.models import IngestRun
+from earlywarn.ingest import health as ingest_health
 from earlywarn.ingest.service import ingest_configured_sources
+from earlywarn.notify.alert_events import hand_over
+from earlywarn.observations.models import IngestRun
 from earlywarn.scoring import repository as scoring_repository
+from earlywarn.scoring.history_run import score_history
 from earlywarn.scoring.models import ScoreRun
-from earlywarn.scoring.service import record_failed_run, run_scoring, score_history
+from earlywarn.scoring.service import record_failed_run, run_scoring
 from earlywarn.settings import Settings, get_settings
 from earlywarn.weights.service import active_for_scoring
 
@@ -204,6 +206,8 @@ def score_and_alert(
                 inputs,
                 _source_health(session, config, settings),
             )
+            # In this transaction: an alert is never visible without its outbox rows.
+            messages = hand_over(session, config.alerting.escalation, evaluation.updates)
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,
@@ -213,7 +217,7 @@ def score_and_alert(
                 alerts_escalated=evaluation.count(AlertEventKind.ESCALATED),
                 alerts_deescalated=evaluation.count(AlertEventKind.DEESCALATED),
                 alerts_resolved=evaluation.count(AlertEventKind.RESOLVED),
-                outbox_messages=evaluation.outbox_messages,
+                outbox_messages=messages,
                 forecasts_stored=forecast.stored,
                 forecast_model_version=forecast.model_version or None,
                 forecast_skipped_reason=forecast.skipped_reason,
@@ -277,7 +281,7 @@ def backfill_history(
     today: date | None = None,
 ) -> BackfillSummary:
     """Score the 31 December of every year from ``from_year`` to ``to_year`` under one weight
-    set (the active one by default) in one pass (``scoring.service.score_history``), in one
+    set (the active one by default) in one pass (``scoring.history_run.score_history``), in one
     transaction: all the runs are written, or none.
 
     No alert is evaluated, nothing is forecast and nothing is notified: the runs are flagged
@@ -335,7 +339,7 @@ def _source_health(
         return []
     return [
         SourceHealth(h.source_id, str(h.state), h.reason)
-        for h in ingest_service.source_health(session, config.sources, utc_now(), settings=settings)
+        for h in ingest_health.source_health(session, config.sources, utc_now(), settings=settings)
     ]
 
 

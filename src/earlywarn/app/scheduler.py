@@ -104,8 +104,8 @@ def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
 
 def _deliver_job(app: FastAPI) -> None:
     """Escalate what is due, then drain the outbox (see earlywarn.notify.delivery)."""
-    from earlywarn.alerting.service import escalate_due
     from earlywarn.db import session_scope
+    from earlywarn.notify.escalation import escalate_due
 
     try:
         with session_scope(app.state.session_factory) as session:

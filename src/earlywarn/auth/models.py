@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
@@ -23,3 +23,39 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+class FocalPoint(Base):
+    """A person or office that receives alerts and is expected to act on them.
+
+    Its table sits here, below notify, because both stages use it: an API key acts for a
+    focal point (auth), and notify delivers to it and escalates through it.
+    """
+
+    __tablename__ = "focal_points"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # Escalation: the tier this focal point answers for (config/alerting.yaml escalation.tiers)
+    # and the region it covers there (null: every region).
+    escalation_tier: Mapped[str | None] = mapped_column(String(32))
+    region: Mapped[str | None] = mapped_column(String(64))
+    # Administrators receive operational alerts and notices about disabled endpoints.
+    is_administrator: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Standard Webhooks secrets ("whsec_" + base64). During rotation the previous secret also
+    # signs, so a receiver can switch at its own pace.
+    webhook_secret: Mapped[str | None] = mapped_column(String(128))
+    webhook_secret_previous: Mapped[str | None] = mapped_column(String(128))
+    webhook_previous_expires_at: Mapped[datetime | None]
+    webhook_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_disabled_at: Mapped[datetime | None]
+    webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
+    # The same for the e-mail address: SMTP refusals and failures count like webhook ones.
+    email_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    email_disabled_at: Mapped[datetime | None]
+    email_disabled_reason: Mapped[str | None] = mapped_column(Text)

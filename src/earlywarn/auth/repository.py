@@ -3,7 +3,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.auth.models import ApiKey
+from earlywarn.auth.models import ApiKey, FocalPoint
 from earlywarn.types import Role
 
 
@@ -43,3 +43,7 @@ def list_active_for_focal_point(session: Session, focal_point_id: int) -> list[A
             .order_by(ApiKey.id)
         )
     )
+
+
+def get_focal_point(session: Session, focal_point_id: int) -> FocalPoint | None:
+    return session.get(FocalPoint, focal_point_id)

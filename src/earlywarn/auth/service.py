@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from earlywarn.auth import repository
 from earlywarn.auth.models import ApiKey
 from earlywarn.db import utc_now
-from earlywarn.notify import repository as notify_repository
 from earlywarn.types import Role
 
 KEY_PREFIX = "ew_"
@@ -85,13 +84,6 @@ def authenticate(session: Session, raw_key: str) -> Principal | None:
     return Principal(key.id, key.name, key.role, key.focal_point_id, key.last_used_at)
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey | None:
-    key = repository.get(session, key_id)
-    if key is not None and key.revoked_at is None:
-        key.revoked_at = utc_now()
-    return key
-
-
 def ensure_bootstrap_admin(session: Session, raw_key: str | None) -> bool:
     """Register the configured bootstrap admin key once, when no admin key exists yet."""
     if not raw_key:
@@ -106,7 +98,7 @@ def ensure_bootstrap_admin(session: Session, raw_key: str | None) -> bool:
 
 # --- key management through the API ---------------------------------------------------------
 # The functions below enforce the rules an admin must follow when managing keys over HTTP;
-# ``create_key`` and ``revoke_key`` above stay unconditional for the CLI and for tests.
+# ``create_key`` above stays unconditional for the bootstrap key, the CLI and tests.
 
 
 class KeyRequestError(ValueError):
@@ -136,7 +128,7 @@ def issue_key(
     if role is Role.FOCAL_POINT:
         if focal_point_id is None:
             raise InvalidKeyRequest("a focal_point key needs focal_point_id")
-        focal_point = notify_repository.get_focal_point(session, focal_point_id)
+        focal_point = repository.get_focal_point(session, focal_point_id)
         if focal_point is None:
             raise InvalidKeyRequest(f"focal point {focal_point_id} does not exist")
         if not focal_point.active:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from earlywarn.ingest.csv_long import data_rows, parse_float, read_csv_header
 from earlywarn.ingest.errors import FileFormatError
@@ -61,6 +61,18 @@ class GwResolver(Protocol):
     def from_gw(self, code: int | str) -> str | None: ...
 
 
+class _GroupPeriod(NamedTuple):
+    """One data row: a group of a state over the years ``first``-``last``."""
+
+    gwid: int
+    state_name: str
+    first: int
+    last: int
+    group: str
+    status: str
+    size: float
+
+
 class _StateYear:
     __slots__ = ("collapse", "discriminated", "excluded", "first_line", "groups", "total")
 
@@ -72,6 +84,46 @@ class _StateYear:
         self.groups: dict[str, int] = {}
         self.first_line = line
 
+    def add(self, row: _GroupPeriod, line: int, year: int, label: str) -> None:
+        earlier = self.groups.get(row.group)
+        if earlier is not None:
+            raise FileFormatError(
+                f"{label}: lines {earlier} and {line} both give group {row.group} of GW "
+                f"{row.gwid} for {year} (overlapping periods)"
+            )
+        self.groups[row.group] = line
+        if row.status == COLLAPSE:
+            self.collapse = True
+            return
+        self.total += row.size
+        if row.status in DISCRIMINATED:
+            self.discriminated += row.size
+        if row.status in EXCLUDED:
+            self.excluded += row.size
+
+
+class _Groups:
+    """The file's groups summed per state-year, as read row by row."""
+
+    def __init__(self, start_year: int | None) -> None:
+        self.start_year = start_year
+        self.state_years: dict[tuple[int, int], _StateYear] = {}
+        self.state_names: dict[int, str] = {}
+        self.file_rows = 0
+        self.before_window = 0
+
+    def add(self, row: _GroupPeriod, line: int, label: str) -> None:
+        self.file_rows += 1
+        self.state_names.setdefault(row.gwid, row.state_name)
+        for year in range(row.first, row.last + 1):
+            if self.start_year is not None and year < self.start_year:
+                self.before_window += 1
+                continue
+            entry = self.state_years.get((row.gwid, year))
+            if entry is None:
+                entry = self.state_years[(row.gwid, year)] = _StateYear(line)
+            entry.add(row, line, year, label)
+
 
 def parse_epr(
     content: bytes, *, name: str, resolver: GwResolver, start_year: int | None = None
@@ -80,6 +132,38 @@ def parse_epr(
     before ``start_year`` are left out (counted in ``details``)."""
     label = f"EPR file {name}"
     reader, columns = read_csv_header(content, label)
+    at = _column_positions(columns, label)
+    groups = _Groups(start_year)
+    try:
+        for line, row in data_rows(reader, len(columns), label):
+            groups.add(_group_period(row, at, f"{label}: line {line}"), line, label)
+    except csv.Error as exc:
+        raise FileFormatError(f"{label}: line {reader.line_num}: unreadable CSV ({exc})") from exc
+    if groups.file_rows == 0:
+        raise FileFormatError(f"{label}: no data rows after the header")
+    iso3_by_gw = _iso3_by_gw(groups.state_names, resolver, label)
+    records, collapsed = _records(groups, iso3_by_gw, label)
+    skipped: dict[str, int] = {}
+    if collapsed:
+        skipped["state_collapse"] = collapsed * 2
+    return LoadedPayload(
+        records=records,
+        content_digest=hashlib.sha256(content).hexdigest(),
+        source_uri=name,
+        rows_read=len(groups.state_years) * 2,
+        rows_skipped=collapsed * 2,
+        details={
+            "format": "epr",
+            "file_rows": groups.file_rows,
+            "state_years": len(groups.state_years),
+            "countries": len(set(iso3_by_gw.values())),
+            "skipped": skipped,
+            "group_years_before_start_year": groups.before_window,
+        },
+    )
+
+
+def _column_positions(columns: list[str], label: str) -> dict[str, int]:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise FileFormatError(
@@ -89,66 +173,36 @@ def parse_epr(
     repeated = sorted({c for c in columns if columns.count(c) > 1})
     if repeated:
         raise FileFormatError(f"{label}: column(s) {repeated} appear more than once")
-    at = {column: columns.index(column) for column in columns}
+    return {column: columns.index(column) for column in columns}
 
-    state_years: dict[tuple[int, int], _StateYear] = {}
-    state_names: dict[int, str] = {}
-    file_rows = 0
-    before_window = 0
-    try:
-        for line, row in data_rows(reader, len(columns), label):
-            file_rows += 1
-            where = f"{label}: line {line}"
-            gwid = _int(row[at["gwid"]], where=f"{where}: column 'gwid'")
-            state_names.setdefault(gwid, row[at["statename"]].strip())
-            first = _year(row[at["from"]], where=f"{where}: column 'from'")
-            last = _year(row[at["to"]], where=f"{where}: column 'to'")
-            if last < first:
-                raise FileFormatError(f"{where}: period {first}-{last} ends before it starts")
-            group = row[at["gwgroupid"]].strip()
-            if not group:
-                raise FileFormatError(f"{where}: column 'gwgroupid' is empty")
-            status = row[at["status"]].strip().upper()
-            if status not in STATUSES:
-                raise FileFormatError(
-                    f"{where}: column 'status': {row[at['status']]!r} is not an EPR status "
-                    f"({', '.join(sorted(STATUSES))})"
-                )
-            size_text = row[at["size"]].strip()
-            if not size_text:
-                raise FileFormatError(f"{where}: column 'size' is empty")
-            size = parse_float(size_text, where=f"{where}: column 'size'")
-            if not 0.0 <= size <= 1.0:
-                raise FileFormatError(
-                    f"{where}: column 'size': {size_text!r} is not a population share (0-1)"
-                )
-            for year in range(first, last + 1):
-                if start_year is not None and year < start_year:
-                    before_window += 1
-                    continue
-                entry = state_years.get((gwid, year))
-                if entry is None:
-                    entry = state_years[(gwid, year)] = _StateYear(line)
-                earlier = entry.groups.get(group)
-                if earlier is not None:
-                    raise FileFormatError(
-                        f"{label}: lines {earlier} and {line} both give group {group} of GW "
-                        f"{gwid} for {year} (overlapping periods)"
-                    )
-                entry.groups[group] = line
-                if status == COLLAPSE:
-                    entry.collapse = True
-                    continue
-                entry.total += size
-                if status in DISCRIMINATED:
-                    entry.discriminated += size
-                if status in EXCLUDED:
-                    entry.excluded += size
-    except csv.Error as exc:
-        raise FileFormatError(f"{label}: line {reader.line_num}: unreadable CSV ({exc})") from exc
-    if file_rows == 0:
-        raise FileFormatError(f"{label}: no data rows after the header")
 
+def _group_period(row: list[str], at: dict[str, int], where: str) -> _GroupPeriod:
+    gwid = _int(row[at["gwid"]], where=f"{where}: column 'gwid'")
+    first = _year(row[at["from"]], where=f"{where}: column 'from'")
+    last = _year(row[at["to"]], where=f"{where}: column 'to'")
+    if last < first:
+        raise FileFormatError(f"{where}: period {first}-{last} ends before it starts")
+    group = row[at["gwgroupid"]].strip()
+    if not group:
+        raise FileFormatError(f"{where}: column 'gwgroupid' is empty")
+    status = row[at["status"]].strip().upper()
+    if status not in STATUSES:
+        raise FileFormatError(
+            f"{where}: column 'status': {row[at['status']]!r} is not an EPR status "
+            f"({', '.join(sorted(STATUSES))})"
+        )
+    size_text = row[at["size"]].strip()
+    if not size_text:
+        raise FileFormatError(f"{where}: column 'size' is empty")
+    size = parse_float(size_text, where=f"{where}: column 'size'")
+    if not 0.0 <= size <= 1.0:
+        raise FileFormatError(
+            f"{where}: column 'size': {size_text!r} is not a population share (0-1)"
+        )
+    return _GroupPeriod(gwid, row[at["statename"]].strip(), first, last, group, status, size)
+
+
+def _iso3_by_gw(state_names: dict[int, str], resolver: GwResolver, label: str) -> dict[int, str]:
     iso3_by_gw: dict[int, str] = {}
     unknown: list[str] = []
     for gwid, state_name in sorted(state_names.items()):
@@ -163,23 +217,30 @@ def parse_epr(
             f"{', '.join(unknown)}. Add them to earlywarn/countries if they are states; codes "
             "are never guessed"
         )
+    return iso3_by_gw
 
+
+def _records(
+    groups: _Groups, iso3_by_gw: dict[int, str], label: str
+) -> tuple[list[ObservationRecord], int]:
+    """The two shares of every state-year, and how many state-years collapsed (no values)."""
+    names = groups.state_names
     records: list[ObservationRecord] = []
     owner: dict[tuple[str, int], int] = {}
     collapsed = 0
-    for (gwid, year), entry in sorted(state_years.items()):
+    for (gwid, year), entry in sorted(groups.state_years.items()):
         iso3 = iso3_by_gw[gwid]
         other = owner.get((iso3, year))
         if other is not None:
             raise FileFormatError(
-                f"{label}: GW {other} ({state_names[other]!r}) and GW {gwid} "
-                f"({state_names[gwid]!r}) both cover {iso3} in {year}"
+                f"{label}: GW {other} ({names[other]!r}) and GW {gwid} "
+                f"({names[gwid]!r}) both cover {iso3} in {year}"
             )
         owner[(iso3, year)] = gwid
         if entry.total > 1.0 + SHARE_TOLERANCE:
             raise FileFormatError(
                 f"{label}: line {entry.first_line}: the groups of GW {gwid} "
-                f"({state_names[gwid]!r}) add up to {entry.total:.3f} of the population in "
+                f"({names[gwid]!r}) add up to {entry.total:.3f} of the population in "
                 f"{year}, more than 1"
             )
         if entry.collapse:
@@ -193,25 +254,7 @@ def parse_epr(
         records.append(
             ObservationRecord.for_year(iso3, EXCLUDED_VARIABLE, year, round(entry.excluded, 6))
         )
-
-    skipped: dict[str, int] = {}
-    if collapsed:
-        skipped["state_collapse"] = collapsed * 2
-    return LoadedPayload(
-        records=records,
-        content_digest=hashlib.sha256(content).hexdigest(),
-        source_uri=name,
-        rows_read=len(state_years) * 2,
-        rows_skipped=collapsed * 2,
-        details={
-            "format": "epr",
-            "file_rows": file_rows,
-            "state_years": len(state_years),
-            "countries": len(set(iso3_by_gw.values())),
-            "skipped": skipped,
-            "group_years_before_start_year": before_window,
-        },
-    )
+    return records, collapsed
 
 
 def load_epr(path: Path, *, resolver: GwResolver, start_year: int | None = None) -> LoadedPayload:

@@ -3,6 +3,11 @@ so each one names the file or URL, the line or key, and the offending value."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from earlywarn.ingest.schemas import LoadedPayload
+
 
 class IngestError(Exception):
     """A payload could not be fetched or is not acceptable; nothing of it is loaded.
@@ -24,3 +29,15 @@ class RemoteSourceError(IngestError):
 
 class UnknownSourceError(IngestError):
     """A source id that earlywarn does not know how to load."""
+
+
+class EmptyPayloadError(IngestError):
+    """An API source answered without a single usable value."""
+
+    def __init__(self, message: str, payload: LoadedPayload) -> None:
+        super().__init__(message)
+        self.payload: object | None = payload
+
+
+class SourceNotConfiguredError(IngestError):
+    """A source needs credentials that are not set; it is reported, never skipped silently."""

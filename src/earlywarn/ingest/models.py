@@ -1,55 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
-from earlywarn.types import enum_column
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    UNCHANGED = "unchanged"  # the payload's digest matched the last successful load
-    FAILED = "failed"
-
-
-class Source(Base):
-    __tablename__ = "sources"
-
-    id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(16))  # "file" or "api"
-    url: Mapped[str | None] = mapped_column(Text)
-    licence: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-
-
-class IngestRun(Base):
-    """One attempt to load one source. Written before the load starts, finished after it."""
-
-    __tablename__ = "ingest_runs"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id"), index=True)
-    status: Mapped[RunStatus] = mapped_column(
-        enum_column(RunStatus, "status"), default=RunStatus.RUNNING
-    )
-    trigger: Mapped[str] = mapped_column(String(16), default="cli")
-    source_uri: Mapped[str | None] = mapped_column(Text)  # never carries credentials
-    started_at: Mapped[datetime] = mapped_column(default=utc_now)
-    finished_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
-    content_digest: Mapped[str | None] = mapped_column(String(64))
-    rows_read: Mapped[int] = mapped_column(Integer, default=0)
-    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
-    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
-    rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
-    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ArchivedPayload(Base):

@@ -1,13 +1,14 @@
-"""Source id -> connector, for every remote source earlywarn can load.
+"""Every source earlywarn can load: the remote ones by connector, the file formats by their
+definition.
 
-Adding a source: write a module with a class satisfying ``connectors.Connector`` and list an
-instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it up from this map.
+Adding a remote source: write a module with a class satisfying ``connectors.Connector`` and list
+an instance here; ``run_ingest``, the CLI, the scheduler and ``/sources`` pick it up from this map.
 """
 
 from __future__ import annotations
 
 from earlywarn.ingest.acled import AcledConnector
-from earlywarn.ingest.connectors import Connector
+from earlywarn.ingest.connectors import Connector, SourceDefinition
 from earlywarn.ingest.gdelt import GdeltConnector
 from earlywarn.ingest.reliefweb import ReliefWebConnector
 from earlywarn.ingest.ucdp import UcdpConnector
@@ -30,5 +31,39 @@ def _build() -> dict[str, Connector]:
 CONNECTORS: dict[str, Connector] = _build()
 
 
-def get_connector(source_id: str) -> Connector | None:
-    return CONNECTORS.get(source_id)
+FILE_SOURCES: dict[str, SourceDefinition] = {
+    "csv": SourceDefinition(
+        name="Long-format CSV (docs/long-format-csv.md)",
+        kind="file",
+        url=None,
+        licence="as stated by whoever supplies the file",
+    ),
+    "ewp": SourceDefinition(
+        name="Early Warning Project Statistical Risk Assessment, country-year predictors",
+        kind="file",
+        url="https://github.com/EarlyWarningProject/2025-Statistical-Risk-Assessment",
+        licence="no licence published; use for evaluation only, do not redistribute",
+    ),
+    "vdem": SourceDefinition(
+        name="V-Dem country-year data (Varieties of Democracy), selected variables",
+        kind="file",
+        url="https://v-dem.net/data/the-v-dem-dataset/",
+        licence="CC BY-SA 4.0 (cite Coppedge et al. and Pemstein et al.)",
+    ),
+    "pts": SourceDefinition(
+        name="Political Terror Scale (Amnesty, Human Rights Watch, State Department scores)",
+        kind="file",
+        url="https://www.politicalterrorscale.org/Data/Download.html",
+        licence="free to use with citation (Gibney et al.); no formal open licence",
+    ),
+    "epr": SourceDefinition(
+        name="Ethnic Power Relations Core (ETH Zurich), country-year population shares",
+        kind="file",
+        url="https://icr.ethz.ch/data/epr/core/",
+        licence="academic use with citation (Vogt et al. 2015); not an open licence",
+    ),
+}
+KNOWN_SOURCES: dict[str, SourceDefinition] = {
+    **FILE_SOURCES,
+    **{source_id: c.definition for source_id, c in CONNECTORS.items()},
+}

@@ -11,9 +11,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from earlywarn.countries.models import Country
-from earlywarn.ingest.models import ArchivedPayload, IngestRun, RunStatus, Source
+from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.schemas import RawPayload
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation, RunStatus, Source
 
 INSERT_CHUNK_ROWS = 5_000
 # gzip level 1 keeps archiving a million-value World Bank load to about a second; JSON still
@@ -166,15 +166,6 @@ def _copy_observations(driver_connection: Any, rows: Sequence[tuple[Any, ...]]) 
                 size = 0
         if buffer:
             copy.write("".join(buffer))
-
-
-def count_observations_for_run(session: Session, run_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count()).select_from(Observation).where(Observation.ingest_run_id == run_id)
-        )
-        or 0
-    )
 
 
 def archive_payloads(session: Session, run_id: int, raw: Sequence[RawPayload]) -> int:

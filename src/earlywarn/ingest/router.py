@@ -13,8 +13,10 @@ from earlywarn.db import utc_now
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.ingest import service
 from earlywarn.ingest.errors import UnknownSourceError
-from earlywarn.ingest.models import IngestRun, RunStatus
+from earlywarn.ingest.health import source_health
+from earlywarn.ingest.registry import KNOWN_SOURCES
 from earlywarn.ingest.schemas import ArchivedPayloadRead, IngestRunRead, SourceStatusRead
+from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -39,9 +41,9 @@ def list_sources(
     sources = config.sources
     known = {source.id: source for source in service.list_sources(session)}
     views = []
-    for health in service.source_health(session, sources, utc_now(), settings=settings):
+    for health in source_health(session, sources, utc_now(), settings=settings):
         stored = known.get(health.source_id)
-        definition = service.KNOWN_SOURCES.get(health.source_id)
+        definition = KNOWN_SOURCES.get(health.source_id)
         views.append(
             SourceStatusRead(
                 id=health.source_id,

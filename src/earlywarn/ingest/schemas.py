@@ -11,7 +11,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from earlywarn.ingest.models import RunStatus
+from earlywarn.observations.models import RunStatus
 
 # "<namespace>.<name>": the namespace says where a value comes from (ewp, wb, acled...).
 VARIABLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[A-Za-z0-9_.]+$")

@@ -162,109 +162,141 @@ def _parse(
     variables: Sequence[str],
     start_year: int,
 ) -> LoadedPayload:
+    columns = _header(reader, label, variables)
+    country_years = _CountryYears(columns, label, resolver, variables, start_year)
+    for line, row in data_rows(reader, len(columns), label):
+        country_years.add(line, row)
+    # Whatever the CSV reader left unread still belongs to the digest.
+    while text.read(1 << 16):
+        pass
+    return country_years.payload(hashing.digest.hexdigest(), name)
+
+
+def _header(reader: Any, label: str, variables: Sequence[str]) -> list[str]:
     header = next(reader, None)
     if header is None or not any(cell.strip() for cell in header):
         raise FileFormatError(f"{label}: empty file; the first line must be the header")
     columns = [cell.strip() for cell in header]
-    position = {column: index for index, column in enumerate(columns)}
-    if len(position) != len(columns):
+    if len(set(columns)) != len(columns):
         repeated = sorted({c for c in columns if columns.count(c) > 1})
         raise FileFormatError(f"{label}: column(s) {repeated} appear more than once")
-    missing = [c for c in (ID_COLUMN, YEAR_COLUMN, *variables) if c not in position]
+    missing = [c for c in (ID_COLUMN, YEAR_COLUMN, *variables) if c not in columns]
     if missing:
         raise FileFormatError(
             f"{label}: missing column(s) {', '.join(repr(c) for c in missing)} (renamed in "
             "this V-Dem version? set the variables of the vdem source in sources.yaml)"
         )
-    id_at, year_at = position[ID_COLUMN], position[YEAR_COLUMN]
-    name_at = position.get(NAME_COLUMN)
-    cow_at = position.get(COW_COLUMN)
-    gw_at = position.get(GW_COLUMN)
-    value_at = [(position[v], VARIABLE_PREFIX + v) for v in variables]
+    return columns
 
-    records: list[ObservationRecord] = []
-    resolved: dict[tuple[str, str, str], str | None] = {}
-    first_line: dict[tuple[str, int], int] = {}
-    unmapped: dict[str, str] = {}
-    skipped_units: Counter[str] = Counter()
-    missing_values: Counter[str] = Counter()
-    file_rows = 0
-    before_start = 0
-    country_years = 0
-    for line, row in data_rows(reader, len(columns), label):
-        file_rows += 1
-        where = f"{label}: line {line}"
-        year = _int(row[year_at], where=f"{where}: column 'year'")
-        if year < start_year:
-            before_start += 1
-            continue
-        unit = row[id_at].strip()
+
+class _CountryYears:
+    """The file's country-years read row by row, with what was skipped and why."""
+
+    def __init__(
+        self,
+        columns: list[str],
+        label: str,
+        resolver: VdemCountryResolver,
+        variables: Sequence[str],
+        start_year: int,
+    ) -> None:
+        position = {column: index for index, column in enumerate(columns)}
+        self.id_at, self.year_at = position[ID_COLUMN], position[YEAR_COLUMN]
+        self.name_at = position.get(NAME_COLUMN)
+        self.cow_at = position.get(COW_COLUMN)
+        self.gw_at = position.get(GW_COLUMN)
+        self.value_at = [(position[v], VARIABLE_PREFIX + v) for v in variables]
+        self.label = label
+        self.resolver = resolver
+        self.variables = list(variables)
+        self.start_year = start_year
+        self.records: list[ObservationRecord] = []
+        self.resolved: dict[tuple[str, str, str], str | None] = {}
+        self.first_line: dict[tuple[str, int], int] = {}
+        self.unmapped: dict[str, str] = {}
+        self.skipped_units: Counter[str] = Counter()
+        self.missing_values: Counter[str] = Counter()
+        self.file_rows = 0
+        self.before_start = 0
+        self.country_years = 0
+
+    def add(self, line: int, row: list[str]) -> None:
+        self.file_rows += 1
+        where = f"{self.label}: line {line}"
+        year = _int(row[self.year_at], where=f"{where}: column 'year'")
+        if year < self.start_year:
+            self.before_start += 1
+            return
+        unit = row[self.id_at].strip()
         if unit in SKIPPED_UNITS:
-            skipped_units[unit] += 1
-            continue
-        cow = row[cow_at].strip() if cow_at is not None else ""
-        gw = row[gw_at].strip() if gw_at is not None else ""
-        key = (unit, cow, gw)
-        if key not in resolved:
-            resolved[key] = _resolve(resolver, unit, cow, gw, where=where)
-        iso3 = resolved[key]
+            self.skipped_units[unit] += 1
+            return
+        iso3 = self._state(unit, row, where)
         if iso3 is None:
-            unmapped.setdefault(unit, row[name_at].strip() if name_at is not None else "")
-            continue
-        earlier = first_line.get((iso3, year))
+            name = row[self.name_at].strip() if self.name_at is not None else ""
+            self.unmapped.setdefault(unit, name)
+            return
+        earlier = self.first_line.get((iso3, year))
         if earlier is not None:
             raise FileFormatError(
-                f"{label}: lines {earlier} and {line} are both {iso3} {year} "
+                f"{self.label}: lines {earlier} and {line} are both {iso3} {year} "
                 f"(country_text_id {unit!r})"
             )
-        first_line[(iso3, year)] = line
-        country_years += 1
-        for index, variable in value_at:
+        self.first_line[(iso3, year)] = line
+        self.country_years += 1
+        for index, variable in self.value_at:
             cell = row[index].strip()
             if cell in MISSING_MARKERS:
-                missing_values[variable] += 1
+                self.missing_values[variable] += 1
                 continue
             value = parse_float(cell, where=f"{where}: column {variable[len(VARIABLE_PREFIX) :]!r}")
-            records.append(ObservationRecord.for_year(iso3, variable, year, value))
-    # Whatever the CSV reader left unread still belongs to the digest.
-    while text.read(1 << 16):
-        pass
+            self.records.append(ObservationRecord.for_year(iso3, variable, year, value))
 
-    if unmapped:
-        listed = ", ".join(
-            f"{unit!r} ({unit_name!r})" if unit_name else repr(unit)
-            for unit, unit_name in sorted(unmapped.items())
-        )
-        raise FileFormatError(
-            f"{label}: {len(unmapped)} V-Dem unit(s) with no ISO3 mapping: {listed}. Add them "
-            "to earlywarn/countries (or to SKIPPED_UNITS in ingest/vdem.py); units are never "
-            "guessed"
-        )
-    if country_years == 0:
-        raise FileFormatError(f"{label}: no country-year rows from {start_year} on")
-    skipped_total = sum(missing_values.values())
-    return LoadedPayload(
-        records=records,
-        content_digest=hashing.digest.hexdigest(),
-        source_uri=name,
-        rows_read=country_years * len(value_at),
-        rows_skipped=skipped_total,
-        details={
-            "format": "vdem",
-            "variables": list(variables),
-            "start_year": start_year,
-            "file_rows": file_rows,
-            "country_years": country_years,
-            "countries": len({iso3 for iso3, _ in first_line}),
-            "rows_before_start_year": before_start,
-            "skipped": {"missing_value": skipped_total} if skipped_total else {},
-            "missing_by_variable": dict(sorted(missing_values.items())),
-            "skipped_units": {
-                unit: {"rows": count, "reason": SKIPPED_UNITS[unit]}
-                for unit, count in sorted(skipped_units.items())
+    def _state(self, unit: str, row: list[str], where: str) -> str | None:
+        """The row's ISO3, resolved once per (unit, COW code, GW code)."""
+        cow = row[self.cow_at].strip() if self.cow_at is not None else ""
+        gw = row[self.gw_at].strip() if self.gw_at is not None else ""
+        key = (unit, cow, gw)
+        if key not in self.resolved:
+            self.resolved[key] = _resolve(self.resolver, unit, cow, gw, where=where)
+        return self.resolved[key]
+
+    def payload(self, digest: str, name: str) -> LoadedPayload:
+        if self.unmapped:
+            listed = ", ".join(
+                f"{unit!r} ({unit_name!r})" if unit_name else repr(unit)
+                for unit, unit_name in sorted(self.unmapped.items())
+            )
+            raise FileFormatError(
+                f"{self.label}: {len(self.unmapped)} V-Dem unit(s) with no ISO3 mapping: "
+                f"{listed}. Add them to earlywarn/countries (or to SKIPPED_UNITS in "
+                "ingest/vdem.py); units are never guessed"
+            )
+        if self.country_years == 0:
+            raise FileFormatError(f"{self.label}: no country-year rows from {self.start_year} on")
+        skipped_total = sum(self.missing_values.values())
+        return LoadedPayload(
+            records=self.records,
+            content_digest=digest,
+            source_uri=name,
+            rows_read=self.country_years * len(self.value_at),
+            rows_skipped=skipped_total,
+            details={
+                "format": "vdem",
+                "variables": self.variables,
+                "start_year": self.start_year,
+                "file_rows": self.file_rows,
+                "country_years": self.country_years,
+                "countries": len({iso3 for iso3, _ in self.first_line}),
+                "rows_before_start_year": self.before_start,
+                "skipped": {"missing_value": skipped_total} if skipped_total else {},
+                "missing_by_variable": dict(sorted(self.missing_values.items())),
+                "skipped_units": {
+                    unit: {"rows": count, "reason": SKIPPED_UNITS[unit]}
+                    for unit, count in sorted(self.skipped_units.items())
+                },
             },
-        },
-    )
+        )
 
 
 def load_vdem(

@@ -3,7 +3,8 @@
 One pass (``deliver_due``):
 
 1. **claim** due rows in a short transaction: pending, ``next_attempt_at`` reached, no live
-   lease, and not for a disabled webhook endpoint; each gets ``lease_until``. On PostgreSQL
+   lease, and not for a disabled endpoint (webhook or e-mail address); each gets
+   ``lease_until``. On PostgreSQL
    ``FOR UPDATE SKIP LOCKED`` keeps concurrent workers off each other's rows;
 2. **send** each outside any transaction (a slow receiver holds no locks);
 3. **record** the batch's attempts in one transaction: a ``delivery_attempts`` row always, then
@@ -15,9 +16,11 @@ and one commit covers the batch: a receiver that is slow, or a commit that is sl
 syncs on every commit), costs once per batch rather than once per message.
 
 A worker killed between 1 and 3 leaves a lease that expires: the row is claimed again and
-sent again, with the same ``webhook-id`` so the receiver can drop the duplicate. A webhook
-endpoint failing ``disable_endpoint_after_failures`` consecutive attempts is disabled and
-administrators are told; its messages wait (pending) until an administrator re-enables it.
+sent again, with the same ``webhook-id`` so the receiver can drop the duplicate. An endpoint
+(a webhook or an e-mail address) failing ``disable_endpoint_after_failures`` consecutive
+attempts is disabled and administrators are told (``notify.notices``); its messages wait
+(pending) until an administrator re-enables it. Each pass of ``run`` first escalates what is
+due (``notify.escalation``).
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config_schemas import DeliveryConfig
-from earlywarn.notify import outbound, repository, service
+from earlywarn.notify import notices, outbound, repository, service
 from earlywarn.notify.channels import (
     Outcome,
     SendResult,
@@ -46,13 +50,8 @@ from earlywarn.notify.channels import (
     send_email,
     send_webhook,
 )
-from earlywarn.notify.models import (
-    Channel,
-    DeliveryAttempt,
-    FocalPoint,
-    OutboxMessage,
-    OutboxStatus,
-)
+from earlywarn.notify.escalation import escalate_due
+from earlywarn.notify.models import Channel, DeliveryAttempt, OutboxMessage, OutboxStatus
 from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -377,7 +376,7 @@ class DeliveryWorker:
             )
             session.flush()
             what = "webhook" if channel is Channel.WEBHOOK else "e-mail address"
-            service.notify_administrators(
+            notices.notify_administrators(
                 session,
                 key=f"{channel.value}-disabled:{focal_point.id}:{now.isoformat()}",
                 subject=f"{what} of focal point {focal_point.name} disabled",
@@ -443,8 +442,6 @@ class DeliveryWorker:
 
     def run(self, *, stop: Callable[[], bool], on_pass: Callable[[DeliveryStats], None]) -> None:
         """Loop until ``stop()``: drain, escalate, sleep ``poll_interval_seconds``."""
-        from earlywarn.alerting.service import escalate_due
-
         while not stop():
             try:
                 with session_scope(self.factory) as session:

@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,38 +32,6 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
-
-
-class FocalPoint(Base):
-    """A person or office that receives alerts and is expected to act on them."""
-
-    __tablename__ = "focal_points"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    organisation: Mapped[str | None] = mapped_column(String(200))
-    email: Mapped[str | None] = mapped_column(String(320))
-    webhook_url: Mapped[str | None] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utc_now)
-    # Escalation: the tier this focal point answers for (config/alerting.yaml escalation.tiers)
-    # and the region it covers there (null: every region).
-    escalation_tier: Mapped[str | None] = mapped_column(String(32))
-    region: Mapped[str | None] = mapped_column(String(64))
-    # Administrators receive operational alerts and notices about disabled endpoints.
-    is_administrator: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Standard Webhooks secrets ("whsec_" + base64). During rotation the previous secret also
-    # signs, so a receiver can switch at its own pace.
-    webhook_secret: Mapped[str | None] = mapped_column(String(128))
-    webhook_secret_previous: Mapped[str | None] = mapped_column(String(128))
-    webhook_previous_expires_at: Mapped[datetime | None]
-    webhook_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
-    webhook_disabled_at: Mapped[datetime | None]
-    webhook_disabled_reason: Mapped[str | None] = mapped_column(Text)
-    # The same for the e-mail address: SMTP refusals and failures count like webhook ones.
-    email_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
-    email_disabled_at: Mapped[datetime | None]
-    email_disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Subscription(Base):

@@ -9,18 +9,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting.models import Alert, AlertEvent
+from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
     Subscription,
 )
 from earlywarn.types import RiskLevel
 
-# --- focal points ---------------------------------------------------------------------------
+# --- focal points (the table is auth's: an API key acts for one) ----------------------------
 
 
 def get_focal_point(session: Session, focal_point_id: int) -> FocalPoint | None:

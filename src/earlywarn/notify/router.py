@@ -1,4 +1,5 @@
-"""Admin routes for focal points, their subscriptions and the delivery outbox."""
+"""Routes for focal points, their subscriptions and the delivery outbox, and an alert's
+deliveries (``GET /alerts/{id}/deliveries``)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 
+from earlywarn.alerting import repository as alerting_repository
 from earlywarn.api.deps import MAX_ID, IdPath, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin
 from earlywarn.auth.service import Principal
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import outbound, service
+from earlywarn.notify import outbound, outbox, service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
     BulkRetryIn,
+    DeliveryRead,
     FocalPointCreate,
     FocalPointRead,
     FocalPointUpdate,
@@ -29,6 +32,8 @@ from earlywarn.notify.schemas import (
 from earlywarn.types import Role
 
 router = APIRouter(tags=["notify"])
+# Served beside the alert routes (the app factory includes it right after them).
+alert_router = APIRouter(tags=["alerts"])
 
 _STATUS_FOR_ERROR: dict[type[service.NotifyError], int] = {
     service.NotFound: status.HTTP_404_NOT_FOUND,
@@ -257,7 +262,7 @@ def list_outbox(
 ) -> list[OutboxMessageRead]:
     return [
         OutboxMessageRead.model_validate(m)
-        for m in service.list_outbox(
+        for m in outbox.list_outbox(
             session,
             status=status_filter,
             alert_id=alert_id,
@@ -281,7 +286,7 @@ def retry_message(
     message_id: IdPath, body: RetryIn, session: SessionDep, principal: Admin
 ) -> list[OutboxMessageRead]:
     with _service_errors():
-        messages = service.requeue_message(
+        messages = outbox.requeue_message(
             session, message_id, actor=principal.actor, reason=body.reason
         )
         return [OutboxMessageRead.model_validate(m) for m in messages]
@@ -299,7 +304,7 @@ def retry_messages(
     body: BulkRetryIn, session: SessionDep, principal: Admin
 ) -> list[OutboxMessageRead]:
     with _service_errors():
-        messages = service.requeue_failed(
+        messages = outbox.requeue_failed(
             session,
             alert_id=body.alert_id,
             focal_point_id=body.focal_point_id,
@@ -307,3 +312,11 @@ def retry_messages(
             reason=body.reason,
         )
         return [OutboxMessageRead.model_validate(m) for m in messages]
+
+
+@alert_router.get("/alerts/{alert_id}/deliveries", response_model=list[DeliveryRead])
+def alert_deliveries(session: SessionDep, _: Admin, alert_id: IdPath) -> list[DeliveryRead]:
+    """Who was told what, and when: every outbox message of the alert with every attempt."""
+    if alerting_repository.get(session, alert_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")
+    return outbox.deliveries_for_alert(session, alert_id)

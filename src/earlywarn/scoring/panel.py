@@ -191,7 +191,7 @@ class ObservationTable:
     @classmethod
     def from_groups(cls, groups: ObservationGroups) -> ObservationTable:
         """From observations read grouped by (unit, variable)
-        (``scoring.repository.observation_groups``). Sources are left unnamed: each ingest
+        (``scoring.history_read.observation_groups``). Sources are left unnamed: each ingest
         run belongs to one source (``with_sources``)."""
         if not groups.units:
             return cls.from_rows([])

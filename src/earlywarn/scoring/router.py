@@ -13,7 +13,7 @@ from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
-from earlywarn.scoring import repository, service
+from earlywarn.scoring import repository, stored_scores
 from earlywarn.scoring.engine import FACTOR_NUMBERS, points_to
 from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import CountryScore, ScoreRun
@@ -70,7 +70,7 @@ def _detail(
     base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
     breakdown = score.factors
     if breakdown.get("format") is not None:
-        breakdown = service.expand_stored_breakdown(session, config, run, score)
+        breakdown = stored_scores.expand_stored_breakdown(session, config, run, score)
     return CountryScoreDetail(**base.model_dump(), breakdown=breakdown)
 
 
@@ -255,7 +255,7 @@ def scores_as_of(
         ]
         return ranked_scores(ScoreRunOut.model_validate(run), ranked)
     weight_set = _weight_set(session, weight_set_id)
-    stored, rescored = service.rescore_run(session, config, run, weight_set)
+    stored, rescored = stored_scores.rescore_run(session, config, run, weight_set)
     ranks = rescored.ranks()
     names = repository.country_names(session, rescored.units)
     factor_names = {f.number: f.name for f in config.framework.risk_factors}
@@ -298,7 +298,7 @@ def country_history_under(
     out = []
     for score, run in repository.country_scores_with_runs(session, code, limit=limit):
         spec_scores = [score]
-        rescored = service.rescore_scores(session, config, spec_scores, weight_set)
+        rescored = stored_scores.rescore_scores(session, config, spec_scores, weight_set)
         out.append(
             _rescored_out(
                 score, run, rescored, 0, None, name, weight_set, factor_names, config.scoring.levels
@@ -336,7 +336,7 @@ def run_country_explanation(
     """Factor and indicator terms that add up to the composite, and the change since the
     country's previous run split into data changes per factor and the effect of weights."""
     run = _run(session, run_id)
-    return service.explain_score(session, config, run, _score_in_run(session, run, iso3))
+    return stored_scores.explain_score(session, config, run, _score_in_run(session, run, iso3))
 
 
 @router.get("/score-run-comparison", response_model=RunComparison)
@@ -350,7 +350,7 @@ def compare_runs(
     """Two runs side by side: composites, levels, ranks and the change split into data and
     weights, for every country in either."""
     base, other = _run(session, base_run_id), _run(session, other_run_id)
-    rows: list[RunComparisonRow] = service.compare_runs(session, config, base, other)
+    rows: list[RunComparisonRow] = stored_scores.compare_runs(session, config, base, other)
     return RunComparison(
         base=ScoreRunOut.model_validate(base),
         other=ScoreRunOut.model_validate(other),

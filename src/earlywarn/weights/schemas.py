@@ -109,6 +109,11 @@ class WeightPreview(BaseModel):
     level_changes: list[LevelChange]
     rank_moves: list[RankMove]
     alerts_opening: list[AlertChange]
+    alerts_reopening: list[AlertChange] = Field(
+        description="Alerts that would fire again: the condition returns within the rule's "
+        "cooldown_days of the alert resolving (for a run dated today), so the resolved alert "
+        "reopens instead of a new one opening"
+    )
     alerts_closing: list[AlertChange]
 
 

@@ -8,32 +8,26 @@ audit log. Nothing here commits: the request or job that owns the session does.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import repository as alerting_repository
-from earlywarn.alerting.rules import CountryInput, history_runs_needed, read_country
-from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.framework import repository as framework_repository
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.config_schemas import AlertRule, SourceHealthRule
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import WeightSetOut
 from earlywarn.framework.service import weights_digest
 from earlywarn.scoring import repository as scoring_repository
-from earlywarn.scoring import service as scoring_service
-from earlywarn.scoring.engine import FACTOR_NUMBERS, EngineSpec
+from earlywarn.scoring import stored_scores
+from earlywarn.scoring.engine import EngineSpec
 from earlywarn.scoring.explain import Rescored, rescore
 from earlywarn.scoring.service import weights_of
-from earlywarn.types import RiskLevel
-from earlywarn.weights import repository
+from earlywarn.weights import alert_preview, repository
 from earlywarn.weights.models import WeightSetEvent, WeightSetEventKind
 from earlywarn.weights.schemas import (
     MAX_WEIGHT,
-    AlertChange,
     LevelChange,
     RankMove,
     WeightPreview,
@@ -248,91 +242,19 @@ def detail(session: Session, weight_set: WeightSet) -> WeightSetDetail:
 # --- preview --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class OpenAlert:
-    """An alert open now, as the next run's evaluation starts from it."""
-
-    level: RiskLevel
-    baseline: Mapping[str, Any] | None = None
-
-
-def next_run_alerts(
-    rules: Sequence[AlertRule],
-    inputs: Sequence[CountryInput],
-    open_alerts: Mapping[tuple[str, str], OpenAlert],
-    streaks: Mapping[tuple[str, str], tuple[int, int]],
-) -> dict[tuple[str, str], RiskLevel]:
-    """The (rule id, country) alerts open after one more run on ``inputs``, with their level.
-
-    The same readers (``alerting.rules.read_country``: hysteresis, factor scores, rises against
-    a frozen baseline, probabilities) and the same guards as the evaluation: an open alert
-    resolves once its exit streak reaches ``exit_for_runs``, a closed one opens (or reopens)
-    once its enter streak reaches ``for_runs``; ``streaks`` holds the stored (enter, exit)
-    streaks. A country the run does not rate keeps its alerts: missing data is not evidence
-    that risk fell. Operational rules do not depend on scores and are left out.
-    """
-    held = {key: alert.level for key, alert in open_alerts.items()}
-    for rule in rules:
-        if isinstance(rule, SourceHealthRule):
-            continue
-        for data in inputs:
-            key = (rule.id, data.iso3)
-            alert = open_alerts.get(key)
-            reading = read_country(rule, data, None if alert is None else alert.baseline)
-            if reading is None:
-                continue
-            enter_streak, exit_streak = streaks.get(key, (0, 0))
-            if alert is not None:
-                if reading.exit and exit_streak + 1 >= rule.exit_for_runs:
-                    held.pop(key, None)
-                else:
-                    held[key] = reading.level
-            elif reading.enter and enter_streak + 1 >= rule.for_runs:
-                held[key] = reading.level
-    return held
-
-
-def _preview_inputs(
-    rescored: Rescored,
-    history: Mapping[str, Sequence[tuple[float, RiskLevel]]],
-    probabilities: Mapping[str, tuple[float | None, float | None]],
-) -> list[CountryInput]:
-    """What the next run's rules would read, with ``rescored``'s levels and factor scores."""
-    inputs = []
-    for u, iso3 in enumerate(rescored.units):
-        level, composite = rescored.level(u), rescored.composite(u)
-        if level is None or composite is None:
-            continue
-        p1, p2 = probabilities.get(iso3, (None, None))
-        factor_scores = {
-            number: float(rescored.agg.factor_score[0, u, f])
-            for f, number in enumerate(FACTOR_NUMBERS)
-            if not math.isnan(rescored.agg.factor_score[0, u, f])
-        }
-        inputs.append(
-            CountryInput(
-                iso3=iso3,
-                level=level,
-                composite=composite,
-                factor_scores=factor_scores,
-                history=history.get(iso3, []),
-                onset_probability_1y=p1,
-                onset_probability_2y=p2,
-            )
-        )
-    return inputs
-
-
 def preview(
-    session: Session, config: Configuration, proposed: WeightSet, current: WeightSet
+    session: Session,
+    config: Configuration,
+    proposed: WeightSet,
+    current: WeightSet,
+    *,
+    as_of: date | None = None,
 ) -> WeightPreview | None:
     """What would change if ``proposed`` replaced ``current``, on the latest run's data.
 
-    Both sets re-score the latest successful run's stored contributions. Alerts: the next
-    run's evaluation is simulated under each set (``next_run_alerts``: every country rule of
-    config/alerting.yaml with its hysteresis, streaks and the alerts open now); an alert
-    "opens" when it would be open after that run under ``proposed`` and not under ``current``,
-    and "closes" the other way round. None when no run has succeeded yet.
+    Both sets re-score the latest successful run's stored contributions; the alerts are the
+    next run's evaluation simulated under each set (``alert_preview.preview_alerts``, for a
+    run dated ``as_of``, by default today). None when no run has succeeded yet.
     """
     run = scoring_repository.latest_successful_run(session)
     if run is None:
@@ -340,42 +262,12 @@ def preview(
     scores = scoring_repository.scores_with_breakdown(session, run.id)
     spec = EngineSpec.from_config(config)
     units = [s.country_iso3 for s in scores]
-    breakdowns = scoring_service.stored_breakdowns(session, config, scores)
+    breakdowns = stored_scores.stored_breakdowns(session, config, scores)
     before = rescore(spec, units, breakdowns, weights_of(spec, current))
     after = rescore(spec, units, breakdowns, weights_of(spec, proposed))
     levels_before, levels_after = before.levels(), after.levels()
-    ranks_before, ranks_after = before.ranks(), after.ranks()
 
-    # The next run's evaluation starts from the alerts open now and the stored streaks, and
-    # compares with the latest run and those before it (as the pipeline's country_inputs).
-    open_alerts: dict[tuple[str, str], OpenAlert] = {}
-    for alert in alerting_repository.open_alerts_by_key(session).values():
-        if alert.country_iso3 is not None and not alert.operational:
-            baseline = alert.evidence.get("baseline") if alert.evidence else None
-            open_alerts[(alert.rule_id, alert.country_iso3)] = OpenAlert(alert.level, baseline)
-    streaks = {
-        (state.rule_id, state.dedup_key.removeprefix(f"{state.rule_id}:")): (
-            state.enter_streak,
-            state.exit_streak,
-        )
-        for state in alerting_repository.rule_states(session).values()
-    }
-    # The simulated next run comes after the latest one, so the latest is in its history.
-    rules = config.alerting.rules
-    history = alerting_repository.score_history(
-        session, before_run_id=run.id, runs=history_runs_needed(rules), inclusive=True
-    )
-    probabilities = {
-        iso3: (f.probability_1y, f.probability_2y)
-        for iso3, f in forecasting_repository.forecasts_for_run(session, run.id).items()
-    }
-    held_now = next_run_alerts(
-        rules, _preview_inputs(before, history, probabilities), open_alerts, streaks
-    )
-    held_after = next_run_alerts(
-        rules, _preview_inputs(after, history, probabilities), open_alerts, streaks
-    )
-
+    alerts = alert_preview.preview_alerts(session, config, run, before, after, as_of=as_of)
     level_changes = [
         LevelChange(
             iso3=iso3,
@@ -387,6 +279,22 @@ def preview(
         for u, iso3 in enumerate(units)
         if levels_before[iso3] != levels_after[iso3]
     ]
+    return WeightPreview(
+        weight_set_id=proposed.id,
+        compared_with_weight_set_id=current.id,
+        score_run_id=run.id,
+        countries=len(units),
+        level_changes=level_changes,
+        rank_moves=_rank_moves(units, before, after),
+        alerts_opening=alerts.opening,
+        alerts_reopening=alerts.reopening,
+        alerts_closing=alerts.closing,
+    )
+
+
+def _rank_moves(units: list[str], before: Rescored, after: Rescored) -> list[RankMove]:
+    """Every country whose rank changes, the largest moves first."""
+    ranks_before, ranks_after = before.ranks(), after.ranks()
     moves = []
     for iso3 in units:
         rb, ra = ranks_before.get(iso3), ranks_after.get(iso3)
@@ -394,21 +302,4 @@ def preview(
             move = None if rb is None or ra is None else rb - ra
             moves.append(RankMove(iso3=iso3, rank_before=rb, rank_after=ra, move=move))
     moves.sort(key=lambda m: (-(abs(m.move) if m.move is not None else 10**6), m.iso3))
-    return WeightPreview(
-        weight_set_id=proposed.id,
-        compared_with_weight_set_id=current.id,
-        score_run_id=run.id,
-        countries=len(units),
-        level_changes=level_changes,
-        rank_moves=moves,
-        alerts_opening=[
-            AlertChange(rule_id=rule, iso3=iso3, level=level, open_now=(rule, iso3) in open_alerts)
-            for (rule, iso3), level in sorted(held_after.items())
-            if (rule, iso3) not in held_now
-        ],
-        alerts_closing=[
-            AlertChange(rule_id=rule, iso3=iso3, level=level, open_now=(rule, iso3) in open_alerts)
-            for (rule, iso3), level in sorted(held_now.items())
-            if (rule, iso3) not in held_after
-        ],
-    )
+    return moves

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
-from earlywarn.ingest.models import IngestRun, RunStatus
+from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings
 
 console = Console(soft_wrap=True)

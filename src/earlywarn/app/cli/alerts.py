@@ -9,11 +9,11 @@ from typing import Annotated
 
 import typer
 
-from earlywarn.alerting.service import escalate_due
 from earlywarn.app import logs
 from earlywarn.app.cli._shared import console, database, load_config
 from earlywarn.db import session_scope
 from earlywarn.notify.delivery import DeliveryStats, worker_from_settings
+from earlywarn.notify.escalation import escalate_due
 from earlywarn.settings import get_settings
 
 

@@ -25,9 +25,9 @@ from earlywarn.framework.sources_schemas import FileFormat
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.files import is_zip, open_csv_member
-from earlywarn.ingest.models import IngestRun, RunStatus
-from earlywarn.ingest.registry import CONNECTORS
+from earlywarn.ingest.registry import CONNECTORS, FILE_SOURCES
 from earlywarn.ingest.selection import select_sources
+from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import get_settings
 
 
@@ -137,10 +137,10 @@ def ingest(
     config = load_config(settings)
     sources = config.sources
     file_formats = {entry.format for entry in sources.files.values()}
-    known = sorted(set(CONNECTORS) | set(ingest_service.FILE_SOURCES))
+    known = sorted(set(CONNECTORS) | set(FILE_SOURCES))
     if chosen != "all" and chosen not in known:
         raise fail(f"unknown source '{chosen}' (known: all, {', '.join(known)})")
-    if chosen in ingest_service.FILE_SOURCES and chosen not in file_formats:
+    if chosen in FILE_SOURCES and chosen not in file_formats:
         raise fail(f"no '{chosen}' file under files: in sources.yaml")
     selected = select_sources(sources, settings, only=None if chosen == "all" else chosen)
     targets = selected.source_ids
