@@ -11,10 +11,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.factory import create_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import create_key
 from earlywarn.db import create_db_engine, make_session_factory, session_scope
 from earlywarn.framework.config import Configuration
-from earlywarn.notify.models import Channel, FocalPoint, Subscription
+from earlywarn.notify.models import Channel, Subscription
 from earlywarn.settings import Settings
 from earlywarn.types import Role
 

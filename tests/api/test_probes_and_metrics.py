@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
-from earlywarn.notify.models import Channel, FocalPoint, OutboxMessage
+from earlywarn.notify.models import Channel, OutboxMessage
 from earlywarn.types import Role
 
 

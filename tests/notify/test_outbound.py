@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.factory import create_app
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import create_key
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
@@ -24,7 +25,6 @@ from earlywarn.notify.delivery import DeliveryWorker
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
-    FocalPoint,
     OutboxMessage,
     OutboxStatus,
 )
