@@ -18,6 +18,8 @@ from earlywarn.auth import service as auth_service
 from earlywarn.auth import usage
 from earlywarn.auth.service import Principal
 
+DEFAULT_USE_INTERVAL_MINUTES = 15.0
+
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="earlywarn API key")
 
 
@@ -34,7 +36,10 @@ def _principal(
     principal = auth_service.authenticate(session, api_key)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key")
-    every = timedelta(minutes=request.app.state.settings.api_key_last_used_interval_minutes)
+    # An app built without settings (a router mounted alone, as in tests) uses the default.
+    settings = getattr(request.app.state, "settings", None)
+    minutes = getattr(settings, "api_key_last_used_interval_minutes", DEFAULT_USE_INTERVAL_MINUTES)
+    every = timedelta(minutes=minutes)
     usage.note_use(session, principal.key_id, principal.last_used_at, every)
     return principal
 
