@@ -26,6 +26,6 @@ WORKDIR /var/lib/earlywarn
 VOLUME ["/var/lib/earlywarn"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"
+    CMD python -c "import os,sys,urllib.request; port=os.environ.get('EARLYWARN_PORT','8000'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/livez', timeout=4).status == 200 else 1)"
 ENTRYPOINT ["earlywarn"]
 CMD ["serve"]

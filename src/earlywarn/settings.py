@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_DIR = _PACKAGE_DIR.parent.parent
@@ -30,6 +31,28 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset means a SQLite file in data_dir.",
     )
     config_dir: Path = Field(default_factory=lambda: _bundled("config", "_config"))
+    # How long anything waits for the database before the caller is told it is unavailable
+    # (503 with Retry-After in the API) instead of hanging with it.
+    database_connect_timeout_seconds: int = Field(default=5, ge=2)
+    database_statement_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest statement (and, on SQLite, lock wait)."
+    )
+    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a free pooled connection."
+    )
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Larger request bodies get 413, unread."
+    )
+    api_key_last_used_interval_minutes: float = Field(
+        default=15.0,
+        ge=0,
+        description="An API key's last use is written at most this often (reads stay reads).",
+    )
+    unavailable_retry_after_seconds: int = Field(
+        default=5, ge=1, description="Retry-After sent with a 503 when the database is down."
+    )
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         description="Registers this admin API key at start-up if no admin key exists yet.",
@@ -77,9 +100,21 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    webhook_allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts webhooks may reach although they are (or resolve to) loopback, "
+        "private or link-local addresses; comma-separated, e.g. 127.0.0.1,hooks.internal.",
+    )
     delivery_enabled: bool = Field(
         default=True, description="Run the delivery worker and escalation job inside `serve`."
     )
+
+    @field_validator("webhook_allow_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
 
     @field_validator("schedule_cron")
     @classmethod

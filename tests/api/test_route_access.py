@@ -29,7 +29,7 @@ from earlywarn.types import Role
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
-PUBLIC_API_PATHS = {"/healthz"}
+PUBLIC_API_PATHS = {"/healthz", "/livez", "/readyz", "/metrics"}
 # Authorised by a secret in the URL instead of a key: an unknown one is a 404.
 URL_TOKEN_PATHS = {"/feeds/cap/{token}"}
 DOCS_PATHS = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}

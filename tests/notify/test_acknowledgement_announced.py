@@ -137,6 +137,7 @@ def test_acknowledgement_reaches_the_paged_tiers_once_each(
         POLICY,
         SmtpSettings(host=smtp_server.host, port=smtp_server.port, sender="ew@example.org"),
         base_url="https://earlywarn.example.org",
+        allow_hosts=["127.0.0.1"],  # the test receivers listen on loopback
     )
     deadline = time.monotonic() + 20
     while True:

@@ -63,6 +63,7 @@ def _worker(
             timeout_seconds=3,
         ),
         base_url="https://earlywarn.example.org",
+        allow_hosts=["127.0.0.1"],  # the test receivers listen on loopback
     )
 
 
@@ -354,6 +355,7 @@ def _start_worker(engine: Engine, config_dir: Path) -> subprocess.Popen[bytes]:
         **os.environ,
         "EARLYWARN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "EARLYWARN_CONFIG_DIR": str(config_dir),
+        "EARLYWARN_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",  # the test receiver listens on loopback
     }
     return subprocess.Popen(
         [sys.executable, "-c", "from earlywarn.app.cli import app; app()", "deliver"],
@@ -433,7 +435,12 @@ def test_serve_runs_the_delivery_job_next_to_the_pipeline(
     )
     config = type(configuration)(**{**configuration.__dict__, "alerting": fast})
     app = create_app(
-        settings=Settings(_env_file=None, data_dir=tmp_path, bootstrap_admin_key=None),
+        settings=Settings(
+            _env_file=None,
+            data_dir=tmp_path,
+            bootstrap_admin_key=None,
+            webhook_allow_hosts=["127.0.0.1"],  # the test receiver listens on loopback
+        ),
         engine=engine,
         configuration=config,
     )

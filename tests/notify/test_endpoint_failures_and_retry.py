@@ -118,6 +118,7 @@ def _worker(factory: sessionmaker[Session], smtp_port: int) -> DeliveryWorker:
             host="127.0.0.1", port=smtp_port, sender="earlywarn@example.org", timeout_seconds=3
         ),
         base_url="https://earlywarn.example.org",
+        allow_hosts=["127.0.0.1"],  # the test receivers listen on loopback
     )
 
 

@@ -89,6 +89,7 @@ def test_a_regional_focal_point_is_told_acknowledges_and_the_trail_shows_it(
         scheduler_enabled=False,
         bootstrap_admin_key=None,
         public_base_url="https://earlywarn.example.org",
+        webhook_allow_hosts=["127.0.0.1"],  # the test receiver listens on loopback
     )
     app = create_app(settings=settings, engine=engine, configuration=configuration)
     prepare_database(session_factory, configuration)
@@ -145,6 +146,7 @@ def test_a_regional_focal_point_is_told_acknowledges_and_the_trail_shows_it(
             DeliveryConfig(backoff_initial_seconds=0.01, backoff_max_seconds=0.05),
             SmtpSettings(host=smtp_server.host, port=smtp_server.port, sender="ew@example.org"),
             base_url=settings.public_base_url,
+            allow_hosts=["127.0.0.1"],  # the test receivers listen on loopback
         )
         stats = worker.drain()
         assert stats.failed == 0

@@ -12,6 +12,8 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn import __version__
+from earlywarn.api.errors import unavailable_response
+from earlywarn.api.storage import storage_problem
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def database_problem(factory: sessionmaker[Session]) -> str | None:
             }
         },
         status.HTTP_503_SERVICE_UNAVAILABLE: {
-            "description": "The database cannot be reached.",
+            "description": "The database cannot be reached, or it cannot take writes "
+            "(read-only, disk full: `status` is then `degraded`). Sent with Retry-After.",
             "content": {"application/json": {"example": _UNAVAILABLE_EXAMPLE}},
         },
     },
@@ -58,9 +61,11 @@ def database_problem(factory: sessionmaker[Session]) -> str | None:
 def healthz(request: Request) -> JSONResponse:
     factory: sessionmaker[Session] = request.app.state.session_factory
     problem = database_problem(factory)
+    degraded = storage_problem(request.app.state.engine, reachable=problem is None)
     if problem is not None:
-        return JSONResponse(
-            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-            content={"status": "unavailable", "database": problem},
-        )
+        reason = degraded or problem
+        return unavailable_response(request, {"status": "unavailable", "database": reason})
+    if degraded is not None:
+        # Reads still work; changes do not. Saying "ok" here hid exactly that (issue 12).
+        return unavailable_response(request, {"status": "degraded", "database": degraded})
     return JSONResponse(content={"status": "ok", "database": "ok", "version": __version__})

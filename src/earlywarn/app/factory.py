@@ -14,12 +14,15 @@ from earlywarn import __version__
 from earlywarn.alerting import cap_router as alerting_cap_router
 from earlywarn.alerting import response_router as alerting_response_router
 from earlywarn.alerting import router as alerting_router
-from earlywarn.api import errors, health
+from earlywarn.api import errors, health, probes
+from earlywarn.api.limits import BodyLimitMiddleware
+from earlywarn.api.request_id import RequestIdMiddleware
+from earlywarn.app import metrics
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.deps import require
 from earlywarn.countries import router as countries_router
-from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory, session_scope
 from earlywarn.forecasting import router as forecasting_router
 from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
@@ -79,6 +82,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
     reader = [Depends(require("read"))]
     return [
         (health.router, []),
+        (probes.router, []),
         (scoring_router.router, []),
         (coverage_router.router, []),
         (forecasting_router.router, []),
@@ -106,7 +110,13 @@ def create_app(
     """Build the application. Anything not given is built from ``settings`` (or the env)."""
     settings = settings if settings is not None else get_settings()
     owns_engine = engine is None
-    db_engine = engine if engine is not None else create_db_engine(settings.resolved_database_url())
+    db_engine = (
+        engine
+        if engine is not None
+        else create_db_engine(
+            settings.resolved_database_url(), limits=DatabaseLimits.from_settings(settings)
+        )
+    )
     # Loaded eagerly: a broken config file should stop the service at start, not at first use.
     config = configuration if configuration is not None else load_configuration(settings.config_dir)
     session_factory = make_session_factory(db_engine)
@@ -148,6 +158,9 @@ def create_app(
     # The alert routes hand what people do to alerts to notify (alerting.events).
     app.state.alert_event_sink = AlertNotifier(config.alerting.escalation)
     errors.install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    metrics.install(app, session_factory)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every log line of a request has it
     for router, dependencies in _routers():
         app.include_router(router, dependencies=dependencies)
     if config.alerting.cap.public_feed:  # a feed without a key, public fields only

@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from fastapi import FastAPI
 
+from earlywarn.app.logs import QUIET_LOGGERS
 from earlywarn.app.pipeline import PipelineBusyError, run_pipeline
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import SourcesConfig
@@ -123,6 +124,8 @@ def _deliver_job(app: FastAPI) -> None:
 
 
 def start(app: FastAPI) -> BackgroundScheduler:
+    for name in QUIET_LOGGERS:  # an idle scheduler is quiet: no INFO per job run
+        logging.getLogger(name).setLevel(logging.WARNING)
     scheduler = BackgroundScheduler(timezone="UTC")
     for source_id, crontab in source_jobs(
         app.state.settings, app.state.configuration.sources

@@ -7,20 +7,26 @@ Every route that is not public declares one of ``Reader``, ``Acknowledger`` or `
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Security, status
+from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from earlywarn.api.deps import SessionDep
 from earlywarn.auth import service as auth_service
+from earlywarn.auth import usage
 from earlywarn.auth.service import Principal
+
+DEFAULT_USE_INTERVAL_MINUTES = 15.0
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="earlywarn API key")
 
 
 def _principal(
-    session: SessionDep, api_key: Annotated[str | None, Security(api_key_header)]
+    request: Request,
+    session: SessionDep,
+    api_key: Annotated[str | None, Security(api_key_header)],
 ) -> Principal:
     if not api_key:
         raise HTTPException(
@@ -30,6 +36,11 @@ def _principal(
     principal = auth_service.authenticate(session, api_key)
     if principal is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown or revoked API key")
+    # An app built without settings (a router mounted alone, as in tests) uses the default.
+    settings = getattr(request.app.state, "settings", None)
+    minutes = getattr(settings, "api_key_last_used_interval_minutes", DEFAULT_USE_INTERVAL_MINUTES)
+    every = timedelta(minutes=minutes)
+    usage.note_use(session, principal.key_id, principal.last_used_at, every)
     return principal
 
 

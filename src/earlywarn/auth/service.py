@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,8 @@ class Principal:
     name: str
     role: Role
     focal_point_id: int | None
+    # As stored before this request; auth.usage decides from it whether a use is due.
+    last_used_at: datetime | None = None
 
     def can(self, permission: str) -> bool:
         return permission in ROLE_PERMISSIONS[self.role]
@@ -77,8 +80,8 @@ def authenticate(session: Session, raw_key: str) -> Principal | None:
     key = repository.get_by_hash(session, hash_key(raw_key))
     if key is None or key.revoked_at is not None:
         return None
-    key.last_used_at = utc_now()
-    return Principal(key.id, key.name, key.role, key.focal_point_id)
+    # No write here: a read must not need a writable database (auth.usage records the use).
+    return Principal(key.id, key.name, key.role, key.focal_point_id, key.last_used_at)
 
 
 def ensure_bootstrap_admin(session: Session, raw_key: str | None) -> bool:

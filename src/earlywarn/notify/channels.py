@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from earlywarn.notify.outbound import Destination, header_safe, reply_excerpt
 from earlywarn.notify.priority_text import priority_html, priority_text
 from earlywarn.types import Sphere
 
@@ -35,6 +36,9 @@ class SendResult:
     outcome: Outcome
     status_code: int | None = None
     error: str | None = None
+    # False when the failure is the message's own (it could not be built), not the
+    # endpoint's: it must not count towards disabling the recipient's address.
+    endpoint_fault: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,13 +89,23 @@ def send_webhook(
     secrets: list[str],
     timestamp: datetime,
     timeout_seconds: float,
+    destination: Destination | None = None,
 ) -> SendResult:
-    """POST the payload once, signed; the timestamp is the attempt's (receivers reject old)."""
+    """POST the payload once, signed; the timestamp is the attempt's (receivers reject old).
+
+    ``destination`` is the checked address to connect to (see ``outbound``); the signature and
+    the Host header still name ``url``'s host."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     headers = webhook_headers(msg_id, timestamp, body, secrets)
+    target = destination if destination is not None else Destination(url)
+    headers.update(target.headers)
     try:
         response = client.post(
-            url, content=body.encode("utf-8"), headers=headers, timeout=timeout_seconds
+            target.url,
+            content=body.encode("utf-8"),
+            headers=headers,
+            timeout=timeout_seconds,
+            extensions=dict(target.extensions),
         )
     except httpx.TimeoutException as exc:
         return SendResult(Outcome.RETRY, error=f"timeout: {type(exc).__name__}")
@@ -100,7 +114,9 @@ def send_webhook(
     outcome = classify_status(response.status_code)
     error = None
     if outcome is not Outcome.DELIVERED:
-        error = f"HTTP {response.status_code}: {response.text[:500]}"
+        # Only a short, one-line excerpt: the reply is shown by GET /outbox and mailed to
+        # administrators, and may come from a system that should not be quoted at length.
+        error = f"HTTP {response.status_code}: {reply_excerpt(response.text)}"
     return SendResult(outcome, status_code=response.status_code, error=error)
 
 
@@ -151,12 +167,12 @@ def build_email(
 ) -> EmailMessage:
     """A multipart/alternative message: plain text first, HTML second, same content."""
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = recipient
+    message["From"] = header_safe(sender)
+    message["To"] = header_safe(recipient)
     message["Message-ID"] = make_msgid(domain="earlywarn")
     if "notice" in payload:
         notice = payload["notice"]
-        message["Subject"] = f"[earlywarn] {notice['subject']}"
+        message["Subject"] = header_safe(f"[earlywarn] {notice['subject']}")
         text = f"{notice['text']}\n\nDetails: {json.dumps(notice['details'], indent=2)}\n"
         message.set_content(text)
         message.add_alternative(
@@ -180,7 +196,7 @@ def build_email(
         if country_level in (None, alert["level"])
         else f"severity {alert['level']} ({alert['rule_id']}), country level {country_level}"
     )
-    message["Subject"] = f"[earlywarn] {what}: {country}, {severity}"
+    message["Subject"] = header_safe(f"[earlywarn] {what}: {country}, {severity}")
     acted = ""
     if event["kind"] == "acknowledged":
         acted = f"Acknowledged by {event['actor']}" + (
@@ -218,14 +234,19 @@ def build_email(
     return message
 
 
-def send_email(smtp: SmtpSettings, message: EmailMessage) -> SendResult:
+def send_email(
+    smtp: SmtpSettings, message: EmailMessage, recipient: str | None = None
+) -> SendResult:
+    """Send once. ``recipient`` is the one envelope address (never re-parsed from the To
+    header, where a comma would make it two)."""
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
             if smtp.starttls:
                 client.starttls()
             if smtp.username and smtp.password:
                 client.login(smtp.username, smtp.password)
-            refused = client.send_message(message)
+            to_addrs = [recipient] if recipient is not None else None
+            refused = client.send_message(message, to_addrs=to_addrs)
     except smtplib.SMTPRecipientsRefused as exc:
         return SendResult(Outcome.PERMANENT, error=f"recipient refused: {exc.recipients}")
     except smtplib.SMTPResponseException as exc:

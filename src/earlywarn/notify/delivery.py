@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session, defer, sessionmaker
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config_schemas import DeliveryConfig
-from earlywarn.notify import notices, repository, service
+from earlywarn.notify import notices, outbound, repository, service
 from earlywarn.notify.channels import (
     Outcome,
     SendResult,
@@ -126,6 +126,8 @@ class DeliveryWorker:
         client: httpx.Client | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utc_now,
+        allow_hosts: Collection[str] = (),
+        resolve: outbound.Resolver = outbound.system_resolver,
     ) -> None:
         self.factory = factory
         self.policy = policy
@@ -134,6 +136,8 @@ class DeliveryWorker:
         self.client = client or httpx.Client(follow_redirects=False)
         self.rng = rng or random.Random()
         self.clock = clock
+        self.allow_hosts = frozenset(allow_hosts)
+        self.resolve = resolve
 
     def close(self) -> None:
         self.client.close()
@@ -221,22 +225,41 @@ class DeliveryWorker:
 
     def send(self, item: _Claimed) -> SendResult:
         if item.channel is Channel.WEBHOOK:
+            try:
+                destination = outbound.check_destination(
+                    item.target, self.allow_hosts, self.resolve
+                )
+            except outbound.UnsafeDestination as exc:
+                return SendResult(Outcome.PERMANENT, error=f"destination refused: {exc}")
+            except outbound.UnresolvableDestination as exc:
+                return SendResult(Outcome.RETRY, error=str(exc))
             return send_webhook(
                 self.client,
                 item.target,
+                destination=destination,
                 msg_id=item.webhook_id,
                 payload=dict(item.payload),
                 secrets=item.secrets,
                 timestamp=self.clock(),
                 timeout_seconds=self.policy.request_timeout_seconds,
             )
-        message = build_email(
-            dict(item.payload),
-            sender=self.smtp.sender,
-            recipient=item.target,
-            base_url=self.base_url,
-        )
-        return send_email(self.smtp, message)
+        try:
+            message = build_email(
+                dict(item.payload),
+                sender=self.smtp.sender,
+                recipient=item.target,
+                base_url=self.base_url,
+            )
+        except (ValueError, TypeError, KeyError) as exc:
+            # Retrying would build the same broken message again, and the address is not at
+            # fault: fail this message alone.
+            log.error("outbox message %s cannot be built: %s", item.id, exc)
+            return SendResult(
+                Outcome.PERMANENT,
+                error=f"message could not be built: {type(exc).__name__}",
+                endpoint_fault=False,
+            )
+        return send_email(self.smtp, message, recipient=item.target)
 
     # --- 3. record --------------------------------------------------------------------------
 
@@ -336,6 +359,8 @@ class DeliveryWorker:
     ) -> None:
         """Count consecutive failures of the focal point's webhook or e-mail address (any
         outcome but delivered: a 5xx, a refusal, a timeout), and disable it at the limit."""
+        if not result.endpoint_fault:
+            return
         endpoint = service.endpoint_state(focal_point, channel)
         if result.outcome is Outcome.DELIVERED:
             endpoint.failures = 0
@@ -437,4 +462,5 @@ def worker_from_settings(
         policy,
         smtp_settings(settings, policy),
         base_url=settings.public_base_url,
+        allow_hosts=settings.webhook_allow_hosts,
     )

@@ -8,14 +8,14 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 
 from earlywarn.alerting import repository as alerting_repository
 from earlywarn.api.deps import MAX_ID, IdPath, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin
 from earlywarn.auth.service import Principal
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import outbox, service
+from earlywarn.notify import outbound, outbox, service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
     BulkRetryIn,
@@ -52,6 +52,15 @@ def _service_errors() -> Iterator[None]:
         raise HTTPException(code, detail=str(exc)) from exc
 
 
+def _check_webhook_destination(request: Request, url: str | None) -> None:
+    if url is None:
+        return
+    try:
+        outbound.check_registration(url, request.app.state.settings.webhook_allow_hosts)
+    except outbound.UnsafeDestination as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+
+
 @router.post(
     "/focal-points",
     response_model=FocalPointRead,
@@ -59,8 +68,9 @@ def _service_errors() -> Iterator[None]:
     summary="Register a focal point",
 )
 def create_focal_point(
-    body: FocalPointCreate, session: SessionDep, principal: Admin
+    body: FocalPointCreate, session: SessionDep, principal: Admin, request: Request
 ) -> FocalPointRead:
+    _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
         return FocalPointRead.model_validate(service.create_focal_point(session, body))
 
@@ -97,8 +107,13 @@ def get_focal_point(
     "(refused while a subscription delivers to it). `active: false` deactivates.",
 )
 def update_focal_point(
-    focal_point_id: IdPath, body: FocalPointUpdate, session: SessionDep, principal: Admin
+    focal_point_id: IdPath,
+    body: FocalPointUpdate,
+    session: SessionDep,
+    principal: Admin,
+    request: Request,
 ) -> FocalPointRead:
+    _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
         return FocalPointRead.model_validate(
             service.update_focal_point(session, focal_point_id, body)
@@ -175,7 +190,11 @@ def delete_subscription(
 ) -> None:
     with _service_errors():
         subscription = service.get_subscription(session, subscription_id)
-        _own(principal, subscription.focal_point_id)
+        try:
+            _own(principal, subscription.focal_point_id)
+        except service.NotFound as exc:
+            # Word for word the answer for a missing id: ids cannot be probed.
+            raise service.NotFound(f"subscription {subscription_id} does not exist") from exc
         service.delete_subscription(session, subscription_id)
 
 

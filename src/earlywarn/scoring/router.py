@@ -3,8 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from earlywarn.api.csv_format import FormatQuery, csv_response, wants_csv
@@ -19,6 +18,7 @@ from earlywarn.scoring import repository, stored_scores
 from earlywarn.scoring.engine import FACTOR_NUMBERS, points_to
 from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import CountryScore, ScoreRun
+from earlywarn.scoring.ranked import CACHE_CONTROL, RenderedCache, ranked_scores
 from earlywarn.scoring.schemas import (
     CountryScoreDetail,
     CountryScoreOut,
@@ -77,32 +77,55 @@ def _detail(
     return CountryScoreDetail(**base.model_dump(), breakdown=breakdown)
 
 
-@router.get("/scores/latest", response_model=RankedScores)
+@router.get(
+    "/scores/latest",
+    response_model=RankedScores,
+    responses={304: {"description": "Not modified: the If-None-Match tag is still current."}},
+)
 def latest_scores(
+    request: Request,
     session: SessionDep,
     _: Reader,
-    request: Request,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     level: RiskLevel | None = None,
     min_coverage: Annotated[float, Query(ge=0, le=1)] = 0.0,
     format: FormatQuery = None,
-) -> RankedScores | Response:
+) -> Response:
     """Countries ranked by composite risk in the latest successful scoring run (the watch
-    list; `?format=csv` for a table)."""
+    list; `?format=csv` for a table).
+
+    The factor names are given once, in `factors`; each row lists its factors' number, score
+    and coverage. A run never changes once written: the answer carries an `ETag` (send it back
+    in `If-None-Match` for a 304) and `Cache-Control`."""
     run = repository.latest_successful_run(session)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_RUN)
-    scores = repository.scores_for_run(
-        session, run.id, level=level, min_coverage=min_coverage, limit=limit
-    )
-    names = repository.country_names(session, [s.country_iso3 for s in scores])
-    ranked = [
-        _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
-        for i, s in enumerate(scores)
-    ]
+
+    def rows() -> list[CountryScoreOut]:
+        scores = repository.scores_for_run(
+            session, run.id, level=level, min_coverage=min_coverage, limit=limit
+        )
+        names = repository.country_names(session, [s.country_iso3 for s in scores])
+        return [
+            _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
+            for i, s in enumerate(scores)
+        ]
+
     if wants_csv(request, format):
-        return csv_response(ranked, f"earlywarn-watch-list-{run.as_of}.csv")
-    return RankedScores(run=ScoreRunOut.model_validate(run), count=len(ranked), scores=ranked)
+        return csv_response(rows(), f"earlywarn-watch-list-{run.as_of}.csv")
+
+    def render() -> bytes:
+        return ranked_scores(ScoreRunOut.model_validate(run), rows()).model_dump_json().encode()
+
+    cache = getattr(request.app.state, "ranked_scores_cache", None)
+    if cache is None:
+        cache = request.app.state.ranked_scores_cache = RenderedCache()
+    key = (run.id, run.finished_at, limit, level, min_coverage)
+    rendered = cache.get_or_render(key, render)
+    headers = {"ETag": rendered.etag, "Cache-Control": CACHE_CONTROL}
+    if rendered.matches(request.headers.get("if-none-match")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(rendered.body, media_type="application/json", headers=headers)
 
 
 @router.get("/score-runs", response_model=list[ScoreRunOut])
@@ -246,7 +269,7 @@ def scores_as_of(
             _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
             for i, s in enumerate(scores)
         ]
-        return RankedScores(run=ScoreRunOut.model_validate(run), count=len(ranked), scores=ranked)
+        return ranked_scores(ScoreRunOut.model_validate(run), ranked)
     weight_set = _weight_set(session, weight_set_id)
     stored, rescored = stored_scores.rescore_run(session, config, run, weight_set)
     ranks = rescored.ranks()
@@ -268,7 +291,7 @@ def scores_as_of(
     ]
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.iso3))
     rows = rows[:limit] if limit is not None else rows
-    return RankedScores(run=ScoreRunOut.model_validate(run), count=len(rows), scores=rows)
+    return ranked_scores(ScoreRunOut.model_validate(run), rows)
 
 
 @router.get("/countries/{iso3}/score-history", response_model=list[CountryScoreOut])

@@ -65,10 +65,31 @@ class CountryScoreOut(BaseModel):
     methodology_version: str
 
 
+class FactorName(BaseModel):
+    number: int
+    name: str
+
+
+class FactorScore(BaseModel):
+    number: int
+    score: float | None
+    coverage: float
+
+
+class RankedCountryScore(CountryScoreOut):
+    """A row of ``GET /scores/latest``: the factors without their names, which the response
+    gives once in ``factors`` (they were 14 repeated names in every row, most of the body)."""
+
+    factors: list[FactorScore]  # type: ignore[assignment]
+
+
 class RankedScores(BaseModel):
     run: ScoreRunOut
+    factors: list[FactorName] = Field(
+        description="The risk factors' numbers and names, once; rows refer to them by number."
+    )
     count: int
-    scores: list[CountryScoreOut]
+    scores: list[RankedCountryScore]
 
 
 class CountryScoreDetail(CountryScoreOut):

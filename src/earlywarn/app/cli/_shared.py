@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.migrations import upgrade_to_head
-from earlywarn.db import create_db_engine, make_session_factory
+from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
 from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings
@@ -37,7 +37,9 @@ def load_config(settings: Settings) -> Configuration:
 def database(settings: Settings) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
     """The engine, migrated to the latest schema (creating the SQLite file on first use),
     closed when the command ends."""
-    engine = create_db_engine(settings.resolved_database_url())
+    engine = create_db_engine(
+        settings.resolved_database_url(), limits=DatabaseLimits.from_settings(settings)
+    )
     try:
         upgrade_to_head(engine)
         yield engine, make_session_factory(engine)

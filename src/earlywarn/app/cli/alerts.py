@@ -3,13 +3,13 @@ escalation of unacknowledged alerts."""
 
 from __future__ import annotations
 
-import logging
 import signal
 from contextlib import suppress
 from typing import Annotated
 
 import typer
 
+from earlywarn.app import logs
 from earlywarn.app.cli._shared import console, database, load_config
 from earlywarn.db import session_scope
 from earlywarn.notify.delivery import DeliveryStats, worker_from_settings
@@ -29,7 +29,7 @@ def deliver(
     the message is sent again with the same webhook-id.
     """
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = get_settings()
     config = load_config(settings)
     stopping: list[bool] = []

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from earlywarn.app import logs
 from earlywarn.app.cli._shared import console, database, err, load_config
 from earlywarn.app.factory import create_app
 from earlywarn.app.pipeline import prepare_database
@@ -42,7 +42,7 @@ def serve(
 ) -> None:
     """Run the API and the scheduled pipeline (one process)."""
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure()
     settings = get_settings()
     config = load_config(settings)
     with database(settings) as (engine, factory):
@@ -62,4 +62,10 @@ def serve(
             configuration=config,
             start_scheduler=settings.scheduler_enabled and not no_scheduler,
         )
-        uvicorn.run(api, host=host or settings.host, port=port or settings.port, workers=1)
+        uvicorn.run(
+            api,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=1,
+            log_config=None,  # uvicorn's lines go through the JSON handler too
+        )

@@ -1,0 +1,76 @@
+"""``/livez`` and ``/readyz``: the probes an orchestrator or load balancer asks.
+
+``/livez`` answers as long as the process serves HTTP, without touching the database: a
+database outage must not get healthy API processes restarted. ``/readyz`` says whether this
+process should get traffic: the database answers, its schema is the one this code expects (a
+replica started before ``init-db`` finished, or an old replica after an upgrade, is not ready),
+and its configuration was valid at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from earlywarn.api.errors import unavailable_response
+from earlywarn.api.health import database_problem
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+
+@lru_cache(maxsize=4)
+def schema_heads(alembic_dir: Path) -> frozenset[str]:
+    config = Config()
+    config.set_main_option("script_location", str(alembic_dir))
+    return frozenset(ScriptDirectory.from_config(config).get_heads())
+
+
+def schema_problem(factory: sessionmaker[Session], alembic_dir: Path) -> str | None:
+    try:
+        with factory() as session:
+            current = set(session.scalars(text("SELECT version_num FROM alembic_version")))
+    except SQLAlchemyError as exc:
+        logger.warning("readiness: schema version unreadable: %s", exc)
+        return "not initialised (run `earlywarn init-db`)"
+    heads = schema_heads(alembic_dir)
+    if current != heads:
+        return f"at {sorted(current) or 'nothing'}, code expects {sorted(heads)}"
+    return None
+
+
+@router.get("/livez", summary="Liveness: the process serves HTTP (no API key, no database)")
+def livez() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: database reachable, schema at head, configuration valid (no API key)",
+    responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "Not ready; says why."}},
+)
+def readyz(request: Request) -> JSONResponse:
+    state = request.app.state
+    checks: dict[str, Any] = {}
+    database = database_problem(state.session_factory)
+    checks["database"] = database or "ok"
+    if database is None:
+        checks["schema"] = schema_problem(state.session_factory, state.settings.alembic_dir) or "ok"
+    else:
+        checks["schema"] = "unknown (database unavailable)"
+    checks["configuration"] = "ok" if getattr(state, "configuration", None) else "missing"
+    ready = all(value == "ok" for value in checks.values())
+    if not ready:
+        return unavailable_response(request, {"status": "not ready", **checks})
+    return JSONResponse({"status": "ready", **checks})
