@@ -360,8 +360,13 @@ def test_the_onset_probability_rule_reads_the_forecasts_of_the_same_run(
         enter=(top.probability_2y + runner_up.probability_2y) / 2,
         exit=0.0,
     )
+    # Four factors at no risk are thin evidence, which opens no alert since
+    # min_coverage_for_level (tests/scoring/test_evidence_levels.py); this test is about the
+    # forecast reaching the rule, so the minimum is off here.
     config = replace(
-        configuration, alerting=configuration.alerting.model_copy(update={"rules": [rule]})
+        configuration,
+        alerting=configuration.alerting.model_copy(update={"rules": [rule]}),
+        scoring=configuration.scoring.model_copy(update={"min_coverage_for_level": 0.0}),
     )
     second = score_and_alert(session_factory, config, as_of=AS_OF, models_dir=promoted.root.parent)
     assert second.countries_rated == len(ranked)
