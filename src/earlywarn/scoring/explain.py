@@ -176,7 +176,8 @@ def change(
     out["change"] = new - old
     out["weights_change"] = new - mid
     out["data_change"] = mid - old
-    by_factor = []
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    by_factor: list[dict[str, Any]] = []
     for f, number in enumerate(FACTOR_NUMBERS):
         term_before = float(
             before.agg.factor_share[0, 0, f] * np.nan_to_num(before.agg.factor_score[0, 0, f])
@@ -187,6 +188,7 @@ def change(
         by_factor.append(
             {
                 "number": number,
+                "name": factor_names[number],
                 "score_before": _maybe(before.agg.factor_score[0, 0, f]),
                 "score_after": _maybe(mixed.agg.factor_score[0, 0, f]),
                 "term_before": term_before,
@@ -194,6 +196,8 @@ def change(
                 "change": term_after - term_before,
             }
         )
+    # Largest movers first: a reader wants what moved the score, not factor 1 to 14 in order.
+    by_factor.sort(key=lambda row: -abs(row["change"]))
     out["data_change_by_factor"] = by_factor
     return out
 

@@ -80,6 +80,7 @@ def _score_history(
     timings: dict[str, float] | None,
 ) -> list[ScoreRun]:
     lap = _Laps(timings if timings is not None else {})
+    started = utc_now()
     dates = sorted(dates)
     table = _read_table(session, config, end=dates[-1], vintage_as_of=vintage_as_of)
     reference = reference_values(session, config, vintage_as_of=vintage_as_of)
@@ -88,7 +89,9 @@ def _score_history(
     scored = score_panel(config, table, dates, weights_of(spec, weight_set), reference=reference)
     lap("score_seconds")
     now = utc_now()
-    runs = _add_runs(session, config, weight_set, dates, vintage_as_of=vintage_as_of, now=now)
+    runs = _add_runs(
+        session, config, weight_set, dates, vintage_as_of=vintage_as_of, started=started, now=now
+    )
     scores: list[dict[str, Any]] = []
     panels: list[dict[str, Any]] = []
     for t, run in enumerate(runs):
@@ -143,6 +146,7 @@ def _add_runs(
     dates: Sequence[date],
     *,
     vintage_as_of: datetime | None,
+    started: datetime,
     now: datetime,
 ) -> list[ScoreRun]:
     names = factor_names(config)
@@ -153,6 +157,8 @@ def _add_runs(
             methodology_version=config.scoring.methodology_version,
             vintage_as_of=vintage_as_of,
             status=ScoreRunStatus.SUCCEEDED,
+            # The backfill's own start, not the insert time: a run never finishes before it starts.
+            started_at=started,
             finished_at=now,
             factor_names=names,
             # A backfill is not news: alert rules never read these runs.

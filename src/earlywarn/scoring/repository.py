@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, insert, or_, select
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased, defer
 
 from earlywarn.countries.models import Country
@@ -188,6 +188,30 @@ def scores_for_run(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def rank_in_run(session: Session, score: CountryScore) -> int | None:
+    """The score's place in its run's ranking (the order of ``scores_for_run``: composite
+    descending, ties by ISO3); None when unrated. Counted in the database, not by loading
+    the whole run."""
+    if score.composite is None:
+        return None
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(CountryScore)
+        .where(
+            CountryScore.score_run_id == score.score_run_id,
+            CountryScore.composite.is_not(None),
+            or_(
+                CountryScore.composite > score.composite,
+                and_(
+                    CountryScore.composite == score.composite,
+                    CountryScore.country_iso3 < score.country_iso3,
+                ),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
 
 
 def score_for_country(session: Session, run_id: int, iso3: str) -> CountryScore | None:

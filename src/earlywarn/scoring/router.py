@@ -11,12 +11,9 @@ from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, OptionalIdQuery, Sessio
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
-from earlywarn.scoring import repository, stored_scores
-from earlywarn.scoring.engine import FACTOR_NUMBERS, points_to
-from earlywarn.scoring.explain import Rescored
+from earlywarn.scoring import repository, service, stored_scores
 from earlywarn.scoring.models import CountryScore, ScoreRun
 from earlywarn.scoring.ranked import CACHE_CONTROL, RenderedCache, ranked_scores
 from earlywarn.scoring.schemas import (
@@ -67,10 +64,15 @@ def _out(score: CountryScore, run: ScoreRun, rank: int | None, name: str) -> Cou
 
 
 def _detail(
-    session: Session, score: CountryScore, run: ScoreRun, config: Configuration
+    session: Session,
+    score: CountryScore,
+    run: ScoreRun,
+    config: Configuration,
+    *,
+    rank: int | None = None,
 ) -> CountryScoreDetail:
     names = repository.country_names(session, [score.country_iso3])
-    base = _out(score, run, None, names.get(score.country_iso3, score.country_iso3))
+    base = _out(score, run, rank, names.get(score.country_iso3, score.country_iso3))
     breakdown = score.factors
     if breakdown.get("format") is not None:
         breakdown = stored_scores.expand_stored_breakdown(session, config, run, score)
@@ -150,18 +152,23 @@ def country_score_history(
     iso3: Iso3Path,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    one_per_day: Annotated[
+        bool,
+        Query(description="Keep only the last run of each scored date (what a chart draws)"),
+    ] = False,
     format: FormatQuery = None,
 ) -> list[CountryScoreOut] | Response:
     """A country's scores over past runs, newest first, with per-factor scores
-    (`?format=csv` for a table)."""
+    (`?format=csv` for a table). With `one_per_day=true` several runs of one date read as one
+    point, the last of them, as in the country page's chart."""
     code = iso3.upper()
     if session.get(Country, code) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
     name = repository.country_names(session, [code]).get(code, code)
-    history = [
-        _out(score, run, None, name)
-        for score, run in repository.country_history(session, code, limit=limit)
-    ]
+    rows = repository.country_history(session, code, limit=limit)
+    if one_per_day:
+        rows = service.last_run_per_day(rows)
+    history = [_out(score, run, None, name) for score, run in rows]
     if wants_csv(request, format):
         return csv_response(history, f"earlywarn-{code}-history.csv")
     return history
@@ -184,7 +191,7 @@ def country_latest_score(
             status.HTTP_404_NOT_FOUND,
             detail=f"country '{code}' has no data in scoring run {run.id}",
         )
-    return _detail(session, score, run, config)
+    return _detail(session, score, run, config, rank=repository.rank_in_run(session, score))
 
 
 # --- as of a date, under another weight set, breakdown per run, explanation, comparison ------
@@ -202,48 +209,6 @@ def _weight_set(session: Session, weight_set_id: int) -> WeightSet:
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no weight set {weight_set_id}")
     return found
-
-
-def _rescored_out(
-    score: CountryScore,
-    run: ScoreRun,
-    rescored: Rescored,
-    u: int,
-    rank: int | None,
-    name: str,
-    weight_set: WeightSet,
-    factor_names: dict[int, str],
-    levels: LevelThresholds,
-) -> CountryScoreOut:
-    agg = rescored.agg
-    factors = []
-    for f, n in enumerate(FACTOR_NUMBERS):
-        value = float(agg.factor_score[0, u, f])
-        factors.append(
-            FactorSummary(
-                number=n,
-                name=factor_names[n],
-                score=None if value != value else value,
-                coverage=float(agg.factor_coverage[0, u, f]),
-            )
-        )
-    return CountryScoreOut(
-        rank=rank,
-        iso3=score.country_iso3,
-        name=name,
-        composite=rescored.composite(u),
-        level=rescored.level(u),
-        coverage=float(agg.coverage[0, u]),
-        factors_with_data=int(agg.factors_with_data[0, u]),
-        factors=factors,
-        armed_conflict=score.factor_summary.get("armed_conflict"),
-        # Under other weights the crimes' scores move with the factor weights.
-        points_to=points_to(agg.crime_score[0, u].tolist(), levels),
-        score_run_id=run.id,
-        as_of=run.as_of,
-        weight_set_id=weight_set.id,
-        methodology_version=score.methodology_version,
-    )
 
 
 @router.get("/scores", response_model=RankedScores)
@@ -276,7 +241,7 @@ def scores_as_of(
     names = repository.country_names(session, rescored.units)
     factor_names = {f.number: f.name for f in config.framework.risk_factors}
     rows = [
-        _rescored_out(
+        stored_scores.rescored_out(
             s,
             run,
             rescored,
@@ -292,35 +257,6 @@ def scores_as_of(
     rows.sort(key=lambda r: (r.rank is None, r.rank or 0, r.iso3))
     rows = rows[:limit] if limit is not None else rows
     return ranked_scores(ScoreRunOut.model_validate(run), rows)
-
-
-@router.get("/countries/{iso3}/score-history", response_model=list[CountryScoreOut])
-def country_history_under(
-    session: SessionDep,
-    config: ConfigDep,
-    _: Reader,
-    iso3: Iso3Path,
-    weight_set_id: IdQuery,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[CountryScoreOut]:
-    """A country's history re-computed under any weight set, newest first (nothing is
-    written: each stored score's contributions are weighted again)."""
-    code = iso3.upper()
-    if session.get(Country, code) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
-    weight_set = _weight_set(session, weight_set_id)
-    name = repository.country_names(session, [code]).get(code, code)
-    factor_names = {f.number: f.name for f in config.framework.risk_factors}
-    out = []
-    for score, run in repository.country_scores_with_runs(session, code, limit=limit):
-        spec_scores = [score]
-        rescored = stored_scores.rescore_scores(session, config, spec_scores, weight_set)
-        out.append(
-            _rescored_out(
-                score, run, rescored, 0, None, name, weight_set, factor_names, config.scoring.levels
-            )
-        )
-    return out
 
 
 def _score_in_run(session: Session, run: ScoreRun, iso3: str) -> CountryScore:
@@ -342,7 +278,8 @@ def run_country_breakdown(
 ) -> CountryScoreDetail:
     """One country's score in one run with the full breakdown down to each indicator value."""
     run = _run(session, run_id)
-    return _detail(session, _score_in_run(session, run, iso3), run, config)
+    score = _score_in_run(session, run, iso3)
+    return _detail(session, score, run, config, rank=repository.rank_in_run(session, score))
 
 
 @router.get("/score-runs/{run_id}/countries/{iso3}/explanation", response_model=ScoreExplanation)

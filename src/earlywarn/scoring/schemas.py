@@ -120,7 +120,10 @@ class ScoreExplanation(BaseModel):
 
 
 class RunComparisonRow(BaseModel):
+    """One country in two runs; rows come largest absolute change first."""
+
     iso3: str
+    name: str
     composite_before: float | None
     composite_after: float | None
     level_before: RiskLevel | None

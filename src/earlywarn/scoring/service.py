@@ -5,6 +5,7 @@ re-scored, compared) in ``stored``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from earlywarn.scoring.engine import (
     Weights,
     transform_array,
 )
-from earlywarn.scoring.models import ScoreRun, ScoreRunStatus
+from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
 from earlywarn.scoring.panel import ObservationTable, input_variables
 from earlywarn.scoring.results import CountryResult, score_panel
 
@@ -198,3 +199,17 @@ def record_failed_run(
             finished_at=utc_now(),
         ),
     )
+
+
+def last_run_per_day(
+    rows: Sequence[tuple[CountryScore, ScoreRun]],
+) -> list[tuple[CountryScore, ScoreRun]]:
+    """Newest-first history rows thinned to one per scored date: the last run of each day,
+    so that re-running a day reads as one point in a chart, not a vertical jump."""
+    seen: set[date] = set()
+    kept = []
+    for score, run in rows:
+        if run.as_of not in seen:
+            seen.add(run.as_of)
+            kept.append((score, run))
+    return kept

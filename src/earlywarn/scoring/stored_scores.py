@@ -9,11 +9,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import LevelThresholds
 from earlywarn.framework.models import WeightSet
 from earlywarn.scoring import explain, history, repository
-from earlywarn.scoring.engine import EngineSpec, Weights
+from earlywarn.scoring.engine import FACTOR_NUMBERS, EngineSpec, Weights, points_to
+from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import CountryScore, ScoreRun
-from earlywarn.scoring.schemas import RunComparisonRow, ScoreExplanation
+from earlywarn.scoring.schemas import (
+    CountryScoreOut,
+    FactorSummary,
+    RunComparisonRow,
+    ScoreExplanation,
+)
 from earlywarn.scoring.service import weights_of
 
 
@@ -154,6 +161,7 @@ def compare_runs(
     mixed = scored(other_breakdowns, base_weights)
     after = scored(other_breakdowns, other_weights)
     ranks_before, ranks_after = before.ranks(), after.ranks()
+    names = repository.country_names(session, units)
     rows = []
     for u, iso3 in enumerate(units):
         old, mid, new = before.composite(u), mixed.composite(u), after.composite(u)
@@ -161,6 +169,7 @@ def compare_runs(
         rows.append(
             RunComparisonRow(
                 iso3=iso3,
+                name=names.get(iso3, iso3),
                 composite_before=old,
                 composite_after=new,
                 level_before=before.level(u),
@@ -174,4 +183,66 @@ def compare_runs(
                 else None,
             )
         )
+    # Biggest movers first; countries rated in only one of the runs after them.
+    rows.sort(key=lambda r: (r.change is None, -abs(r.change or 0.0), r.iso3))
     return rows
+
+
+def rescored_out(
+    score: CountryScore,
+    run: ScoreRun,
+    rescored: Rescored,
+    u: int,
+    rank: int | None,
+    name: str,
+    weight_set: WeightSet,
+    factor_names: dict[int, str],
+    levels: LevelThresholds,
+) -> CountryScoreOut:
+    """One unit of a re-scored run as the API's score row."""
+    agg = rescored.agg
+    factors = []
+    for f, n in enumerate(FACTOR_NUMBERS):
+        value = float(agg.factor_score[0, u, f])
+        factors.append(
+            FactorSummary(
+                number=n,
+                name=factor_names[n],
+                score=None if value != value else value,
+                coverage=float(agg.factor_coverage[0, u, f]),
+            )
+        )
+    return CountryScoreOut(
+        rank=rank,
+        iso3=score.country_iso3,
+        name=name,
+        composite=rescored.composite(u),
+        level=rescored.level(u),
+        coverage=float(agg.coverage[0, u]),
+        factors_with_data=int(agg.factors_with_data[0, u]),
+        factors=factors,
+        armed_conflict=score.factor_summary.get("armed_conflict"),
+        # Under other weights the crimes' scores move with the factor weights.
+        points_to=points_to(agg.crime_score[0, u].tolist(), levels),
+        score_run_id=run.id,
+        as_of=run.as_of,
+        weight_set_id=weight_set.id,
+        methodology_version=score.methodology_version,
+    )
+
+
+def history_under(
+    session: Session, config: Configuration, iso3: str, name: str, weight_set: WeightSet, limit: int
+) -> list[CountryScoreOut]:
+    """A country's stored scores, newest first, each re-weighted under ``weight_set`` (nothing
+    is written)."""
+    factor_names = {f.number: f.name for f in config.framework.risk_factors}
+    out = []
+    for score, run in repository.country_scores_with_runs(session, iso3, limit=limit):
+        rescored = rescore_scores(session, config, [score], weight_set)
+        out.append(
+            rescored_out(
+                score, run, rescored, 0, None, name, weight_set, factor_names, config.scoring.levels
+            )
+        )
+    return out

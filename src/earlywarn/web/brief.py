@@ -19,6 +19,7 @@ from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.forecasting.models import Forecast
 from earlywarn.framework.config import Configuration
 from earlywarn.scoring import repository as scoring_repository
+from earlywarn.scoring import service as scoring_service
 from earlywarn.scoring import stored_scores
 from earlywarn.scoring.models import CountryScore, ScoreRun
 
@@ -68,16 +69,13 @@ class Brief:
 
 def history(session: Session, iso3: str) -> list[HistoryPoint]:
     """Oldest first, one point per date: several runs on one day read as the last one."""
-    by_date: dict[date, HistoryPoint] = {}
-    for score, run in scoring_repository.country_history(session, iso3, limit=HISTORY_RUNS):
-        # Newest-created first within a date, so the first seen is the one that counts.
-        by_date.setdefault(
-            run.as_of,
-            HistoryPoint(
-                run.as_of, score.composite, score.level.value if score.level else None, run.id
-            ),
-        )
-    return [by_date[d] for d in sorted(by_date)]
+    rows = scoring_service.last_run_per_day(
+        scoring_repository.country_history(session, iso3, limit=HISTORY_RUNS)
+    )
+    return [
+        HistoryPoint(run.as_of, score.composite, score.level.value if score.level else None, run.id)
+        for score, run in reversed(rows)
+    ]
 
 
 def _labels(config: Configuration) -> dict[str, str]:

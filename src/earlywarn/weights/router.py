@@ -6,10 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from earlywarn.api.deps import IdPath, SessionDep
+from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, SessionDep
 from earlywarn.auth.deps import Admin, Reader
+from earlywarn.countries.models import Country
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
+from earlywarn.scoring import repository as scoring_repository
+from earlywarn.scoring import stored_scores
+from earlywarn.scoring.schemas import CountryScoreOut
 from earlywarn.weights import repository, service
 from earlywarn.weights.schemas import (
     ApplyRequest,
@@ -113,3 +117,34 @@ def apply(
     except service.WeightSetConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     return WeightSetEventOut.model_validate(event)
+
+
+# The score history under a weight set lives here, not in scoring: which set is active is
+# decided by the weight-set events this package owns.
+@router.get(
+    "/countries/{iso3}/score-history", response_model=list[CountryScoreOut], tags=["scores"]
+)
+def country_history_under(
+    session: SessionDep,
+    config: ConfigDep,
+    _: Reader,
+    iso3: Iso3Path,
+    weight_set_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="Weight set to re-score under; the active set when left out",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[CountryScoreOut]:
+    """A country's history re-computed under a weight set (the active one by default), newest
+    first. Nothing is written: each stored score's contributions are weighted again, so a
+    proposed set can be read against the past before it is applied."""
+    code = iso3.upper()
+    if session.get(Country, code) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")
+    weight_set = _active(session) if weight_set_id is None else _weight_set(session, weight_set_id)
+    name = scoring_repository.country_names(session, [code]).get(code, code)
+    return stored_scores.history_under(session, config, code, name, weight_set, limit)
