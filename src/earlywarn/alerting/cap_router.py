@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from earlywarn.alerting import cap, cap_repository, cap_tokens, repository
 from earlywarn.api.deps import IdPath, SessionDep
@@ -70,6 +70,10 @@ def public_cap_feed(session: SessionDep, config: ConfigDep, request: Request) ->
 
 
 class FeedTokenIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Regional situation room CAP reader"}]}
+    )
+
     name: str = Field(min_length=1, max_length=200, description="Who reads the feed with it")
 
 
@@ -109,11 +113,14 @@ def create_feed_token(
 
 @router.get("/cap-feed-tokens", response_model=list[FeedTokenOut])
 def list_feed_tokens(session: SessionDep, _: Admin) -> list[FeedTokenOut]:
+    """Feed tokens issued for CAP readers that cannot send an API-key header (the token itself
+    is never shown again; only its label and dates)."""
     return [_token_out(t) for t in cap_tokens.list_tokens(session)]
 
 
 @router.delete("/cap-feed-tokens/{token_id}", response_model=FeedTokenOut)
 def revoke_feed_token(session: SessionDep, _: Admin, token_id: IdPath) -> FeedTokenOut:
+    """Revokes a feed token at once: its feed URL answers 404 from now on."""
     token = cap_tokens.revoke(session, token_id)
     if token is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no feed token {token_id}")
@@ -143,6 +150,8 @@ def token_cap_feed(
     responses={200: {"content": {CAP_MEDIA_TYPE: {}}}},
 )
 def get_alert_cap(session: SessionDep, _: Reader, alert_id: IdPath, request: Request) -> Response:
+    """The alert's newest CAP 1.2 message (Alert, Update or Cancel) as XML, for
+    emergency-information systems that read CAP."""
     alert = repository.get(session, alert_id)
     if alert is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no alert {alert_id}")

@@ -17,7 +17,25 @@ class ActionIn(BaseModel):
     """A recommended row (``catalogue_code``, e.g. "4.3.1", from the alert's
     ``priority_actions`` or ``actions``) or a free-text action (``text`` and ``sphere``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "catalogue_code": "4.1.2",
+                    "who_acts": "Permanent Mission in New York",
+                    "status": "planned",
+                    "due_date": "2026-12-20",
+                },
+                {
+                    "text": "Brief the EU Political and Security Committee on the alert",
+                    "sphere": "regional",
+                    "who_acts": "Desk officer, Horn of Africa",
+                    "status": "under_way",
+                },
+            ]
+        },
+        extra="forbid",
+    )
 
     catalogue_code: str | None = Field(default=None, pattern=_CODE)
     text: str | None = Field(default=None, min_length=1, max_length=4000)
@@ -40,7 +58,21 @@ class ActionIn(BaseModel):
 class ActionPatch(BaseModel):
     """The fields to change; those left out stay as they are."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "done",
+                    "outcome_note": "Council consultations held on 18 December.",
+                },
+                {
+                    "status": "dropped",
+                    "dropped_reason": "Superseded by a joint démarche with regional partners.",
+                },
+            ]
+        },
+        extra="forbid",
+    )
 
     who_acts: str | None = Field(default=None, min_length=1, max_length=200)
     status: ActionStatus | None = None

@@ -101,6 +101,8 @@ def list_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=AlertOut)
 def get_alert(session: SessionDep, _: Reader, alert_id: IdPath) -> AlertOut:
+    """One alert with its evidence, ranked priority actions, recommended actions, audit trail
+    and deliveries."""
     return _full(session, _get(session, alert_id))
 
 

@@ -80,8 +80,20 @@ class AlertOut(AlertSummaryOut):
 
 
 class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"note": "Seen; the desk is preparing a briefing for the Minister."}]
+        }
+    )
+
     note: str | None = Field(default=None, max_length=2000)
 
 
 class ReasonIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "Opened on thin evidence; reviewed with the country team."}]
+        }
+    )
+
     reason: str = Field(min_length=1, max_length=2000, description="Kept in the audit trail.")

@@ -59,6 +59,8 @@ def database_problem(factory: sessionmaker[Session]) -> str | None:
     },
 )
 def healthz(request: Request) -> JSONResponse:
+    """Whether the service and its database answer and can take writes. For load balancers and
+    uptime checks; `/readyz` adds schema and configuration checks."""
     factory: sessionmaker[Session] = request.app.state.session_factory
     problem = database_problem(factory)
     degraded = storage_problem(request.app.state.engine, reachable=problem is None)

@@ -52,6 +52,8 @@ def schema_problem(factory: sessionmaker[Session], alembic_dir: Path) -> str | N
 
 @router.get("/livez", summary="Liveness: the process serves HTTP (no API key, no database)")
 def livez() -> dict[str, str]:
+    """Answers while the process can serve HTTP at all; it touches no database, so a restart is
+    only warranted when this fails."""
     return {"status": "alive"}
 
 
@@ -61,6 +63,9 @@ def livez() -> dict[str, str]:
     responses={status.HTTP_503_SERVICE_UNAVAILABLE: {"description": "Not ready; says why."}},
 )
 def readyz(request: Request) -> JSONResponse:
+    """Whether this process should receive traffic: the database is reachable, its schema is at
+    the code's migration head and the configuration is valid. 503 with the failing check named
+    otherwise."""
     state = request.app.state
     checks: dict[str, Any] = {}
     database = database_problem(state.session_factory)

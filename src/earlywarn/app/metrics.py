@@ -155,6 +155,9 @@ class RequestMetrics:
 
 @router.get("/metrics", summary="Prometheus metrics (no API key: counts only, no content)")
 def metrics(request: Request) -> Response:
+    """Counters and gauges for Prometheus: requests and latency by route, job runs, each
+    source's data age, outbox depth, open alerts by level and rule. Counts only, never content,
+    so it needs no key; keep the port private if even counts are sensitive."""
     registry: CollectorRegistry = request.app.state.metrics_registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -35,6 +35,8 @@ def create_api_key(body: ApiKeyCreate, session: SessionDep, principal: Admin) ->
 
 @router.get("", response_model=list[ApiKeyRead], summary="List API keys (never their hashes)")
 def list_api_keys(session: SessionDep, principal: Admin) -> list[ApiKeyRead]:
+    """Issued API keys: role, focal point, label, when created and last used, and whether
+    revoked. The keys themselves are never shown again."""
     return [ApiKeyRead.model_validate(key) for key in repository.list_keys(session)]
 
 

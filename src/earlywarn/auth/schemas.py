@@ -13,7 +13,19 @@ KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "analysis dashboard", "role": "analyst"},
+                {
+                    "name": "Sudan desk mailbox integration",
+                    "role": "focal_point",
+                    "focal_point_id": 3,
+                },
+            ]
+        },
+        extra="forbid",
+    )
 
     name: KeyName = Field(description="Who or what uses the key, e.g. 'dashboard' or a person.")
     role: Role

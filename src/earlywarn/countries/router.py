@@ -49,6 +49,8 @@ def get_country(
     iso3: Annotated[str, Path(description="ISO 3166-1 alpha-3 (or earlywarn's own) code.")],
     session: SessionDep,
 ) -> CountryOut:
+    """The country's name, codes, region and UN membership. A browser asking for HTML at this
+    address gets the country brief page instead."""
     country = repository.get(session, iso3.strip().upper())
     if country is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown country '{iso3}'")

@@ -81,6 +81,8 @@ def list_ingest_runs(
     run_status: Annotated[RunStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[IngestRunRead]:
+    """Ingest runs, newest first, by source and status: rows read and written, errors, and the
+    archived payload when kept."""
     try:
         runs = service.list_runs(session, source_id=source, status=run_status, limit=limit)
     except UnknownSourceError as exc:
@@ -102,6 +104,7 @@ def list_run_payloads(
 
 @router.get("/ingest-runs/{run_id}", response_model=IngestRunRead)
 def get_ingest_run(run_id: IdPath, session: SessionDep, principal: Reader) -> IngestRunRead:
+    """One ingest run with its counts and, if it failed, the reason."""
     run = service.get_run(session, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"ingest run {run_id} not found")

@@ -70,6 +70,9 @@ def _check_webhook_destination(request: Request, url: str | None) -> None:
 def create_focal_point(
     body: FocalPointCreate, session: SessionDep, principal: Admin, request: Request
 ) -> FocalPointRead:
+    """Registers a person or office that receives alerts, with an e-mail address and/or a
+    webhook URL (refused when it points at a private or loopback address unless allow-listed).
+    Subscriptions are added separately."""
     _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
         return FocalPointRead.model_validate(service.create_focal_point(session, body))
@@ -83,6 +86,7 @@ def list_focal_points(
         bool | None, Query(description="Only active (true) or inactive (false) ones.")
     ] = None,
 ) -> list[FocalPointRead]:
+    """Every focal point with its channels and whether it is active."""
     return [
         FocalPointRead.model_validate(fp)
         for fp in service.list_focal_points(session, active=active)
@@ -95,6 +99,7 @@ def list_focal_points(
 def get_focal_point(
     focal_point_id: IdPath, session: SessionDep, principal: Admin
 ) -> FocalPointRead:
+    """One focal point with its channels."""
     with _service_errors():
         return FocalPointRead.model_validate(service.get_focal_point(session, focal_point_id))
 
@@ -170,6 +175,8 @@ def create_subscription(
 def list_subscriptions(
     focal_point_id: IdPath, session: SessionDep, principal: Acknowledger
 ) -> list[SubscriptionRead]:
+    """The focal point's subscriptions: which countries, regions, levels and rules reach it.
+    Another focal point's id answers 404 like a missing one."""
     with _service_errors():
         _own(principal, focal_point_id)
         return [
@@ -260,6 +267,8 @@ def list_outbox(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> list[OutboxMessageRead]:
+    """Notifications owed or delivered, newest first: channel, recipient, attempts, status and
+    a short sanitised excerpt of the last error."""
     return [
         OutboxMessageRead.model_validate(m)
         for m in outbox.list_outbox(

@@ -112,6 +112,24 @@ class _Request(BaseModel):
 
 
 class FocalPointCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Sudan desk",
+                    "organisation": "Ministry of Foreign Affairs",
+                    "email": "sudan.desk@example.org",
+                },
+                {
+                    "name": "Situation room",
+                    "webhook_url": "https://hooks.example.org/earlywarn",
+                    "escalation_tier": "regional",
+                    "region": "Africa",
+                },
+            ]
+        }
+    )
+
     name: Name
     organisation: Name | None = None
     email: Email | None = None
@@ -129,6 +147,10 @@ class FocalPointCreate(_Request):
 
 class FocalPointUpdate(_Request):
     """Fields left out stay as they are; ``email``/``webhook_url`` set to null are removed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "horn.desk@example.org"}, {"active": False}]}
+    )
 
     name: Name | None = None
     organisation: Name | None = None
@@ -172,6 +194,20 @@ class WebhookSecretOut(BaseModel):
 
 
 class SubscriptionCreate(_Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"country_iso3": "SDN", "min_level": "warning", "channel": "email"},
+                {
+                    "region": "Africa",
+                    "min_level": "emergency",
+                    "rule_kinds": ["risk_factor", "level_at_least"],
+                    "channel": "webhook",
+                },
+            ]
+        }
+    )
+
     country_iso3: Iso3 | None = Field(
         default=None, description="ISO 3166-1 alpha-3 code; null subscribes to every country."
     )
@@ -224,13 +260,26 @@ class OutboxMessageRead(BaseModel):
 class RetryIn(BaseModel):
     """Re-queue one failed delivery; the reason is kept in the audit trail."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "The receiver was redeployed; it answers again."}]
+        },
+        extra="forbid",
+    )
 
     reason: str = Field(min_length=1, max_length=2000, description="Kept in the audit trail.")
 
 
 class BulkRetryIn(RetryIn):
     """Re-queue every failed delivery of an alert and/or a focal point (both: AND)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"reason": "The ministry mail relay was down until 14:00 UTC.", "focal_point_id": 3}
+            ]
+        }
+    )
 
     alert_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
     focal_point_id: int | None = Field(default=None, ge=1, le=2_147_483_647)

@@ -23,6 +23,8 @@ def get_country_observations(
         str | None, Query(max_length=128, description="Only this variable, e.g. wb.PV.EST")
     ] = None,
 ) -> CountryObservationsRead:
+    """Every observation held for the country (or one variable): value, period, source and
+    ingest run, newest vintage. The raw evidence behind its scores."""
     try:
         return service.country_observations(session, iso3, variable)
     except service.UnknownCountryError as exc:

@@ -134,11 +134,14 @@ def latest_scores(
 def score_runs(
     session: SessionDep, _: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[ScoreRun]:
+    """Scoring runs, newest first: date scored, weight set, status, countries scored, and
+    whether alert rules were evaluated on it (backfilled history runs are not)."""
     return repository.list_runs(session, limit=limit)
 
 
 @router.get("/score-runs/{run_id}", response_model=ScoreRunOut)
 def score_run(session: SessionDep, _: Reader, run_id: IdPath) -> ScoreRun:
+    """One scoring run: when it ran, what it scored and whether it succeeded."""
     run = repository.get_run(session, run_id)
     if run is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no scoring run {run_id}")

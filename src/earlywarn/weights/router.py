@@ -61,6 +61,8 @@ def get_events(
 
 @router.get("/weight-sets/{weight_set_id}", response_model=WeightSetDetail)
 def get_weight_set(session: SessionDep, _: Reader, weight_set_id: IdPath) -> WeightSetDetail:
+    """One weight set: its factor and indicator weights, version, content digest and when it
+    was active."""
     return service.detail(session, _weight_set(session, weight_set_id))
 
 

@@ -31,7 +31,18 @@ class WeightProposal(BaseModel):
     (set the factor's weight to 0 to drop it), and at least one factor must have one.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "factor_weights": {"1": 2.0},
+                    "indicator_weights": {"battle_deaths": 1.5},
+                    "note": "More weight on armed conflict",
+                }
+            ]
+        },
+        extra="forbid",
+    )
 
     indicator_weights: dict[str, Weight] = Field(default_factory=dict)
     factor_weights: dict[str, Weight] = Field(
@@ -41,7 +52,14 @@ class WeightProposal(BaseModel):
 
 
 class ApplyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"reason": "Weigh recent violence more, as the methodology review agreed."}
+            ]
+        },
+        extra="forbid",
+    )
 
     # Stripped first: a reason of blanks is no reason.
     reason: Annotated[
@@ -51,6 +69,17 @@ class ApplyRequest(BaseModel):
 
 
 class RollbackRequest(ApplyRequest):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to_weight_set_id": 4,
+                    "reason": "Levels moved that nobody could explain; back to the reviewed set.",
+                }
+            ]
+        }
+    )
+
     to_weight_set_id: int = Field(ge=1, le=2_147_483_647)
 
 
