@@ -322,6 +322,7 @@ def test_the_brief_shows_open_alerts_with_priority_and_recorded_actions(
     priority = _priority(session_factory, sudan)
     desk = _signed_in(new_client, users[Role.FOCAL_POINT])
     before = desk.get("/countries/SDN", headers=HTML).text
+    assert f'<a href="#alert-{sudan}">#{sudan} emergency, systematic attack</a>' in before
     card = before.split(f'<a href="/alerts/{sudan}">Alert #{sudan}</a>')[1].split("</article>")[0]
     assert "None yet." in card
     for item in priority:
