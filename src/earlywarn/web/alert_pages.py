@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -167,12 +167,16 @@ def alert_page(
     session: SessionDep,
     user: Viewer,
     alert_id: IdPath,
-    record: Annotated[str, Query(max_length=16)] = "",
+    record: str = "",
 ) -> Response:
     """``?record=CODE`` (the "Record this action" link of a priority action) only preselects
-    that row in the form; a GET never changes anything."""
+    that row in the form (an unknown code preselects nothing); a GET never changes anything."""
     return alert_page_response(
-        request, session, user, alert_or_404(session, alert_id), record=RecordForm(code=record)
+        request,
+        session,
+        user,
+        alert_or_404(session, alert_id),
+        record=RecordForm(code=record[:16]),
     )
 
 
