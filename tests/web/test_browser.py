@@ -206,7 +206,7 @@ def test_the_web_interface_in_chromium(browser: Any, served: Served) -> None:
     """One flow per user task on the same served data (loading it takes most of the time)."""
     _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(browser, served)
     _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(browser, served)
-    _a_focal_point_acknowledges_an_alert_from_its_inbox(browser, served)
+    _a_focal_point_acknowledges_an_alert_and_records_an_action(browser, served)
     _an_admin_previews_applies_and_rolls_back_a_weight_change(browser, served)
     assert served.blocked == []
 
@@ -296,7 +296,9 @@ def _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(
     assert served.blocked == []
 
 
-def _a_focal_point_acknowledges_an_alert_from_its_inbox(browser: Any, served: Served) -> None:
+def _a_focal_point_acknowledges_an_alert_and_records_an_action(
+    browser: Any, served: Served
+) -> None:
     page = _page(browser, served)
     _sign_in(page, served, Role.FOCAL_POINT)
     page.click("header nav a[href='/inbox']")
@@ -324,8 +326,55 @@ def _a_focal_point_acknowledges_an_alert_from_its_inbox(browser: Any, served: Se
     assert trail.locator("td").nth(2).text_content().endswith(":desk@example.org")
     assert trail.locator("td").nth(4).text_content() == "Seen; convening the Sudan task force."
     assert "State acknowledged" in page.locator(".lede").text_content()
-    page.screenshot(path=str(served.shots / "alert.png"))
+    _the_focal_point_records_an_action_from_planned_to_done(page, served, alert_path)
     page.context.close()
+
+
+def _the_focal_point_records_an_action_from_planned_to_done(
+    page: Any, served: Served, alert_path: str
+) -> None:
+    priority = page.locator("#priority-actions > li")
+    assert 1 <= priority.count() <= 7
+    first = priority.first
+    code = first.locator(".tag").text_content().split(" · ")[1]
+    first.locator("a", has_text="Record this action").click()
+    page.wait_for_load_state()
+    assert page.locator("#catalogue_code").input_value() == code  # the row, preselected
+    page.fill("#who_acts", "Head of mission, Port Sudan")
+    page.fill("#due_date", "2025-07-15")
+    page.click("#record-form button[type=submit]")
+    page.wait_for_load_state()
+    assert urlsplit(page.url).path == alert_path
+    row = page.locator("#recorded-actions tbody tr")
+    assert row.count() == 1
+    assert row.locator("td.status").text_content() == "planned"
+    assert code in row.locator("td").nth(1).text_content()
+    row.locator("summary").click()
+    row.locator("select[name=status]").select_option("done")
+    row.locator("textarea[name=outcome_note]").fill("Met the governor; access agreed.")
+    _accessible(page)  # with the change form open
+    row.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    row = page.locator("#recorded-actions tbody tr")
+    assert row.locator("td.status").text_content() == "done"
+    assert "Met the governor" in row.text_content()
+    trail = page.locator("#audit-trail tbody tr")
+    recorded, updated = trail.nth(trail.count() - 2), trail.last
+    assert recorded.locator("td").nth(1).text_content() == "action recorded"
+    assert code in recorded.locator("td").nth(4).text_content()
+    assert updated.locator("td").nth(1).text_content() == "action updated"
+    assert "status planned → done" in updated.locator("td").nth(4).text_content()
+    assert updated.locator("td").nth(2).text_content().endswith(":desk@example.org")
+    _accessible(page)
+    # A viewport from the section's top (an element shot would slide the sticky table head
+    # over the first row).
+    page.evaluate("document.getElementById('done').scrollIntoView()")
+    page.screenshot(path=str(served.shots / "alert-actions.png"))
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(served.shots / "alert.png"))
+    # The country brief shows the open alert with what is being done about it.
+    page.goto(served.base_url + "/countries/SDN")
+    assert "Met the governor" in page.locator("ul.recorded").first.text_content()
 
 
 def _an_admin_previews_applies_and_rolls_back_a_weight_change(browser: Any, served: Served) -> None:

@@ -46,5 +46,17 @@ def action_counts(session: Session) -> dict[int, tuple[datetime, int, int]]:
     return {alert_id: (first, int(n), int(done or 0)) for alert_id, first, n, done in rows}
 
 
+def actions_of(session: Session, alert_ids: list[int]) -> list[AlertAction]:
+    if not alert_ids:
+        return []
+    return list(
+        session.scalars(
+            select(AlertAction)
+            .where(AlertAction.alert_id.in_(alert_ids))
+            .order_by(AlertAction.alert_id, AlertAction.id)
+        )
+    )
+
+
 def regions(session: Session) -> dict[str, str | None]:
     return {iso3: region for iso3, region in session.execute(select(Country.iso3, Country.region))}  # noqa: C416

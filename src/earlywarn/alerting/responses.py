@@ -11,18 +11,20 @@ Nothing here commits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting import repository
+from earlywarn.alerting import repository, response_repository
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.alerting.response_models import ActionStatus, AlertAction
 from earlywarn.alerting.response_schemas import ActionIn, ActionPatch
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.priority import row_code
 from earlywarn.types import Sphere
 
 # Why a focal point may not act on an alert, or None when it may (notify knows who was told).
@@ -93,6 +95,42 @@ def recommended_row(config: Configuration, alert: Alert, code: str) -> tuple[Sph
             "free-text action (text and sphere) if it is what was done"
         )
     return heading.sphere, text
+
+
+@dataclass(frozen=True)
+class RecommendedRow:
+    """A row of the alert's recommended actions, with the catalogue code that names it."""
+
+    code: str
+    sphere: Sphere
+    heading_title: str
+    text: str
+    imminent: bool
+
+
+def recommended_rows(config: Configuration, alert: Alert) -> list[RecommendedRow]:
+    """Every row the alert recommends, by sphere and catalogue order: what ``record_action``
+    accepts as a ``catalogue_code``."""
+    rows: list[RecommendedRow] = []
+    for sphere in Sphere:
+        for heading in alert.actions.get(sphere.value, []):
+            for row in heading.get("actions", []):
+                try:
+                    code = row_code(config, str(heading["code"]), row["group"], row["text"])
+                except KeyError:
+                    # The catalogue changed since the alert was written: the row has no code
+                    # now, and record_action would refuse it; it stays readable on the alert.
+                    continue
+                rows.append(
+                    RecommendedRow(
+                        code=code,
+                        sphere=sphere,
+                        heading_title=str(heading.get("title", "")),
+                        text=row["text"],
+                        imminent=bool(row.get("for_imminent_risk")),
+                    )
+                )
+    return rows
 
 
 def _audit(
@@ -250,3 +288,11 @@ def actions_for(session: Session, alert_id: int) -> list[AlertAction]:
             select(AlertAction).where(AlertAction.alert_id == alert_id).order_by(AlertAction.id)
         )
     )
+
+
+def actions_for_alerts(session: Session, alert_ids: list[int]) -> dict[int, list[AlertAction]]:
+    """The recorded actions of several alerts (a country brief's), oldest first, in one query."""
+    found: dict[int, list[AlertAction]] = {alert_id: [] for alert_id in alert_ids}
+    for action in response_repository.actions_of(session, alert_ids):
+        found[action.alert_id].append(action)
+    return found

@@ -53,7 +53,7 @@ def factor_shares(config: Configuration, factor_scores: Mapping[int, float]) -> 
     return {n: weights.get(n, 0.0) * s / total for n, s in factor_scores.items()}
 
 
-def _row_code(config: Configuration, heading_code: str, group: str, text: str) -> str:
+def row_code(config: Configuration, heading_code: str, group: str, text: str) -> str:
     """The catalogue code of a row: heading code and its 1-based position over the heading's
     rows in catalogue order (the position ``framework_recommended_actions`` stores, plus one)."""
     position = 0
@@ -138,7 +138,7 @@ def _candidates(
                         heading=dict(heading),
                         group=group,
                         text=text,
-                        code=_row_code(config, code, group, text),
+                        code=row_code(config, code, group, text),
                         why=why,
                     )
                 )

@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.alerting import repository as alerting_repository
+from earlywarn.alerting import responses
 from earlywarn.alerting.models import Alert, AlertState
+from earlywarn.alerting.response_models import AlertAction
 from earlywarn.countries.models import Country
 from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.forecasting.models import Forecast
@@ -57,6 +59,8 @@ class Brief:
     change: dict[str, Any] | None
     factor_changes: list[FactorChange]
     alerts: list[Alert]
+    # What was done about each open alert (alert id -> its recorded actions, oldest first).
+    recorded: dict[int, list[AlertAction]]
 
     def indicators(self) -> list[dict[str, Any]]:
         """Every indicator of the breakdown with its factor's number, in factor order."""
@@ -140,4 +144,5 @@ def country_brief(session: Session, config: Configuration, country: Country) -> 
         change=change,
         factor_changes=factor_changes,
         alerts=alerts,
+        recorded=responses.actions_for_alerts(session, [a.id for a in alerts]),
     )

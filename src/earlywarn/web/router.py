@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from earlywarn.web import (
     admin_users,
     admin_weights,
+    alert_actions,
     alert_pages,
     auth_pages,
     country_pages,
@@ -44,7 +45,11 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     # Pages that share a path with an API route go first: they match only a browser's page
     # request (country_pages.BrowserPageRoute), and let every other request through.
-    app.router.routes[:0] = [*country_pages.pages.routes, *alert_pages.pages.routes]
+    app.router.routes[:0] = [
+        *country_pages.pages.routes,
+        *alert_pages.pages.routes,
+        *alert_actions.pages.routes,
+    ]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(PageRefused, _refused)

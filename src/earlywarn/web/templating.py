@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
 from earlywarn.auth.accounts import WebUser
+from earlywarn.framework.priority_text import priority_why
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -49,6 +50,8 @@ templates.env.filters["number"] = _number
 templates.env.filters["percent"] = _percent
 templates.env.filters["when"] = _when
 templates.env.filters["age"] = _age
+# The same words for a priority action's reasons as the e-mail and the CAP instruction.
+templates.env.filters["priority_why"] = priority_why
 
 
 def render(
