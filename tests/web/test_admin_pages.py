@@ -86,7 +86,8 @@ def test_an_admin_creates_a_focal_point_and_sees_its_webhook_secret_once(
         "/admin/focal-points", data={"csrf_token": token, **fields, "email": "sahel@@example"}
     )
     assert bad.status_code == 400
-    assert "email: " in bad.text and "exactly one" in bad.text
+    assert "email: " in bad.text
+    assert "exactly one" in bad.text
     assert 'value="Sahel desk"' in bad.text  # the form keeps what was typed
     created = client.post(
         "/admin/focal-points",
@@ -181,7 +182,8 @@ def test_an_admin_edits_a_focal_point_manages_subscriptions_and_deactivates_it(
         key = session.scalars(select(ApiKey).where(ApiKey.name == "desk machine")).one()
         assert key.revoked_at is not None  # its keys stop working with it
     shown = client.get(page).text
-    assert "Inactive" in shown and "Reactivate Kenya desk" in shown
+    assert "Inactive" in shown
+    assert "Reactivate Kenya desk" in shown
     assert client.post(f"{page}/activate", data={"csrf_token": token}).status_code == 303
     with session_factory() as session:
         assert session.get_one(FocalPoint, focal_point_id).active
@@ -213,11 +215,9 @@ def test_an_admin_issues_a_key_shown_once_and_revokes_it(
     assert api.get("/countries/KEN", headers={"X-API-Key": key}).status_code == 200
     listing = client.get("/admin/api-keys").text
     assert key not in listing
-    assert (
-        "Desk dashboard" in listing
-        and "focal point" in listing
-        and "never" not in listing.split("Desk dashboard")[1].split("</tr>")[0]
-    )
+    assert "Desk dashboard" in listing
+    assert "focal point" in listing
+    assert "never" not in listing.split("Desk dashboard")[1].split("</tr>")[0]
     missing_fp = client.post(
         "/admin/api-keys", data={"csrf_token": token, "name": "x", "role": "focal_point"}
     )
@@ -265,4 +265,5 @@ def test_the_sources_page_shows_every_configured_source_and_the_failures(
     assert "<strong>failing</strong>" in row
     assert "HTTP 503 from api.worldbank.org" in row
     failed = page.text.split('id="failed-runs"')[1]
-    assert "worldbank" in failed and "schedule" in failed
+    assert "worldbank" in failed
+    assert "schedule" in failed
