@@ -71,7 +71,7 @@ class AckLinks:
 
     def read(self, token: str) -> AckGrant:
         try:
-            data = self._serializer.loads(token, max_age=self.max_age.total_seconds())
+            data = self._serializer.loads(token, max_age=int(self.max_age.total_seconds()))
         except SignatureExpired as exc:
             raise AckLinkExpired(
                 f"This acknowledge link has expired (links are valid for {self.max_age_text}). "
