@@ -241,3 +241,6 @@ def test_the_generated_secret_is_private_stable_and_replaced_by_a_configured_one
         configured.read(token)
     with pytest.raises(ValueError, match="32"):
         ack_links.AckLinks("short", timedelta(hours=1))
+    not_a_directory = tmp_path / ack_links.SECRET_FILE_NAME / "data"
+    with pytest.raises(ack_links.AckLinkError, match="EARLYWARN_ACK_LINK_SECRET"):
+        ack_links.from_settings(web_settings(not_a_directory))

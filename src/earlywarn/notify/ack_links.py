@@ -127,5 +127,14 @@ def _read_secret(path: Path) -> str:
 
 def from_settings(settings: Settings) -> AckLinks:
     configured = settings.ack_link_secret
-    secret = configured.get_secret_value() if configured else persisted_secret(settings.data_dir)
+    if configured is not None:
+        secret = configured.get_secret_value()
+    else:
+        try:
+            secret = persisted_secret(settings.data_dir)
+        except OSError as exc:
+            raise AckLinkError(
+                f"cannot keep the acknowledge-link secret in {settings.data_dir} ({exc}); "
+                "make that directory writable or set EARLYWARN_ACK_LINK_SECRET"
+            ) from exc
     return AckLinks(secret, timedelta(hours=settings.ack_link_max_age_hours))
