@@ -201,6 +201,7 @@ def test_a_tampered_expired_or_foreign_link_is_refused_with_a_clear_page(
     assert browser.post(f"/ack/{old}", data={}).status_code == 410
     # A genuine link for a focal point the alert does not concern: notify's rule refuses it.
     foreign = links.path(alert_id, bystander_id)
+    assert browser.get(foreign).status_code == 403
     refused = browser.post(foreign, data={})
     assert refused.status_code == 403
     assert "was not told about alert" in refused.text
@@ -217,7 +218,12 @@ def test_a_deactivated_focal_points_link_stops_working(
     path = app.state.ack_links.path(alert_id, desk_id)
     with session_scope(session_factory) as session:
         session.get_one(FocalPoint, desk_id).active = False
-    refused = new_client().post(path, data={})
+    browser = new_client()
+    shown = browser.get(path)
+    assert shown.status_code == 403
+    assert "not an active focal point" in shown.text
+    assert 'id="ack-form"' not in shown.text
+    refused = browser.post(path, data={})
     assert refused.status_code == 403
     assert "not an active focal point" in refused.text
 

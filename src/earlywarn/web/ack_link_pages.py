@@ -74,6 +74,12 @@ def _page(
             focal_point = notify_service.get_focal_point(session, grant.focal_point_id)
         except notify_service.NotFound:
             status_code, error = 404, "The focal point this link was sent to no longer exists."
+    if focal_point is not None and alert is not None and error is None:
+        # Said before the click, by the rule the POST applies (notify's).
+        sink: AlertEventSink = request.app.state.alert_event_sink
+        refusal = sink.refusal_to_act(session, alert, focal_point.id)
+        if refusal is not None and alert.state is AlertState.FIRING:
+            status_code, error = 403, refusal
     response = render(
         request,
         "ack_link.html",
