@@ -94,6 +94,14 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Base URL of this service, for links to alerts in e-mails and the CAP feed.",
     )
+    ack_link_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the one-click acknowledge links in alert e-mails (32+ characters). "
+        "Unset: one is generated once into data_dir/ack-link-secret (mode 0600).",
+    )
+    ack_link_max_age_hours: float = Field(
+        default=168.0, gt=0, description="How long an e-mail's acknowledge link stays valid."
+    )
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_from: str = "earlywarn@localhost"

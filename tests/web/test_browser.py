@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.alerting.models import Alert, AlertState
 from earlywarn.app.factory import create_app
 from earlywarn.app.pipeline import backfill_history, prepare_database, score_and_alert
 from earlywarn.auth import accounts
@@ -33,6 +34,7 @@ from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
+from earlywarn.notify.ack_links import AckLinks
 from earlywarn.notify.models import Channel, Subscription
 from earlywarn.observations.models import RunStatus
 from earlywarn.types import RiskLevel, Role
@@ -65,6 +67,7 @@ def _free_port() -> int:
 class Served:
     base_url: str
     shots: Path
+    ack_links: AckLinks
     blocked: list[str] = field(default_factory=list)
 
 
@@ -113,7 +116,9 @@ def served(
             )
     port = _free_port()
     app = create_app(
-        settings=web_settings(tmp_path, public_base_url=f"http://127.0.0.1:{port}"),
+        settings=web_settings(
+            tmp_path, public_base_url=f"http://127.0.0.1:{port}", webhook_allow_hosts="127.0.0.1"
+        ),
         engine=engine,
         configuration=configuration,
     )
@@ -130,7 +135,7 @@ def served(
     shots = tmp_path / "screenshots"
     shots.mkdir()
     try:
-        yield Served(f"http://127.0.0.1:{port}", shots)
+        yield Served(f"http://127.0.0.1:{port}", shots, app.state.ack_links)
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -202,12 +207,16 @@ def _map_is_coloured(page: Any) -> None:
     }
 
 
-def test_the_web_interface_in_chromium(browser: Any, served: Served) -> None:
+def test_the_web_interface_in_chromium(
+    browser: Any, served: Served, session_factory: sessionmaker[Session]
+) -> None:
     """One flow per user task on the same served data (loading it takes most of the time)."""
     _every_role_signs_in_and_sees_the_map_and_the_admin_pages_are_for_admins(browser, served)
     _a_country_brief_opens_from_the_map_with_its_history_and_downloads_as_csv(browser, served)
     _a_focal_point_acknowledges_an_alert_and_records_an_action(browser, served)
     _an_admin_previews_applies_and_rolls_back_a_weight_change(browser, served)
+    _an_admin_adds_a_focal_point_its_endpoints_and_a_key(browser, served)
+    _a_focal_point_acknowledges_through_the_signed_email_link(browser, served, session_factory)
     assert served.blocked == []
 
 
@@ -416,3 +425,108 @@ def _an_admin_previews_applies_and_rolls_back_a_weight_change(browser: Any, serv
     )
     page.screenshot(path=str(served.shots / "weights-history.png"))
     page.context.close()
+
+
+NEW_DESK = "Great Lakes desk"
+NOTE = "Seen from the e-mail; the Great Lakes desk is on it."
+
+
+def _an_admin_adds_a_focal_point_its_endpoints_and_a_key(browser: Any, served: Served) -> None:
+    page = _page(browser, served)
+    _sign_in(page, served, Role.ADMIN)
+    page.click("header nav a[href='/admin/focal-points']")
+    page.wait_for_load_state()
+    before = page.locator("#focal-points tbody tr").count()
+    _accessible(page)
+    page.fill("#fp-name", NEW_DESK)
+    page.fill("#fp-org", "OSAPG")
+    page.fill("#fp-email", "lakes@example.org")
+    page.fill("#fp-webhook", "http://127.0.0.1:9/earlywarn")
+    page.click("#add-focal-point button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("h1").text_content().endswith(NEW_DESK)
+    secret = page.locator("#webhook-secret code.reveal").text_content() or ""
+    assert secret.startswith("whsec_")
+    assert page.locator("#endpoints tbody tr").count() == 2
+    # Told about every country's alerts from concern up, by e-mail.
+    page.select_option("#sub-channel", "email")
+    page.select_option("#sub-level", "concern")
+    page.click("#add-subscription button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#subscriptions tbody tr td:nth-child(3)").all_text_contents() == [
+        "every country"
+    ]
+    assert page.locator("#webhook-secret").count() == 0  # the secret was shown once
+    page.screenshot(path=str(served.shots / "admin-focal-point.png"))
+    _accessible(page)
+    page.click("header nav a[href='/admin/focal-points']")
+    page.wait_for_load_state()
+    assert page.locator("#focal-points tbody tr").count() == before + 1
+
+    page.click("header nav a[href='/admin/api-keys']")
+    page.wait_for_load_state()
+    page.fill("#key-name", "Great Lakes dashboard")
+    page.select_option("#key-role", "focal_point")
+    desk_option = page.locator("#key-fp option", has_text=NEW_DESK).get_attribute("value")
+    page.select_option("#key-fp", desk_option)
+    page.click("#issue-key button[type=submit]")
+    page.wait_for_load_state()
+    key = page.locator("#new-key code.reveal").text_content() or ""
+    assert key.startswith("ew_")
+    row = page.locator("#api-keys tbody tr", has_text="Great Lakes dashboard")
+    assert "focal point" in (row.text_content() or "")
+    assert NEW_DESK in (row.text_content() or "")
+    _accessible(page)
+
+    page.click("header nav a[href='/admin/sources']")
+    page.wait_for_load_state()
+    ewp = page.locator("#source-ewp")
+    assert "imported" in (ewp.text_content() or "")
+    page.screenshot(path=str(served.shots / "admin-sources.png"))
+    _accessible(page)
+    page.context.close()
+
+
+def _a_focal_point_acknowledges_through_the_signed_email_link(
+    browser: Any, served: Served, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        desk_id = session.scalars(select(FocalPoint.id).where(FocalPoint.name == NEW_DESK)).one()
+        alert_id = session.scalars(
+            select(Alert.id)
+            .where(Alert.state == AlertState.FIRING, Alert.operational.is_(False))
+            .order_by(Alert.id)
+            .limit(1)
+        ).one()
+    # The link an e-mail to the new desk carries (the delivery test reads it from a real mail).
+    link = served.base_url + served.ack_links.path(alert_id, desk_id)
+    page = _page(browser, served)  # not signed in
+    page.goto(link)
+    assert page.locator("#ack-h").text_content() == (
+        f"Confirm: acknowledge this alert as {NEW_DESK}"
+    )
+    _accessible(page)
+    page.fill("#note", NOTE)
+    page.click("#ack-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "(e-mail link)" in (page.locator("#ack-done").text_content() or "")
+    assert page.locator("#ack-state").text_content() == "acknowledged"
+    page.screenshot(path=str(served.shots / "ack-link.png"))
+    tampered = page.goto(link[:-3] + ("xyz" if not link.endswith("xyz") else "abc"))
+    assert tampered is not None
+    assert tampered.status == 400
+    assert "not valid" in (page.locator(".error").text_content() or "")
+    _accessible(page)
+    page.context.close()
+    # The audit trail, as an administrator sees it on the alert page.
+    admin = _page(browser, served)
+    _sign_in(admin, served, Role.ADMIN)
+    admin.goto(f"{served.base_url}/alerts/{alert_id}")
+    trail = admin.locator("#audit-trail tbody tr").last
+    assert trail.locator("td").nth(1).text_content() == "acknowledged"
+    assert (
+        trail.locator("td").nth(2).text_content()
+        == f"focal_point:{desk_id}:{NEW_DESK} (e-mail link)"
+    )
+    assert trail.locator("td").nth(4).text_content() == NOTE
+    admin.context.close()

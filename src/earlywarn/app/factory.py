@@ -27,6 +27,7 @@ from earlywarn.forecasting import router as forecasting_router
 from earlywarn.framework import router as framework_router
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import router as ingest_router
+from earlywarn.notify import ack_links
 from earlywarn.notify import router as notify_router
 from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.observations import router as observations_router
@@ -157,6 +158,8 @@ def create_app(
     app.state.configuration = config
     # The alert routes hand what people do to alerts to notify (alerting.events).
     app.state.alert_event_sink = AlertNotifier(config.alerting.escalation)
+    # Checks the e-mails' one-click acknowledge links with the delivery worker's secret.
+    app.state.ack_links = ack_links.from_settings(settings)
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     metrics.install(app, session_factory)

@@ -163,9 +163,18 @@ def _actions_html(actions: dict[str, Any]) -> str:
 
 
 def build_email(
-    payload: dict[str, Any], *, sender: str, recipient: str, base_url: str
+    payload: dict[str, Any],
+    *,
+    sender: str,
+    recipient: str,
+    base_url: str,
+    ack_link: str | None = None,
 ) -> EmailMessage:
-    """A multipart/alternative message: plain text first, HTML second, same content."""
+    """A multipart/alternative message: plain text first, HTML second, same content.
+
+    ``ack_link``, when given, is the recipient's signed one-click acknowledge link
+    (``notify.ack_links``); it replaces the link to the sign-in acknowledge page.
+    """
     message = EmailMessage()
     message["From"] = header_safe(sender)
     message["To"] = header_safe(recipient)
@@ -184,7 +193,12 @@ def build_email(
     alert = payload["alert"]
     event = payload["event"]
     link = base_url.rstrip("/") + payload["links"]["alert"]
-    ack = base_url.rstrip("/") + payload["links"]["acknowledge"]
+    ack = ack_link or base_url.rstrip("/") + payload["links"]["acknowledge"]
+    ack_how = (
+        "one click, no sign-in; the page asks you to confirm"
+        if ack_link
+        else "the page asks you to confirm"
+    )
     country = alert["country"]["name"] or alert["country"]["iso3"] or alert["dedup_key"]
     what = {
         "escalation": "ESCALATED (unacknowledged)",
@@ -209,7 +223,7 @@ def build_email(
         f"Alert {alert['id']} ({alert['rule_id']}), state {alert['state']}, "
         f"level {alert['level']}; event: {event['kind']} at {event['at']}.",
         f"Open the alert: {link}",
-        f"Acknowledge it (the page asks you to confirm): {ack}",
+        f"Acknowledge it ({ack_how}): {ack}",
         "",
         *priority_text(alert.get("priority_actions") or [], link),
         "Recommended actions (Framework for Action):",
@@ -224,7 +238,7 @@ def build_email(
         f"{html.escape(alert['state'])}, level <strong>{html.escape(alert['level'])}</strong>; "
         f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
         f'<p><a href="{html.escape(link)}">Open the alert</a> · '
-        f'<a href="{html.escape(ack)}">Acknowledge it</a> (the page asks you to confirm)</p>'
+        f'<a href="{html.escape(ack)}">Acknowledge it</a> ({ack_how})</p>'
         + priority_html(alert.get("priority_actions") or [], link)
         + "<h2>Recommended actions</h2>"
         f"{_actions_html(alert['recommended_actions'])}"

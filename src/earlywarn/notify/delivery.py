@@ -42,6 +42,8 @@ from earlywarn.auth.models import FocalPoint
 from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config_schemas import DeliveryConfig
 from earlywarn.notify import notices, outbound, repository, service
+from earlywarn.notify.ack_links import AckLinks
+from earlywarn.notify.ack_links import from_settings as ack_links_from_settings
 from earlywarn.notify.channels import (
     Outcome,
     SendResult,
@@ -128,6 +130,7 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utc_now,
         allow_hosts: Collection[str] = (),
         resolve: outbound.Resolver = outbound.system_resolver,
+        ack_links: AckLinks | None = None,
     ) -> None:
         self.factory = factory
         self.policy = policy
@@ -138,6 +141,7 @@ class DeliveryWorker:
         self.clock = clock
         self.allow_hosts = frozenset(allow_hosts)
         self.resolve = resolve
+        self.ack_links = ack_links
 
     def close(self) -> None:
         self.client.close()
@@ -249,6 +253,7 @@ class DeliveryWorker:
                 sender=self.smtp.sender,
                 recipient=item.target,
                 base_url=self.base_url,
+                ack_link=self._ack_link(item.payload),
             )
         except (ValueError, TypeError, KeyError) as exc:
             # Retrying would build the same broken message again, and the address is not at
@@ -398,6 +403,21 @@ class DeliveryWorker:
             stats.endpoints_disabled.append(focal_point.id)
             log.warning("%s of focal point %s disabled: %s", what, focal_point.id, result.error)
 
+    def _ack_link(self, payload: dict[str, object]) -> str | None:
+        """The recipient's signed one-click link, for an alert that can still be acknowledged.
+
+        Signed now, at sending, so a retried message carries a link that lasts its full time."""
+        alert, focal_point = payload.get("alert"), payload.get("focal_point")
+        if (
+            self.ack_links is None
+            or not isinstance(alert, dict)
+            or not isinstance(focal_point, dict)
+        ):
+            return None
+        if alert.get("state") != "firing":
+            return None
+        return self.ack_links.url(self.base_url, int(alert["id"]), int(focal_point["id"]))
+
     # --- passes -----------------------------------------------------------------------------
 
     def _attempt(self, item: _Claimed) -> _Result:
@@ -463,4 +483,5 @@ def worker_from_settings(
         smtp_settings(settings, policy),
         base_url=settings.public_base_url,
         allow_hosts=settings.webhook_allow_hosts,
+        ack_links=ack_links_from_settings(settings),
     )

@@ -7,6 +7,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from earlywarn.web import (
+    ack_link_pages,
+    admin_focal_points,
+    admin_keys,
+    admin_sources,
     admin_users,
     admin_weights,
     alert_actions,
@@ -25,7 +29,11 @@ ROUTERS = [
     country_pages.router,
     alert_pages.router,
     admin_users.router,
+    admin_focal_points.router,
+    admin_keys.router,
+    admin_sources.router,
     admin_weights.router,
+    ack_link_pages.router,
     methodology.router,
 ]
 
