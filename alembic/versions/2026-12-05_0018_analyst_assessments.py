@@ -16,6 +16,10 @@ down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The audit log refuses changes in the database too, like weight-set events (0012, whose
+# PostgreSQL function earlywarn_refuse_update this reuses): a script or a console cannot
+# rewrite who approved what.
+_EVENTS_MESSAGE = "assessment events are an append-only audit log"
 _JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
@@ -92,9 +96,27 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_assessment_events_assessment_id"), "assessment_events", ["assessment_id"]
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"""
+            CREATE TRIGGER assessment_events_append_only BEFORE UPDATE ON assessment_events
+            FOR EACH ROW EXECUTE FUNCTION earlywarn_refuse_update('{_EVENTS_MESSAGE}')
+            """
+        )
+    else:
+        op.execute(
+            f"""
+            CREATE TRIGGER assessment_events_append_only BEFORE UPDATE ON assessment_events
+            FOR EACH ROW BEGIN SELECT RAISE(ABORT, '{_EVENTS_MESSAGE}'); END
+            """
+        )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS assessment_events_append_only ON assessment_events")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS assessment_events_append_only")
     op.drop_index(op.f("ix_assessment_events_assessment_id"), table_name="assessment_events")
     op.drop_table("assessment_events")
     op.drop_index(op.f("ix_assessments_status"), table_name="assessments")

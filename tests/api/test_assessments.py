@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.assessments import service
@@ -302,6 +303,9 @@ def test_the_audit_log_is_append_only(
         event.reason = "rewritten"
         with pytest.raises(AuditEventIsAppendOnly):
             session.flush()
+    # The database refuses too (a script or a console bypasses the application).
+    with session_factory() as session, pytest.raises(DBAPIError, match="append-only"):
+        session.execute(text("UPDATE assessment_events SET reason = 'rewritten'"))
 
 
 def test_a_vintage_score_sees_assessments_as_they_stood(
