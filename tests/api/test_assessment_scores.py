@@ -159,6 +159,13 @@ def test_a_factor_12_assessment_counts_as_its_own_term_and_the_terms_add_up(
     assert stored_12["assessments"][0]["composite_term"] == pytest.approx(term["term"])
     assert "assessments" not in _factor(ken["breakdown"], 1)
 
+    # The coverage report counts it as factor 12's evidence.
+    coverage = client.get("/coverage", headers=heads["author"])
+    assert coverage.status_code == 200, coverage.text
+    f12_coverage = _factor(coverage.json(), 12)
+    assert f12_coverage["countries_with_evidence"] == 1
+    assert f12_coverage["by_source"] == {"analyst_assessments": 1}
+
     # Withdrawn: the next run drops it.
     client.post(
         f"/assessments/{aid}/withdraw", json={"reason": "obsolete"}, headers=heads["author"]
