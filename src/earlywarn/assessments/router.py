@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.assessments import repository, service
-from earlywarn.assessments.models import Assessment
+from earlywarn.assessments.models import Assessment, AssessmentStatus
 from earlywarn.assessments.schemas import (
     AssessmentDetail,
     AssessmentIn,
@@ -41,7 +41,9 @@ def _http(exc: Exception) -> HTTPException:
 def _visible(session: SessionDep, principal: Principal, assessment_id: int) -> Assessment:
     """Readers who may not assess see approved assessments only; others do not exist to them."""
     found = repository.get(session, assessment_id)
-    if found is None or (not principal.can("assess") and found.status.value != "approved"):
+    if found is None or (
+        not principal.can("assess") and found.status is not AssessmentStatus.APPROVED
+    ):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no assessment {assessment_id}")
     return found
 
