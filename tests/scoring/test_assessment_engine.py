@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from earlywarn.framework.config import Configuration
 from earlywarn.scoring.assessed import split_term
@@ -131,3 +133,55 @@ def test_each_assessment_term_is_its_share_of_the_factor_term() -> None:
     assert math.fsum(terms) == pytest.approx(0.07)
     assert terms[0] / terms[1] == pytest.approx((2 / 3 * 0.9) / (1 / 3 * 0.3))
     assert split_term(0.0, [(1.0, 0.0)]) == [0.0]
+
+
+cell = st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0))
+weight = st.one_of(st.just(0.0), st.floats(min_value=1e-3, max_value=100.0))
+
+
+@st.composite
+def assessed_panels(
+    draw: st.DrawFn, spec: EngineSpec
+) -> tuple[np.ndarray, Weights, np.ndarray, np.ndarray]:
+    units = draw(st.integers(min_value=1, max_value=5))
+    n = len(spec.indicator_ids)
+    values = draw(st.lists(cell, min_size=units * n, max_size=units * n))
+    contributions = np.array([np.nan if v is None else v for v in values]).reshape(1, units, n)
+    judged = draw(st.lists(cell, min_size=units * F, max_size=units * F))
+    assessed = np.array([np.nan if v is None else v for v in judged]).reshape(1, units, F)
+    weights = Weights(
+        indicator=np.array(draw(st.lists(weight, min_size=n, max_size=n))),
+        factor=np.array(draw(st.lists(weight, min_size=F, max_size=F))),
+        assessment=np.array(draw(st.lists(weight, min_size=F, max_size=F))),
+    )
+    conflict = np.array(
+        draw(st.lists(st.sampled_from([-1, 0, 1]), min_size=units, max_size=units)),
+        dtype=np.int8,
+    ).reshape(1, units)
+    return contributions, weights, conflict, assessed
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_indicator_and_assessment_terms_add_up_for_any_panel(
+    configuration: Configuration, data: st.DataObject
+) -> None:
+    spec = EngineSpec.from_config(configuration)
+    contributions, weights, conflict, assessed = data.draw(assessed_panels(spec))
+    agg = aggregate(spec, contributions, weights, conflict, assessments=assessed)
+    terms = indicator_terms(spec, contributions, weights, agg)
+    a_terms = assessment_terms(spec, contributions, weights, agg, assessed)
+    factor_terms = agg.factor_share * np.nan_to_num(agg.factor_score)
+    for u in range(contributions.shape[1]):
+        composite = agg.composite[0, u]
+        if math.isnan(composite):
+            assert not terms[0, u].any()
+            assert not a_terms[0, u].any()
+            continue
+        assert 0.0 <= composite <= 1.0 + 1e-12
+        assert math.fsum(terms[0, u]) + math.fsum(a_terms[0, u]) == pytest.approx(
+            composite, abs=1e-9
+        )
+        for f in range(F):
+            inner = math.fsum(terms[0, u, spec.factor_index == f]) + a_terms[0, u, f]
+            assert inner == pytest.approx(factor_terms[0, u, f], abs=1e-9)
