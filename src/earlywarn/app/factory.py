@@ -18,6 +18,7 @@ from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
+from earlywarn.assessments import router as assessments_router
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.deps import require
@@ -95,6 +96,7 @@ def _routers() -> list[tuple[APIRouter, Sequence[params.Depends]]]:
         (observations_router.router, []),
         (framework_router.router, reader),
         (weights_router.router, []),
+        (assessments_router.router, []),
         (ingest_router.router, []),
         (notify_router.router, []),
         (auth_router.router, []),

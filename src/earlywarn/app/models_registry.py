@@ -3,6 +3,7 @@
 from earlywarn.alerting import cap_tokens as alerting_cap_tokens
 from earlywarn.alerting import models as alerting_models
 from earlywarn.alerting import response_models as alerting_response_models
+from earlywarn.assessments import models as assessments_models
 from earlywarn.auth import account_models as auth_account_models
 from earlywarn.auth import models as auth_models
 from earlywarn.countries import models as countries_models
@@ -20,6 +21,7 @@ __all__ = [
     "alerting_cap_tokens",
     "alerting_models",
     "alerting_response_models",
+    "assessments_models",
     "auth_account_models",
     "auth_models",
     "countries_models",

@@ -1,7 +1,7 @@
 """FastAPI dependencies for the caller: the API key header, the principal and the role checks.
 
-Every route that is not public declares one of ``Reader``, ``Acknowledger`` or ``Admin``
-(tests/api/test_route_access.py audits that).
+Every route that is not public declares one of ``Reader``, ``Acknowledger``, ``Assessor`` or
+``Admin`` (tests/api/test_route_access.py audits that).
 """
 
 from __future__ import annotations
@@ -62,3 +62,5 @@ def require(permission: str) -> Callable[..., Principal]:
 Reader = Annotated[Principal, Depends(require("read"))]
 Acknowledger = Annotated[Principal, Depends(require("acknowledge"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+# Analysts and administrators: record and review analyst assessments.
+Assessor = Annotated[Principal, Depends(require("assess"))]

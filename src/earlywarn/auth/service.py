@@ -21,11 +21,12 @@ from earlywarn.types import Role
 
 KEY_PREFIX = "ew_"
 
-# What each role may do. Acknowledging an alert is the one write a focal point may make.
+# What each role may do. Acknowledging an alert is the one write a focal point may make;
+# recording and reviewing analyst assessments ("assess") the one an analyst may make.
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
-    Role.ANALYST: frozenset({"read"}),
+    Role.ANALYST: frozenset({"read", "assess"}),
     Role.FOCAL_POINT: frozenset({"read", "acknowledge"}),
-    Role.ADMIN: frozenset({"read", "acknowledge", "admin"}),
+    Role.ADMIN: frozenset({"read", "acknowledge", "assess", "admin"}),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from earlywarn.framework.assessment_schema import AssessmentsConfig
 from earlywarn.framework.config_schemas import (
     ActionHeadingConfig,
     ActionMapConfig,
@@ -35,6 +36,7 @@ CONFIG_FILES = {
     "alerting": "alerting.yaml",
     "sources": "sources.yaml",
     "forecast_drivers": "forecast_drivers.yaml",
+    "assessments": "assessments.yaml",
 }
 
 
@@ -57,6 +59,7 @@ class Configuration:
     alerting: AlertingConfig
     sources: SourcesConfig
     forecast_drivers: ForecastDriversConfig
+    assessments: AssessmentsConfig = AssessmentsConfig()
 
     def risk_factor(self, number: int) -> RiskFactorConfig:
         for factor in self.framework.risk_factors:
@@ -128,6 +131,7 @@ def load_configuration(config_dir: Path) -> Configuration:
         alerting=load_file(paths["alerting"], AlertingConfig),
         sources=load_sources_config(paths["sources"]),
         forecast_drivers=load_file(paths["forecast_drivers"], ForecastDriversConfig),
+        assessments=load_file(paths["assessments"], AssessmentsConfig),
     )
     _check_cross_references(config, paths)
     return config

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.framework import repository
+from earlywarn.framework.assessment_schema import assessment_weight_key
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import ActionHeadingConfig
 from earlywarn.framework.models import (
@@ -73,6 +74,13 @@ def config_weights(config: Configuration) -> tuple[dict[str, float], dict[str, f
     too means the digest and the stored columns describe exactly the same document.
     """
     indicator_weights = {i.id: float(i.weight) for i in config.indicators.indicators}
+    # Assessment blend weights of 0 are left out (absent means 0), so a configuration without
+    # any keeps the weight set, and its digest, it had before assessments existed.
+    indicator_weights |= {
+        assessment_weight_key(n): float(w)
+        for n, w in sorted(config.assessments.blend_weights.items())
+        if w > 0
+    }
     factor_weights = {str(n): float(w) for n, w in config.scoring.factor_weights.items()}
     return indicator_weights, factor_weights
 

@@ -27,6 +27,9 @@ PREFIX_SOURCES = {"wb": "worldbank"}
 # States in which a source contributes nothing new: enabling, configuring or fixing it helps.
 NOT_DELIVERING = frozenset({"disabled", "not_configured", "never_run", "failing"})
 FILE_FORMATS = frozenset({"vdem", "pts", "epr", "ewp"})
+# Approved analyst assessments that counted in a factor (weight above 0) are evidence too;
+# they are listed under this name beside the sources.
+ASSESSMENTS = "analyst_assessments"
 
 
 def source_of(variable: str) -> str:
@@ -138,6 +141,8 @@ def coverage_report(
                 if entry.get("contribution") is not None and entry.get("variable")
             }
             all_used |= used
+            if factor.get("assessment_weight", 0) > 0:
+                used = used | {ASSESSMENTS}
             if used:
                 evidence[number] += 1
             by_source[number].update(used)

@@ -12,16 +12,22 @@ level           =  the highest rung of the ladder whose lower bound the composit
 Missing data is NaN throughout and lowers coverage; it never counts as zero risk. Because both
 means are weighted means, the composite is exactly a sum of per-indicator terms
 ``factor_share * indicator_share * contribution``: ``explain`` returns them.
+
+Approved analyst assessments (optional, (T, U, F)) join a factor's weighted mean as one more
+term beside its indicators, with the weight-set entry ``assessment.<factor>`` as weight; in an
+evidence factor (config/assessments.yaml) without indicator data they are the factor's evidence
+at weight ``EVIDENCE_WEIGHT``. Without assessments every array is computed as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from earlywarn.framework.assessment_schema import assessment_weight_factor
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import (
     BoundsNormalisation,
@@ -38,6 +44,18 @@ BoolArray = NDArray[np.bool_]
 FACTOR_NUMBERS = tuple(range(1, 15))
 CRIMES = ("genocide", "crimes_against_humanity", "war_crimes")
 LEVELS = (RiskLevel.LOW, RiskLevel.CONCERN, RiskLevel.WARNING, RiskLevel.EMERGENCY)
+# Weight of an evidence factor's assessments where none of its indicators has data: they are
+# then the factor's only terms, so any positive weight gives the same factor score; 1 makes
+# the factor's coverage 1 where it has no indicators at all (factors 12 and 14).
+EVIDENCE_WEIGHT = 1.0
+
+
+def _no_factors() -> BoolArray:
+    return np.zeros(len(FACTOR_NUMBERS), dtype=bool)
+
+
+def _zero_weights() -> FloatArray:
+    return np.zeros(len(FACTOR_NUMBERS))
 
 
 def transform_array(transform: Transform, values: FloatArray) -> FloatArray:
@@ -134,6 +152,8 @@ class EngineSpec:
     min_factors_with_data: int
     levels: LevelThresholds
     min_coverage_for_level: float = 0.0
+    # (F,) factors whose assessments are their evidence where no indicator has data
+    assessment_evidence: BoolArray = field(default_factory=_no_factors)
 
     @classmethod
     def from_config(
@@ -185,6 +205,9 @@ class EngineSpec:
             min_factors_with_data=config.scoring.min_factors_with_data,
             levels=config.scoring.levels,
             min_coverage_for_level=config.scoring.min_coverage_for_level,
+            assessment_evidence=np.isin(
+                np.array(FACTOR_NUMBERS), config.assessments.evidence_factors
+            ),
         )
 
 
@@ -228,10 +251,12 @@ def normalise(spec: EngineSpec, x: FloatArray) -> FloatArray:
 
 @dataclass(frozen=True)
 class Weights:
-    """Indicator weights (I,) and factor weights (F,), in the spec's order."""
+    """Indicator weights (I,) and factor weights (F,), in the spec's order; the weight of each
+    factor's analyst assessments beside its indicators (F,), 0 unless the weight set says."""
 
     indicator: FloatArray
     factor: FloatArray
+    assessment: FloatArray = field(default_factory=_zero_weights)
 
     @classmethod
     def from_maps(
@@ -248,7 +273,19 @@ class Weights:
                 [float(indicator_weights.get(i, defaults.get(i, 1.0))) for i in spec.indicator_ids]
             ),
             factor=np.array([float(factor_weights.get(n, 1.0)) for n in FACTOR_NUMBERS]),
+            assessment=assessment_weights_of(indicator_weights),
         )
+
+
+def assessment_weights_of(indicator_weights: Mapping[str, float]) -> FloatArray:
+    """The ``assessment.<factor>`` entries of a weight set's indicator weights (F,), 0 when
+    absent."""
+    out = _zero_weights()
+    for key, value in indicator_weights.items():
+        number = assessment_weight_factor(key)
+        if number is not None:
+            out[number - 1] = float(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -267,6 +304,20 @@ class Aggregate:
     level: NDArray[np.int8]  # (T, U), index into LEVELS, -1 unrated
     factor_share: FloatArray  # (T, U, F)
     crime_score: FloatArray  # (T, U, 3) in CRIMES order, NaN without data
+    # (T, U, F) weight of the factor's assessments in its mean; None in a run without them
+    assessment_weight: FloatArray | None = None
+
+
+def assessment_weight(
+    spec: EngineSpec, weights: Weights, assessments: FloatArray, indicator_weight: FloatArray
+) -> FloatArray:
+    """The weight of each (date, unit, factor)'s assessments: the weight set's blend weight,
+    or ``EVIDENCE_WEIGHT`` in an evidence factor none of whose indicators has data (whose
+    ``indicator_weight`` with data is 0); 0 without assessments."""
+    blend = np.broadcast_to(weights.assessment, assessments.shape)
+    fills_gap = spec.assessment_evidence & (indicator_weight <= 0)
+    weight = np.where(blend > 0, blend, np.where(fills_gap, EVIDENCE_WEIGHT, 0.0))
+    return np.where(np.isnan(assessments), 0.0, weight)
 
 
 def aggregate(
@@ -276,12 +327,16 @@ def aggregate(
     armed_conflict: NDArray[np.int8] | None = None,
     *,
     applicable: BoolArray | None = None,
+    assessments: FloatArray | None = None,
 ) -> Aggregate:
     """Weighted means over a whole panel: two matrix products, no per-country loop.
 
     ``armed_conflict`` (T, U) is 1 in armed conflict, 0 not, -1 unknown; the conditional
     factors apply only where it is 1. ``applicable`` (T, U, F) gives the same directly (when
-    re-scoring stored contributions).
+    re-scoring stored contributions). ``assessments`` (T, U, F) are the confidence-weighted
+    means of the approved assessments, NaN where there are none; where armed conflict is
+    unknown, an assessment of a conditional factor makes it apply (the analyst's judgement is
+    the evidence that data lacks).
     """
     present = ~np.isnan(contributions)
     w = weights.indicator
@@ -289,6 +344,12 @@ def aggregate(
     numerator = weighted @ spec.membership  # (T, U, F)
     denominator = (present * w) @ spec.membership
     total = w @ spec.membership  # (F,)
+    a_weight: FloatArray | None = None
+    if assessments is not None:
+        a_weight = assessment_weight(spec, weights, assessments, denominator)
+        numerator = numerator + a_weight * np.nan_to_num(assessments)
+        denominator = denominator + a_weight
+        total = total + a_weight  # (T, U, F): an assessment never counts as missing data
     with np.errstate(invalid="ignore", divide="ignore"):
         factor_score = np.where(denominator > 0, numerator / denominator, np.nan)
         factor_coverage = np.where(total > 0, denominator / np.where(total > 0, total, 1.0), 0.0)
@@ -300,6 +361,8 @@ def aggregate(
         applicable = np.ones(shape, dtype=bool)
     else:
         in_conflict = (armed_conflict == 1)[..., None]
+        if a_weight is not None:
+            in_conflict = in_conflict | ((armed_conflict == -1)[..., None] & (a_weight > 0))
         applicable = np.where(spec.conditional_factors, in_conflict, True)
     g = weights.factor
     counted = applicable & (g > 0)
@@ -340,6 +403,7 @@ def aggregate(
         ),
         factor_share=factor_share,
         crime_score=crime_score,
+        assessment_weight=a_weight,
     )
 
 
@@ -351,11 +415,32 @@ def indicator_terms(
     present = ~np.isnan(contributions)
     w = weights.indicator
     denominator = (present * w) @ spec.membership  # (T, U, F)
+    if agg.assessment_weight is not None:
+        denominator = denominator + agg.assessment_weight
     per_factor = np.divide(
         agg.factor_share, denominator, out=np.zeros_like(denominator), where=denominator > 0
     )
     share = per_factor[..., spec.factor_index] * np.where(present, w, 0.0)
     return share * np.where(present, contributions, 0.0)
+
+
+def assessment_terms(
+    spec: EngineSpec,
+    contributions: FloatArray,
+    weights: Weights,
+    agg: Aggregate,
+    assessments: FloatArray,
+) -> FloatArray:
+    """Each factor's assessments' term in the composite (T, U, F): factor share x their share
+    of the factor x their mean score. With ``indicator_terms`` they sum to the composite."""
+    if agg.assessment_weight is None:
+        return np.zeros(agg.factor_share.shape)
+    present = ~np.isnan(contributions)
+    denominator = (present * weights.indicator) @ spec.membership + agg.assessment_weight
+    per_factor = np.divide(
+        agg.factor_share, denominator, out=np.zeros_like(denominator), where=denominator > 0
+    )
+    return per_factor * agg.assessment_weight * np.nan_to_num(assessments)
 
 
 def points_to(crime_score: Sequence[float], thresholds: LevelThresholds) -> list[str]:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from earlywarn.framework.config import Configuration
+from earlywarn.scoring import assessed as assessed_module
 from earlywarn.scoring.engine import (
     CRIMES,
     FACTOR_NUMBERS,
@@ -28,6 +29,7 @@ from earlywarn.scoring.engine import (
     FloatArray,
     Weights,
     aggregate,
+    assessment_terms,
     indicator_terms,
 )
 from earlywarn.types import RiskLevel
@@ -64,6 +66,8 @@ class Rescored:
     contributions: FloatArray  # (1, U, I)
     agg: Aggregate
     terms: FloatArray  # (1, U, I)
+    assessment_terms: FloatArray | None = None  # (1, U, F), None without assessments
+    assessment_items: tuple[dict[int, list[dict[str, Any]]], ...] = ()  # per unit, by factor
 
     def composite(self, u: int) -> float | None:
         value = float(self.agg.composite[0, u])
@@ -88,11 +92,27 @@ def rescore(
 ) -> Rescored:
     contributions = np.full((1, len(units), len(spec.indicator_ids)), np.nan)
     applicable = np.ones((1, len(units), len(FACTOR_NUMBERS)), dtype=bool)
+    assessed = np.full((1, len(units), len(FACTOR_NUMBERS)), np.nan)
+    any_assessed = False
     for u, breakdown in enumerate(breakdowns):
         contributions[0, u], applicable[0, u] = stored_inputs(spec, breakdown)
-    agg = aggregate(spec, contributions, weights, applicable=applicable)
+        stored = assessed_module.stored_scores(breakdown)
+        if stored is not None:
+            assessed[0, u], any_assessed = stored, True
+    scores = assessed if any_assessed else None
+    agg = aggregate(spec, contributions, weights, applicable=applicable, assessments=scores)
     terms = indicator_terms(spec, contributions, weights, agg)
-    return Rescored(list(units), weights, contributions, agg, terms)
+    if scores is None:
+        return Rescored(list(units), weights, contributions, agg, terms)
+    return Rescored(
+        list(units),
+        weights,
+        contributions,
+        agg,
+        terms,
+        assessment_terms(spec, contributions, weights, agg, scores),
+        tuple(assessed_module.stored_items(b) for b in breakdowns),
+    )
 
 
 def _maybe(value: float) -> float | None:
@@ -106,7 +126,10 @@ def explanation(config: Configuration, rescored: Rescored, u: int) -> dict[str, 
     names = {i.id: i.name for i in config.indicators.indicators}
     factor_names = {f.number: f.name for f in config.framework.risk_factors}
     factors: list[dict[str, Any]] = []
+    assessment_sum = 0.0
     for f, number in enumerate(FACTOR_NUMBERS):
+        assessed = _assessment_terms(rescored, u, f, number)
+        assessment_sum += math.fsum(a["term"] for a in assessed)
         cols = np.flatnonzero(spec.factor_index == f)
         factor_indicators = [
             {
@@ -128,6 +151,10 @@ def explanation(config: Configuration, rescored: Rescored, u: int) -> dict[str, 
                 "score": _maybe(agg.factor_score[0, u, f]),
                 "term": float(agg.factor_share[0, u, f] * np.nan_to_num(agg.factor_score[0, u, f])),
                 "indicators": factor_indicators,
+                "assessment_weight": (
+                    0.0 if agg.assessment_weight is None else float(agg.assessment_weight[0, u, f])
+                ),
+                "assessments": assessed,
             }
         )
     return {
@@ -135,8 +162,23 @@ def explanation(config: Configuration, rescored: Rescored, u: int) -> dict[str, 
         "level": rescored.level(u),
         "sum_of_factor_terms": math.fsum(f["term"] for f in factors),
         "sum_of_indicator_terms": math.fsum(i["term"] for f in factors for i in f["indicators"]),
+        "sum_of_assessment_terms": assessment_sum,
         "factors": factors,
     }
+
+
+def _assessment_terms(rescored: Rescored, u: int, f: int, number: int) -> list[dict[str, Any]]:
+    """The factor's stored assessments, each with its term under the rescored weights."""
+    if rescored.assessment_terms is None or not rescored.assessment_items:
+        return []
+    items = rescored.assessment_items[u].get(number, [])
+    terms = assessed_module.split_term(
+        float(rescored.assessment_terms[0, u, f]), [(i["share"], i["score"]) for i in items]
+    )
+    return [
+        {k: v for k, v in item.items() if k != "composite_term"} | {"term": term}
+        for item, term in zip(items, terms, strict=True)
+    ]
 
 
 def change(

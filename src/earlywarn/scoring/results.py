@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
+from earlywarn.assessments.service import CountedAssessment
 from earlywarn.framework.config import Configuration
 from earlywarn.observations.schemas import LatestValue
 from earlywarn.scoring import panel as panel_module
+from earlywarn.scoring.assessed import AssessmentPanel, assessment_panel, stored_terms
 from earlywarn.scoring.engine import (
     CRIMES,
     FACTOR_NUMBERS,
@@ -22,6 +24,7 @@ from earlywarn.scoring.engine import (
     FloatArray,
     Weights,
     aggregate,
+    assessment_terms,
     indicator_terms,
     normalise,
     points_to,
@@ -64,6 +67,9 @@ class FactorScore:
     crime: str | None = None
     composite_term: float = 0.0  # this factor's part of the composite
     indicators: list[IndicatorScore] = field(default_factory=list)
+    # Approved analyst assessments counted in the factor (scoring.assessed.stored_terms):
+    # {"assessment_weight": w, "assessments": [...]}; empty, and not stored, without any.
+    assessed: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,17 @@ class CountryResult:
             "armed_conflict": self.armed_conflict,
             "crimes": self.crimes,
             "points_to": self.points_to,
-            "factors": [asdict(f) for f in self.factors],
+            "factors": [_factor_dict(f) for f in self.factors],
         }
+
+
+def _factor_dict(factor: FactorScore) -> dict[str, Any]:
+    """A factor as stored: its assessments beside its indicators when it has any, so that a
+    run without assessments stores what it stored before they existed."""
+    out = asdict(factor)
+    out.pop("assessed")
+    out.update(factor.assessed)
+    return out
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,20 @@ class ScoredPanel:
     contributions: FloatArray
     agg: Aggregate
     terms: FloatArray
+    assessments: AssessmentPanel | None = None
+    assessment_terms: FloatArray | None = None  # (T, U, F)
+
+    def _assessed(self, t: int, u: int, f: int) -> dict[str, Any]:
+        if self.assessments is None or self.agg.assessment_weight is None:
+            return {}
+        members = self.assessments.members.get((t, u, f))
+        if not members or self.assessment_terms is None:
+            return {}
+        return stored_terms(
+            members,
+            float(self.assessment_terms[t, u, f]),
+            float(self.agg.assessment_weight[t, u, f]),
+        )
 
     def rows_for(self, t: int) -> list[int]:
         """Units with at least one observation of an indicator variable at date ``t``."""
@@ -174,6 +203,7 @@ class ScoredPanel:
                     agg.factor_share[t, u, f] * np.nan_to_num(agg.factor_score[t, u, f])
                 ),
                 indicators=by_factor[n],
+                assessed=self._assessed(t, u, f),
             )
             for f, n in enumerate(FACTOR_NUMBERS)
         ]
@@ -209,13 +239,23 @@ def score_panel(
     weights: Weights,
     *,
     reference: Mapping[str, FloatArray] | None = None,
+    assessments: Sequence[CountedAssessment] = (),
 ) -> ScoredPanel:
+    """Score the panel; ``assessments`` (approved, any validity) count on the dates they are
+    valid."""
     spec = EngineSpec.from_config(config, reference)
     inputs = build_inputs(config, table, as_of)
     contributions = normalise(spec, inputs.value)
-    agg = aggregate(spec, contributions, weights, inputs.armed_conflict)
+    assessed = assessment_panel(inputs.units, list(as_of), assessments)
+    scores = None if assessed is None else assessed.scores
+    agg = aggregate(spec, contributions, weights, inputs.armed_conflict, assessments=scores)
     terms = indicator_terms(spec, contributions, weights, agg)
-    return ScoredPanel(config, spec, weights, inputs, table, contributions, agg, terms)
+    a_terms = (
+        None if scores is None else assessment_terms(spec, contributions, weights, agg, scores)
+    )
+    return ScoredPanel(
+        config, spec, weights, inputs, table, contributions, agg, terms, assessed, a_terms
+    )
 
 
 def score_countries(

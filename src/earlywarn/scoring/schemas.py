@@ -100,7 +100,8 @@ class CountryScoreDetail(CountryScoreOut):
 
 class ScoreExplanation(BaseModel):
     """Terms that add up to the composite: each factor's term is its share of the composite
-    times its score, and the sum of its indicators' terms (share x contribution)."""
+    times its score, and the sum of its indicators' terms (share x contribution) and of its
+    approved analyst assessments' terms (each with author, reviewer, dates and evidence)."""
 
     iso3: str
     score_run_id: int
@@ -112,6 +113,11 @@ class ScoreExplanation(BaseModel):
     level: RiskLevel | None
     sum_of_factor_terms: float
     sum_of_indicator_terms: float
+    sum_of_assessment_terms: float = Field(
+        default=0.0,
+        description="With sum_of_indicator_terms, the composite: analyst assessments count "
+        "as terms of their own",
+    )
     factors: list[dict[str, Any]]
     change_since_previous: dict[str, Any] | None = Field(
         description="Change from the country's previous run: data per factor and weights"

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from earlywarn.assessments import service as assessments_service
 from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
@@ -174,7 +175,18 @@ def run_scoring(
     units = sorted({v.iso3 for v in latest if v.variable in indicator_vars})
     table = ObservationTable.from_latest(latest, units=units)
     spec = EngineSpec.from_config(config, reference)
-    scored = score_panel(config, table, [as_of], weights_of(spec, weight_set), reference=reference)
+    # Approved analyst assessments valid on the date (for a past vintage: as they stood then).
+    counted = assessments_service.counted(
+        session, config.assessments, as_of, vintage_as_of=vintage_as_of
+    )
+    scored = score_panel(
+        config,
+        table,
+        [as_of],
+        weights_of(spec, weight_set),
+        reference=reference,
+        assessments=counted,
+    )
     results = scored.results(0)
     repository.insert_scores(session, [_score_row(run, r, weight_set, config) for r in results])
     run.status = ScoreRunStatus.SUCCEEDED

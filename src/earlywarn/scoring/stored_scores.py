@@ -89,6 +89,7 @@ def explain_score(
         level=terms["level"],
         sum_of_factor_terms=terms["sum_of_factor_terms"],
         sum_of_indicator_terms=terms["sum_of_indicator_terms"],
+        sum_of_assessment_terms=terms["sum_of_assessment_terms"],
         factors=terms["factors"],
         change_since_previous=change,
         previous_score_run_id=None if previous is None else previous[1].id,

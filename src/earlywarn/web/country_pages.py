@@ -20,6 +20,7 @@ from starlette.types import Scope
 from earlywarn.api.deps import Iso3Path, SessionDep
 from earlywarn.countries.models import Country
 from earlywarn.framework.deps import ConfigDep
+from earlywarn.web.assessment_section import current_assessments
 from earlywarn.web.brief import Brief, country_brief
 from earlywarn.web.charts import history_chart
 from earlywarn.web.deps import PageRefused, Viewer
@@ -64,6 +65,7 @@ def country_page(
         chart=history_chart(brief.history, config.scoring.levels),
         colours=LEVEL_COLOURS,
         levels=config.scoring.levels,
+        assessments=current_assessments(session, config, brief.country.iso3),
     )
 
 

@@ -44,7 +44,12 @@ class WeightProposal(BaseModel):
         extra="forbid",
     )
 
-    indicator_weights: dict[str, Weight] = Field(default_factory=dict)
+    indicator_weights: dict[str, Weight] = Field(
+        default_factory=dict,
+        description="Indicator ids, and 'assessment.1' to 'assessment.14': the weight of the "
+        "approved analyst assessments of that factor beside its indicators (0, the default, "
+        "leaves them out wherever the factor has indicator data)",
+    )
     factor_weights: dict[str, Weight] = Field(
         default_factory=dict, description="Keys are risk-factor numbers '1' to '14'"
     )

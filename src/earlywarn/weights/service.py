@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from earlywarn.framework import repository as framework_repository
+from earlywarn.framework.assessment_schema import assessment_weight_factor
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.schemas import WeightSetOut
@@ -103,9 +104,16 @@ def validate_proposal(
     naming every problem."""
     known_indicators = {i.id: i for i in config.indicators.indicators}
     problems: list[str] = []
-    unknown = sorted(set(proposal.indicator_weights) - set(known_indicators))
+    unknown = sorted(
+        k
+        for k in proposal.indicator_weights
+        if k not in known_indicators and assessment_weight_factor(k) is None
+    )
     if unknown:
-        problems.append(f"unknown indicator ids {unknown} (see GET /risk-factors/{{n}})")
+        problems.append(
+            f"unknown indicator ids {unknown} (see GET /risk-factors/{{n}}; analyst "
+            "assessments of a factor are 'assessment.1' to 'assessment.14')"
+        )
     unknown_factors = sorted(
         k for k in proposal.factor_weights if k not in {str(n) for n in range(1, 15)}
     )
@@ -129,6 +137,7 @@ def validate_proposal(
         i: float(proposal.indicator_weights.get(i, base_indicators.get(i, ind.weight)))
         for i, ind in known_indicators.items()
     }
+    indicators |= _assessment_weights(base_indicators, proposal.indicator_weights)
     factors = {
         str(n): float(
             proposal.factor_weights.get(
@@ -149,6 +158,14 @@ def validate_proposal(
     if problems:
         raise WeightSetError("; ".join(problems))
     return indicators, factors
+
+
+def _assessment_weights(base: Mapping[str, Any], proposed: Mapping[str, float]) -> dict[str, float]:
+    """The 'assessment.<n>' entries: the proposal's over the base's; a 0 is left out (absent
+    means 0), so the same weights always have the same digest."""
+    merged = {k: float(v) for k, v in base.items() if assessment_weight_factor(k) is not None}
+    merged |= {k: float(v) for k, v in proposed.items() if assessment_weight_factor(k) is not None}
+    return {k: merged[k] for k in sorted(merged) if merged[k] > 0}
 
 
 def propose(
