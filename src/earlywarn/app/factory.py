@@ -156,7 +156,9 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.configuration = config
     # The alert routes hand what people do to alerts to notify (alerting.events).
-    app.state.alert_event_sink = AlertNotifier(config.alerting.escalation)
+    app.state.alert_event_sink = AlertNotifier(
+        config.alerting.escalation, config.action_map.priority.max_actions
+    )
     errors.install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     metrics.install(app, session_factory)
