@@ -134,7 +134,8 @@ def offer_open_alerts(
     focal_point = repository.get_focal_point(session, subscription.focal_point_id)
     if focal_point is None or not focal_point.active:
         return []
-    told = repository.alerts_told_to(session, focal_point.id, subscription.channel)
+    channel = Channel(subscription.channel)
+    told = repository.alerts_told_to(session, focal_point.id, channel)
     by_country: dict[str | None, list[_Item]] = {}
     regions: dict[str | None, tuple[str | None, str | None]] = {}
     for alert in repository.open_alerts(session):
@@ -164,7 +165,7 @@ def offer_open_alerts(
     for iso3, items in by_country.items():
         messages += _write_groups(
             session,
-            {(focal_point.id, subscription.channel): (focal_point, items)},
+            {(focal_point.id, channel): (focal_point, items)},
             Purpose.ALREADY_OPEN,
             regions[iso3][1],
             max_priority_actions,
