@@ -159,6 +159,8 @@ def main() -> None:
     with session_scope(factory) as session:
         _subscribe(session)
     _cli(env, "score", "--as-of", args.as_of)
+    with factory() as session:
+        messages = _messages(session)  # the run's, before anyone acts
     with session_scope(factory) as session:
         acted = _sudan_desk_acts(session, load_configuration(ROOT / "config"))
 
@@ -166,7 +168,7 @@ def main() -> None:
         alerts = [a for a in session.scalars(select(Alert).order_by(Alert.id)) if not a.operational]
         by_rule = Counter((a.rule_id, a.level.value) for a in alerts)
         counts = Counter(len(a.priority_actions or []) for a in alerts)
-        messages = _messages(session)
+        after_acts = _messages(session)[len(messages) :]
         report = build_report(session, now=utc_now(), open_days=14)
     per_recipient = Counter((m["recipient"], m["channel"]) for m in messages)
     carried: Counter[tuple[str, str]] = Counter()
@@ -185,7 +187,11 @@ def main() -> None:
         1 for a in alerts if a.priority_actions and a.priority_actions[0]["imminent"]
     )
     print(f"alerts whose first priority action is an imminent-risk row: {first_imminent}")
-    print(f"the Sudan desk acknowledged Sudan's alerts and completed {acted} actions")
+    acks = Counter(m["recipient"] for m in after_acts)
+    print(
+        f"the Sudan desk acknowledged Sudan's alerts and completed {acted} actions; "
+        f"acknowledgement messages queued: {dict(sorted(acks.items()))} (none to the Sudan desk)"
+    )
     print("warning-response report totals:", report.totals)
     print("  medians (hours) overall:", report.overall.model_dump())
     for level, medians in report.by_level.items():
@@ -206,6 +212,7 @@ def main() -> None:
                 "priority_actions_distribution": {str(k): v for k, v in sorted(counts.items())},
                 "first_action_imminent": first_imminent,
                 "actions_done_by_sudan_desk": acted,
+                "acknowledgement_messages": dict(sorted(acks.items())),
                 "report_totals": report.totals,
             }
         )

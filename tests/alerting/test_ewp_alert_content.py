@@ -24,7 +24,7 @@ from earlywarn.db import make_session_factory
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.notify.channels import build_email
-from earlywarn.notify.outbox import build_payload
+from earlywarn.notify.payload import build_payload
 from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel

@@ -80,7 +80,8 @@ def test_the_webhook_secret_is_shown_once_when_the_endpoint_is_created(
     )
     assert added.status_code == 200, added.text
     first = added.json()["webhook_secret"]
-    assert first.startswith("whsec_") and first != secret
+    assert first.startswith("whsec_")
+    assert first != secret
     again = client.patch(
         f"/focal-points/{plain['id']}",
         json={"webhook_url": "https://hooks.example.org/c"},

@@ -175,7 +175,7 @@ def test_a_regional_focal_point_is_told_acknowledges_and_the_trail_shows_it(
         )
         text = mail.get_body(preferencelist=("plain",)).get_content()
         assert f"https://earlywarn.example.org/alerts/{alert_id}" in text
-        assert "Recommended actions" in text
+        assert "All recommended actions" in text  # the combined message links each alert
         assert mail.get_body(preferencelist=("html",)) is not None
 
         # The focal point acknowledges through the API.

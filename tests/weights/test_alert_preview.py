@@ -201,7 +201,8 @@ def test_thin_evidence_opens_no_factor_alert_in_the_preview_as_in_the_live_run(
     thin, full = preview_inputs(configuration, rescored, {}, {})
     assert rescored.agg.coverage[0, 0] < configuration.scoring.min_coverage_for_level
     assert thin.factor_scores[11] == pytest.approx(0.96)
-    assert thin.insufficient_data is not None and "coverage" in thin.insufficient_data
+    assert thin.insufficient_data is not None
+    assert "coverage" in thin.insufficient_data
     assert full.insufficient_data is None
     held = next_run_alerts(configuration.alerting.rules, [thin, full], {}, {})
     assert ("systematic_attack", "THN") not in held

@@ -15,7 +15,8 @@ from earlywarn.alerting.models import Alert, AlertEventKind
 from earlywarn.framework.config_schemas import EscalationConfig
 from earlywarn.notify import escalation, repository
 from earlywarn.notify.grouped import DEFAULT_MAX_PRIORITY_ACTIONS
-from earlywarn.notify.outbox import enqueue_alert_events, subscription_matches
+from earlywarn.notify.outbox import enqueue_alert_events
+from earlywarn.notify.payload import subscription_matches
 
 
 def hand_over(

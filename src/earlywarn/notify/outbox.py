@@ -22,16 +22,9 @@ from earlywarn.notify.models import (
     OutboxStatus,
     Purpose,
 )
-from earlywarn.notify.payload import (  # noqa: F401  (re-exported: the outbox's contract)
-    PAYLOAD_VERSION,
-    ROWS_PER_HEADING,
-    alert_links,
+from earlywarn.notify.payload import (
     build_payload,
-    compact_actions,
-    event_snapshot,
-    notification_level,
     outbox_dedup_key,
-    subscription_matches,
     targets,
 )
 from earlywarn.notify.schemas import DeliveryAttemptRead, DeliveryRead, OutboxMessageRead

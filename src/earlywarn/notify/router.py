@@ -19,12 +19,12 @@ from earlywarn.framework.deps import ConfigDep
 from earlywarn.notify import grouped, outbound, outbox, service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
-    FocalPointWithSecret,
     BulkRetryIn,
     DeliveryRead,
     FocalPointCreate,
     FocalPointRead,
     FocalPointUpdate,
+    FocalPointWithSecret,
     OutboxMessageRead,
     RetryIn,
     SubscriptionCreate,
