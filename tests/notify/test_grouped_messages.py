@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.alerting import lifecycle
 from earlywarn.alerting.evaluation import evaluate_alerts
-from earlywarn.alerting.models import Alert
+from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule, DeliveryConfig
-from earlywarn.notify import grouped, repository
+from earlywarn.notify import grouped, outbox, repository
 from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.notify.channels import SmtpSettings
 from earlywarn.notify.delivery import DeliveryWorker
@@ -227,3 +227,29 @@ def test_the_acknowledging_focal_point_is_not_told_about_its_own_acknowledgement
     ).all()
     assert told == [colleague.id], "the colleague hears it; the desk that acted does not"
     assert all(m.status is OutboxStatus.PENDING for m in session.scalars(select(OutboxMessage)))
+
+
+def test_re_queueing_a_grouped_message_is_audited_on_every_alert_it_carries(
+    session: Session, configuration: Configuration
+) -> None:
+    session.add(Country(iso3="SDN", name="Sudan", region="Africa"))
+    desk = _point(session, "Desk")
+    session.add(
+        Subscription(
+            focal_point_id=desk.id, country_iso3="SDN", min_level=RiskLevel.LOW, channel="email"
+        )
+    )
+    session.flush()
+    config = _config(configuration)
+    _run(session, config, AlertNotifier(config.alerting.escalation), 2)
+    (message,) = session.scalars(select(OutboxMessage)).all()
+    message.status = OutboxStatus.FAILED
+    session.flush()
+
+    outbox.requeue_message(session, message.id, actor="key:1:admin", reason="SMTP fixed")
+
+    audited = session.scalars(
+        select(AlertEvent.alert_id).where(AlertEvent.kind == AlertEventKind.DELIVERY_REQUEUED)
+    ).all()
+    assert sorted(audited) == sorted(session.scalars(select(Alert.id)).all())
+    assert len(audited) == 2

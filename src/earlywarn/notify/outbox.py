@@ -218,6 +218,7 @@ def requeue(
     Messages for a disabled endpoint stay held until it is re-enabled.
     """
     now = utc_now()
+    carried = repository.carried_alerts(session, [m.id for m in messages])
     by_alert: dict[int, list[int]] = {}
     for message in messages:
         message.status = OutboxStatus.PENDING
@@ -234,8 +235,10 @@ def requeue(
                 error=f"re-queued by {actor}: {reason}",
             )
         )
-        if message.alert_id is not None:
-            by_alert.setdefault(message.alert_id, []).append(message.id)
+        # A grouped message re-queued concerns every alert it carries.
+        for alert_id in [message.alert_id, *carried.get(message.id, [])]:
+            if alert_id is not None:
+                by_alert.setdefault(alert_id, []).append(message.id)
     for alert_id, ids in by_alert.items():
         session.add(
             AlertEvent(

@@ -307,6 +307,21 @@ def opening_event(session: Session, alert_id: int) -> AlertEvent | None:
     ).first()
 
 
+def carried_alerts(session: Session, message_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The alerts each grouped message carries besides its lead."""
+    ids = list(message_ids)
+    found: dict[int, list[int]] = {}
+    if not ids:
+        return found
+    for message_id, alert_id in session.execute(
+        select(OutboxMessageAlert.outbox_message_id, OutboxMessageAlert.alert_id)
+        .where(OutboxMessageAlert.outbox_message_id.in_(ids))
+        .order_by(OutboxMessageAlert.id)
+    ):
+        found.setdefault(int(message_id), []).append(int(alert_id))
+    return found
+
+
 def add_carried_alerts(session: Session, rows: Iterable[OutboxMessageAlert]) -> None:
     session.add_all(list(rows))
 
