@@ -206,7 +206,9 @@ def _write_groups(
             dedup_key=outbox_dedup_key(lead.event.id, focal_point.id, channel),
             alert_id=lead.alert.id,
             alert_event_id=lead.event.id,
-            subscription_id=lead.subscription_id,
+            # The alerts already open sent to a new subscription do not bind it as delivery
+            # history: it can still be deleted, as one that was never matched.
+            subscription_id=None if purpose is Purpose.ALREADY_OPEN else lead.subscription_id,
             focal_point_id=focal_point.id,
             channel=channel,
             target=target,
