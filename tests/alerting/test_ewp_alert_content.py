@@ -23,8 +23,10 @@ from earlywarn.auth.models import FocalPoint
 from earlywarn.db import make_session_factory
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
+from earlywarn.notify import repository as notify_repository
 from earlywarn.notify.channels import build_email
-from earlywarn.notify.outbox import build_payload
+from earlywarn.notify.models import Channel, OutboxMessage, Subscription
+from earlywarn.notify.payload import build_payload
 from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
 from earlywarn.types import RiskLevel
@@ -59,6 +61,14 @@ def ewp_run(
     _empty_all_tables(engine)
     factory = make_session_factory(engine)
     prepare_database(factory, configuration)
+    with factory.begin() as session:
+        # One recipient subscribed to every country before the run: what one run sends it.
+        desk = FocalPoint(name="Every country", email="all@example.org", active=True)
+        session.add(desk)
+        session.flush()
+        session.add(
+            Subscription(focal_point_id=desk.id, min_level=RiskLevel.CONCERN, channel=Channel.EMAIL)
+        )
     run = ingest_service.import_file(factory, path, "ewp")
     assert run.status is RunStatus.SUCCEEDED, run.error
     score_and_alert(factory, configuration, as_of=AS_OF)
@@ -140,6 +150,31 @@ def test_e_mail_webhook_and_cap_lead_with_the_same_priority_list(ewp_run: EwpRun
         f"Do first: 1. [{first['sphere']} {first['code']}, imminent risk]"
     )
     assert f"All actions: {base}/alerts/{alert.id}" in instruction
+
+
+@pytest.mark.shared
+def test_a_recipient_gets_one_message_per_country_for_the_run(ewp_run: EwpRun) -> None:
+    by_country: dict[str, list[Alert]] = {}
+    for alert in ewp_run.alerts:
+        if not alert.operational and alert.country_iso3 is not None:
+            by_country.setdefault(alert.country_iso3, []).append(alert)
+    assert sum(1 for alerts in by_country.values() if len(alerts) >= 2) >= 5
+    with ewp_run.factory() as session:
+        messages = list(session.scalars(select(OutboxMessage)))
+        # One message per country however many rules fired for it.
+        assert len(messages) == len(by_country)
+        carried = {m.id: [a["id"] for a in m.payload["alerts"]] for m in messages}
+        for iso3, alerts in by_country.items():
+            (message,) = [m for m in messages if m.payload["alert"]["country"]["iso3"] == iso3]
+            assert sorted(carried[message.id]) == sorted(a.id for a in alerts), iso3
+            combined = message.payload["priority_actions"]
+            assert 1 <= len(combined) <= 7
+            assert len({i["code"] for i in combined}) == len(combined)
+            for alert in alerts:  # every alert of the message knows it was told
+                told = notify_repository.focal_points_told_about_alert(session, alert.id)
+                assert told == {message.focal_point_id}
+    sudan = next(m for m in messages if m.payload["alert"]["country"]["iso3"] == "SDN")
+    assert sudan.payload["priority_actions"][0]["imminent"] is True
 
 
 @pytest.mark.shared

@@ -125,6 +125,8 @@ def test_a_focal_point_manages_only_its_own_subscriptions(
     )
     assert created.status_code == 201, created.text
     assert created.json()["rule_kinds"] == ["level_at_least", "risk_factor"]
+    # Sudan's alert (Africa, emergency) is already open: it is sent to the new subscriber.
+    assert created.json()["open_alerts_queued"] == [alerts["SDN"]]
     assert [s["id"] for s in client.get(url, headers=focal).json()] == [created.json()["id"]]
 
     bad_region = client.post(url, json={"region": "Atlantis", "channel": "email"}, headers=focal)

@@ -36,6 +36,7 @@ def test_focal_point_crud(client: Any, admin: dict[str, str]) -> None:
     assert created["webhook_url"] is None
     url = f"/focal-points/{created['id']}"
 
+    assert created.pop("webhook_secret") is None  # no webhook endpoint, no secret
     assert client.get(url, headers=admin).json() == created
     listed = client.get("/focal-points", headers=admin).json()
     assert created["id"] in {fp["id"] for fp in listed}
@@ -54,6 +55,39 @@ def test_focal_point_crud(client: Any, admin: dict[str, str]) -> None:
 
     removed = client.patch(url, json={"organisation": None}, headers=admin)
     assert removed.json()["organisation"] is None
+
+
+def test_the_webhook_secret_is_shown_once_when_the_endpoint_is_created(
+    client: Any, admin: dict[str, str]
+) -> None:
+    with_hook = _create(client, admin, webhook_url="https://hooks.example.org/a")
+    secret = with_hook["webhook_secret"]
+    assert secret.startswith("whsec_")
+    url = f"/focal-points/{with_hook['id']}"
+    # Never again: not on reading, listing or changing the focal point.
+    assert "webhook_secret" not in client.get(url, headers=admin).json()
+    listed = client.get("/focal-points", headers=admin).json()
+    assert all("webhook_secret" not in fp for fp in listed)
+    assert secret not in client.get("/focal-points", headers=admin).text
+    renamed = client.patch(url, json={"name": "Renamed"}, headers=admin)
+    assert renamed.json()["webhook_secret"] is None
+    # A focal point given its first webhook later gets a new secret, in that response only.
+    plain = _create(client, admin, email="x@example.org")
+    added = client.patch(
+        f"/focal-points/{plain['id']}",
+        json={"webhook_url": "https://hooks.example.org/b"},
+        headers=admin,
+    )
+    assert added.status_code == 200, added.text
+    first = added.json()["webhook_secret"]
+    assert first.startswith("whsec_")
+    assert first != secret
+    again = client.patch(
+        f"/focal-points/{plain['id']}",
+        json={"webhook_url": "https://hooks.example.org/c"},
+        headers=admin,
+    )
+    assert again.json()["webhook_secret"] is None
 
 
 def test_invalid_contact_details_are_422_with_field_and_reason(

@@ -152,6 +152,35 @@ def test_payload_is_self_contained(session: Session, make_alert: Any, subscribe:
             "alert": f"/alerts/{alert.id}",
             "acknowledge": f"/alerts/{alert.id}/acknowledge",
         },
+        # Every alert the message carries (one here), and the combined priority actions.
+        "alerts": [
+            {
+                "id": alert.id,
+                "dedup_key": "level-rise:SDN",
+                "rule_id": "level-rise",
+                "rule_kind": "",
+                "state": "firing",
+                "level": "emergency",
+                "summary": "Sudan rose to emergency",
+                "already_open": False,
+                "event": {
+                    "id": opened.id,
+                    "kind": "opened",
+                    "at": "2026-11-20T03:00:00+00:00",
+                    "actor": "system",
+                    "note": None,
+                    "from_level": None,
+                    "to_level": "emergency",
+                },
+                "evidence": {"composite": 0.7, "factors": [{"number": 1, "score": 0.8}]},
+                "priority_actions": [],
+                "links": {
+                    "alert": f"/alerts/{alert.id}",
+                    "acknowledge": f"/alerts/{alert.id}/acknowledge",
+                },
+            }
+        ],
+        "priority_actions": [],
     }
 
 

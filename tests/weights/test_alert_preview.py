@@ -5,6 +5,7 @@ and PostgreSQL, the cooldown decided as the live evaluation decides it."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,11 +17,14 @@ from earlywarn.alerting.rules import CountryInput, RunRef
 from earlywarn.countries.models import Country
 from earlywarn.framework.config import Configuration
 from earlywarn.notify.alert_events import hand_over
+from earlywarn.scoring.engine import EngineSpec, Weights
+from earlywarn.scoring.explain import rescore
 from earlywarn.types import RiskLevel
 from earlywarn.weights.alert_preview import (
     OpenAlert,
     alerts_now,
     next_run_alerts,
+    preview_inputs,
     simulate_next_run,
 )
 
@@ -167,3 +171,40 @@ def test_a_reentry_within_the_cooldown_is_previewed_as_a_reopening_as_the_live_r
     assert live(reentry, warning) == [live_kind]
     alerts = session.scalars(select(Alert).where(Alert.rule_id == key[0])).all()
     assert len(alerts) == (1 if previewed_as_reopening else 2)
+
+
+def test_thin_evidence_opens_no_factor_alert_in_the_preview_as_in_the_live_run(
+    configuration: Configuration,
+) -> None:
+    """A country rated on four factors (coverage under scoring.min_coverage_for_level) with
+    factor 11 at 0.96 would trip the risk_factor rule systematic_attack; the live run opens
+    nothing on thin evidence (tests/alerting/test_thin_evidence.py), and neither does the
+    preview, which flags it with the same shared rule. The same factor with full coverage
+    opens it."""
+    spec = EngineSpec.from_config(configuration)
+    weights = Weights.from_maps(spec, {}, configuration.scoring.factor_weights)
+
+    def breakdown(factors: set[int]) -> dict[str, Any]:
+        return {
+            "format": "columns",
+            "indicator_ids": list(spec.indicator_ids),
+            "contribution": [
+                0.96 if int(spec.factor_index[i]) + 1 in factors else None
+                for i in range(len(spec.indicator_ids))
+            ],
+            "factor_applicable": [True] * 14,
+        }
+
+    rescored = rescore(
+        spec, ["THN", "FUL"], [breakdown({1, 2, 3, 11}), breakdown(set(range(1, 15)))], weights
+    )
+    thin, full = preview_inputs(configuration, rescored, {}, {})
+    assert rescored.agg.coverage[0, 0] < configuration.scoring.min_coverage_for_level
+    assert thin.factor_scores[11] == pytest.approx(0.96)
+    assert thin.insufficient_data is not None
+    assert "coverage" in thin.insufficient_data
+    assert full.insufficient_data is None
+    held = next_run_alerts(configuration.alerting.rules, [thin, full], {}, {})
+    assert ("systematic_attack", "THN") not in held
+    assert not any(iso3 == "THN" for _, iso3 in held), "no rule opens on thin evidence"
+    assert held[("systematic_attack", "FUL")] == EMERGENCY

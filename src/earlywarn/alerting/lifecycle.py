@@ -72,6 +72,8 @@ def acknowledge(
     event = record_event(
         session, alert, AlertEventKind.ACKNOWLEDGED, alert.level, alert.level, None, now,
         actor=actor, note=note,
+        # Who acted is not told about their own acknowledgement (notify reads this).
+        details={"focal_point_id": focal_point_id} if focal_point_id is not None else None,
     )  # fmt: skip
     return AlertUpdate(alert, event)
 

@@ -159,7 +159,9 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.configuration = config
     # The alert routes hand what people do to alerts to notify (alerting.events).
-    app.state.alert_event_sink = AlertNotifier(config.alerting.escalation)
+    app.state.alert_event_sink = AlertNotifier(
+        config.alerting.escalation, config.action_map.priority.max_actions
+    )
     # Checks the e-mails' one-click acknowledge links with the delivery worker's secret.
     app.state.ack_links = ack_links.from_settings(settings)
     errors.install_error_handlers(app)

@@ -209,7 +209,12 @@ def score_and_alert(
                 _source_health(session, config, settings),
             )
             # In this transaction: an alert is never visible without its outbox rows.
-            messages = hand_over(session, config.alerting.escalation, evaluation.updates)
+            messages = hand_over(
+                session,
+                config.alerting.escalation,
+                evaluation.updates,
+                max_priority_actions=config.action_map.priority.max_actions,
+            )
             return ScoringSummary(
                 score_run_id=outcome.run.id,
                 as_of=as_of,

@@ -21,6 +21,7 @@ Pure: no database, no I/O; the result is JSON-ready and stored on the alert.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,3 +202,52 @@ def rank_priority_actions(
         }
         for rank, c in enumerate(chosen, start=1)
     ]
+
+
+def combine_priority_actions(
+    lists: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], max_actions: int
+) -> list[dict[str, Any]]:
+    """One list for a message that carries several alerts of a country (``(rule id, the
+    alert's priority_actions)``, most severe alert first): each catalogue row once, with the
+    rules that ranked it (``rules``) and the factors behind it merged. Each alert's own ranking
+    is kept: rows by their best rank in any alert, then imminent first, then score (so the
+    lead row of an emergency alert, imminent, stays first); one row per sphere first, as the
+    single-alert ranking does; at most ``max_actions``."""
+    merged: dict[str, dict[str, Any]] = {}
+    best: dict[str, int] = {}
+    for rule_id, items in lists:
+        for item in items:
+            code = str(item["code"])
+            if code not in merged:
+                merged[code] = {**copy.deepcopy(dict(item)), "rules": [rule_id]}
+                best[code] = int(item["rank"])
+                continue
+            kept = merged[code]
+            best[code] = min(best[code], int(item["rank"]))
+            if rule_id not in kept["rules"]:
+                kept["rules"].append(rule_id)
+            kept["imminent"] = bool(kept["imminent"] or item["imminent"])
+            kept["score"] = max(float(kept["score"]), float(item["score"]))
+            factors = kept.setdefault("why", {}).setdefault("factors", [])
+            seen = {f.get("factor") for f in factors}
+            for factor in (item.get("why") or {}).get("factors", []):
+                if factor.get("factor") not in seen:
+                    factors.append(copy.deepcopy(factor))
+                    seen.add(factor.get("factor"))
+
+    def key(item: dict[str, Any]) -> tuple[int, bool, float]:
+        return (best[str(item["code"])], not item["imminent"], -float(item["score"]))
+
+    ranked = sorted(merged.values(), key=key)
+    chosen: list[dict[str, Any]] = []
+    for sphere in Sphere:
+        top = next((i for i in ranked if i["sphere"] == sphere.value), None)
+        if top is not None and len(chosen) < max_actions:
+            chosen.append(top)
+    for item in ranked:
+        if len(chosen) >= max_actions:
+            break
+        if item not in chosen:
+            chosen.append(item)
+    chosen.sort(key=key)
+    return [{**item, "rank": rank} for rank, item in enumerate(chosen, start=1)]

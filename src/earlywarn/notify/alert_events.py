@@ -14,27 +14,47 @@ from earlywarn.alerting.events import AlertUpdate
 from earlywarn.alerting.models import Alert, AlertEventKind
 from earlywarn.framework.config_schemas import EscalationConfig
 from earlywarn.notify import escalation, repository
-from earlywarn.notify.outbox import enqueue_alert_event, subscription_matches
+from earlywarn.notify.grouped import DEFAULT_MAX_PRIORITY_ACTIONS
+from earlywarn.notify.outbox import enqueue_alert_events
+from earlywarn.notify.payload import subscription_matches
 
 
-def hand_over(session: Session, policy: EscalationConfig, updates: Sequence[AlertUpdate]) -> int:
-    """Queue the messages each update owes, in order, and move its escalation chain: frozen
-    when the alert opens (``policy``), restarted when it fires again, stopped when someone
+def hand_over(
+    session: Session,
+    policy: EscalationConfig,
+    updates: Sequence[AlertUpdate],
+    *,
+    max_priority_actions: int = DEFAULT_MAX_PRIORITY_ACTIONS,
+) -> int:
+    """Queue the messages the updates owe and move their escalation chains: frozen when an
+    alert opens (``policy``), restarted when it fires again, stopped when someone
     acknowledges or resolves it; an acknowledgement also reaches the tiers already paged.
-    Returns the number of messages queued. Flushes, never commits."""
-    messages = 0
+
+    The updates of one call are one run (or one person's act): every event of a country
+    reaches a recipient as one message (``notify.grouped``), with at most
+    ``max_priority_actions`` combined priority actions. Returns the number of messages
+    queued. Flushes, never commits."""
     for update in updates:
         alert, event = update.alert, update.event
         if event.kind in (AlertEventKind.ACKNOWLEDGED, AlertEventKind.RESOLVED):
             escalation.stop(alert)
         if update.refired:
             escalation.restart(alert=alert, now=event.at)
-        messages += len(enqueue_alert_event(session, alert, event))
+    messages = len(
+        enqueue_alert_events(
+            session,
+            [(u.alert, u.event) for u in updates],
+            max_priority_actions=max_priority_actions,
+        )
+    )
+    for update in updates:
+        alert, event = update.alert, update.event
         if event.kind is AlertEventKind.OPENED:
+            # After the messages are queued: whoever they reach is already told.
             escalation.freeze(session, policy, alert, event, event.at)
         elif event.kind is AlertEventKind.ACKNOWLEDGED:
             # The regional focal point or headquarters that was paged must learn that someone
-            # acted.
+            # acted (not the one who acted).
             messages += len(escalation.announce_acknowledgement(session, alert, event))
     session.flush()  # the chain's new state is visible to queries, autoflush or not
     return messages
@@ -44,11 +64,16 @@ class AlertNotifier:
     """notify's side of ``alerting.events.AlertEventSink``, with the escalation policy that
     alerts opening get frozen onto them."""
 
-    def __init__(self, policy: EscalationConfig) -> None:
+    def __init__(
+        self, policy: EscalationConfig, max_priority_actions: int = DEFAULT_MAX_PRIORITY_ACTIONS
+    ) -> None:
         self.policy = policy
+        self.max_priority_actions = max_priority_actions
 
     def hand_over(self, session: Session, updates: Sequence[AlertUpdate]) -> int:
-        return hand_over(session, self.policy, updates)
+        return hand_over(
+            session, self.policy, updates, max_priority_actions=self.max_priority_actions
+        )
 
     def refusal_to_act(self, session: Session, alert: Alert, focal_point_id: int) -> str | None:
         return refusal_to_act(session, alert, focal_point_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -162,19 +163,108 @@ def _actions_html(actions: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+_WHAT = {
+    "escalation": "ESCALATED (unacknowledged)",
+    "reminder": "REMINDER (unacknowledged)",
+    "already_open": "ALREADY OPEN",
+}
+
+
+def _priority(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's priority actions: combined across its alerts when it lists them."""
+    if "alerts" in payload:
+        return list(payload.get("priority_actions") or [])
+    return list(payload["alert"].get("priority_actions") or [])
+
+
+def _evidence_line(entry: dict[str, Any]) -> str:
+    evidence = entry.get("evidence") or {}
+    parts = []
+    if evidence.get("composite") is not None:
+        parts.append(f"composite {evidence['composite']:.2f}")
+    if evidence.get("coverage") is not None:
+        parts.append(f"coverage {evidence['coverage']:.0%}")
+    factors = [
+        f"{f['number']} {f.get('name', '')} ({f['score']:.2f})".replace("  ", " ")
+        for f in evidence.get("triggering_factors") or []
+        if f.get("score") is not None
+    ]
+    if factors:
+        parts.append("factors " + ", ".join(factors))
+    return "; ".join(parts) or "see the alert"
+
+
+def _ack_how(ack_link: str | None) -> str:
+    if ack_link:
+        return "one click, no sign-in; the page asks you to confirm"
+    return "the page asks you to confirm"
+
+
+def _grouped_email(
+    message: EmailMessage, payload: dict[str, Any], base_url: str, ack_links: Mapping[int, str]
+) -> EmailMessage:
+    """Several rules fired for one country in one run: one message, the combined priority
+    actions first, then each alert (rule, event, severity, evidence, links)."""
+    base = base_url.rstrip("/")
+    lead = payload["alert"]
+    entries = payload["alerts"]
+    country = lead["country"]["name"] or lead["country"]["iso3"] or lead["dedup_key"]
+    country_level = (lead.get("evidence") or {}).get("level")
+    marker = "already open" if payload.get("purpose") == "already_open" else None
+    kinds = ", ".join(
+        f"{e['rule_id']} {marker or e['event']['kind']} ({e['level']})" for e in entries
+    )
+    level = f", country level {country_level}" if country_level else ""
+    message["Subject"] = header_safe(f"[earlywarn] {country}: {len(entries)} alerts{level}")
+    first_link = base + entries[0]["links"]["alert"]
+    text = [
+        f"{country}: {len(entries)} alerts in this run: {kinds}.",
+        "",
+        *priority_text(_priority(payload), first_link),
+        "The alerts:",
+    ]
+    parts = [
+        f"<p>{html.escape(country)}: {len(entries)} alerts in this run: {html.escape(kinds)}.</p>",
+        priority_html(_priority(payload), first_link),
+        "<h2>The alerts</h2><ol>",
+    ]
+    for e in entries:
+        signed = ack_links.get(int(e["id"]))
+        link, ack = base + e["links"]["alert"], signed or base + e["links"]["acknowledge"]
+        state = "already open" if e.get("already_open") else e["event"]["kind"]
+        head = f"{e['rule_id']}: {state}, severity {e['level']}, state {e['state']}"
+        text += [
+            f"- {head}",
+            f"  {e['summary']}",
+            f"  Evidence: {_evidence_line(e)}",
+            f"  Open the alert (all recommended actions): {link}",
+            f"  Acknowledge it ({_ack_how(signed)}): {ack}",
+        ]
+        parts.append(
+            f"<li><strong>{html.escape(head)}</strong><br>{html.escape(e['summary'])}<br>"
+            f"<em>Evidence: {html.escape(_evidence_line(e))}</em><br>"
+            f'<a href="{html.escape(link)}">Open the alert</a> · '
+            f'<a href="{html.escape(ack)}">Acknowledge it</a></li>'
+        )
+    message.set_content("\n".join(text) + "\n")
+    message.add_alternative("<html><body>" + "".join(parts) + "</ol></body></html>", subtype="html")
+    return message
+
+
 def build_email(
     payload: dict[str, Any],
     *,
     sender: str,
     recipient: str,
     base_url: str,
-    ack_link: str | None = None,
+    ack_links: Mapping[int, str] | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message: plain text first, HTML second, same content.
 
-    ``ack_link``, when given, is the recipient's signed one-click acknowledge link
+    ``ack_links`` maps an alert id to the recipient's signed one-click acknowledge link
     (``notify.ack_links``); it replaces the link to the sign-in acknowledge page.
     """
+    ack_links = ack_links or {}
     message = EmailMessage()
     message["From"] = header_safe(sender)
     message["To"] = header_safe(recipient)
@@ -190,20 +280,16 @@ def build_email(
             subtype="html",
         )
         return message
+    if len(payload.get("alerts") or []) > 1:
+        return _grouped_email(message, payload, base_url, ack_links)
     alert = payload["alert"]
     event = payload["event"]
     link = base_url.rstrip("/") + payload["links"]["alert"]
+    ack_link = ack_links.get(int(alert["id"]))
     ack = ack_link or base_url.rstrip("/") + payload["links"]["acknowledge"]
-    ack_how = (
-        "one click, no sign-in; the page asks you to confirm"
-        if ack_link
-        else "the page asks you to confirm"
-    )
+    ack_how = _ack_how(ack_link)
     country = alert["country"]["name"] or alert["country"]["iso3"] or alert["dedup_key"]
-    what = {
-        "escalation": "ESCALATED (unacknowledged)",
-        "reminder": "REMINDER (unacknowledged)",
-    }.get(payload.get("purpose", "alert"), event["kind"].upper())
+    what = _WHAT.get(payload.get("purpose", "alert"), event["kind"].upper())
     country_level = (alert.get("evidence") or {}).get("level")
     severity = (
         f"level {alert['level']}"
@@ -212,7 +298,9 @@ def build_email(
     )
     message["Subject"] = header_safe(f"[earlywarn] {what}: {country}, {severity}")
     acted = ""
-    if event["kind"] == "acknowledged":
+    if payload.get("purpose") == "already_open":
+        acted = "This alert was already open when you subscribed; you receive it once."
+    elif event["kind"] == "acknowledged":
         acted = f"Acknowledged by {event['actor']}" + (
             f": {event['note']}" if event.get("note") else "."
         )
@@ -225,7 +313,7 @@ def build_email(
         f"Open the alert: {link}",
         f"Acknowledge it ({ack_how}): {ack}",
         "",
-        *priority_text(alert.get("priority_actions") or [], link),
+        *priority_text(_priority(payload), link),
         "Recommended actions (Framework for Action):",
         *_actions_text(alert["recommended_actions"]),
     ]
@@ -239,7 +327,7 @@ def build_email(
         f"event: {html.escape(event['kind'])} at {html.escape(str(event['at']))}.</p>"
         f'<p><a href="{html.escape(link)}">Open the alert</a> · '
         f'<a href="{html.escape(ack)}">Acknowledge it</a> ({ack_how})</p>'
-        + priority_html(alert.get("priority_actions") or [], link)
+        + priority_html(_priority(payload), link)
         + "<h2>Recommended actions</h2>"
         f"{_actions_html(alert['recommended_actions'])}"
         "</body></html>",

@@ -253,7 +253,7 @@ class DeliveryWorker:
                 sender=self.smtp.sender,
                 recipient=item.target,
                 base_url=self.base_url,
-                ack_link=self._ack_link(item.payload),
+                ack_links=self._ack_links(item.payload),
             )
         except (ValueError, TypeError, KeyError) as exc:
             # Retrying would build the same broken message again, and the address is not at
@@ -403,20 +403,23 @@ class DeliveryWorker:
             stats.endpoints_disabled.append(focal_point.id)
             log.warning("%s of focal point %s disabled: %s", what, focal_point.id, result.error)
 
-    def _ack_link(self, payload: dict[str, object]) -> str | None:
-        """The recipient's signed one-click link, for an alert that can still be acknowledged.
+    def _ack_links(self, payload: dict[str, object]) -> dict[int, str]:
+        """The recipient's signed one-click links, one per alert of the message that can
+        still be acknowledged (a grouped message carries several).
 
-        Signed now, at sending, so a retried message carries a link that lasts its full time."""
-        alert, focal_point = payload.get("alert"), payload.get("focal_point")
-        if (
-            self.ack_links is None
-            or not isinstance(alert, dict)
-            or not isinstance(focal_point, dict)
-        ):
-            return None
-        if alert.get("state") != "firing":
-            return None
-        return self.ack_links.url(self.base_url, int(alert["id"]), int(focal_point["id"]))
+        Signed now, at sending, so a retried message carries links that last their full time."""
+        focal_point = payload.get("focal_point")
+        if self.ack_links is None or not isinstance(focal_point, dict):
+            return {}
+        entries = payload.get("alerts")
+        alerts = entries if isinstance(entries, list) and entries else [payload.get("alert")]
+        return {
+            int(alert["id"]): self.ack_links.url(
+                self.base_url, int(alert["id"]), int(focal_point["id"])
+            )
+            for alert in alerts
+            if isinstance(alert, dict) and alert.get("state") == "firing"
+        }
 
     # --- passes -----------------------------------------------------------------------------
 

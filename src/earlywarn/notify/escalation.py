@@ -56,7 +56,8 @@ def announce_acknowledgement(
     they were paged.
     """
     already = set(repository.focal_points_for_event(session, event.id))
-    recipients = [fp for fp in paged_focal_points(alert) if fp not in already]
+    actor = (event.details or {}).get("focal_point_id")
+    recipients = [fp for fp in paged_focal_points(alert) if fp not in already and fp != actor]
     return enqueue_to_focal_points(session, alert, event, recipients, Purpose.ACKNOWLEDGEMENT)
 
 

@@ -26,6 +26,8 @@ class Purpose(StrEnum):
     OPERATIONAL = "operational"  # to administrators: operational alerts, disabled endpoints
     # Acknowledged: the escalation tiers already paged, who are not subscribers, learn it.
     ACKNOWLEDGEMENT = "acknowledgement"
+    # A new subscription: the alerts already open that it matches, each sent once.
+    ALREADY_OPEN = "already_open"
 
 
 class OutboxStatus(StrEnum):
@@ -100,3 +102,16 @@ class DeliveryAttempt(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class OutboxMessageAlert(Base):
+    """The other alerts one message carries when several rules fire for a country in one run
+    (one message per recipient, country and run); the message row names the lead alert and
+    event itself. Queries about "who was told about alert X" read both."""
+
+    __tablename__ = "outbox_message_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    alert_event_id: Mapped[int] = mapped_column(ForeignKey("alert_events.id"), index=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from earlywarn.db import utc_now
 from earlywarn.notify import repository
 from earlywarn.notify.models import OutboxMessage, OutboxStatus, Purpose
-from earlywarn.notify.outbox import PAYLOAD_VERSION, targets
+from earlywarn.notify.payload import PAYLOAD_VERSION, targets
 from earlywarn.notify.service import endpoint_state
 
 

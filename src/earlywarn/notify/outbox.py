@@ -5,10 +5,8 @@ caused it, so a notification exists exactly when the change does. Delivery worke
 
 from __future__ import annotations
 
-import copy
 import logging
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,208 +14,66 @@ from sqlalchemy.orm import Session
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import utc_now
-from earlywarn.notify import repository
+from earlywarn.notify import grouped, repository
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
     OutboxMessage,
     OutboxStatus,
     Purpose,
-    Subscription,
+)
+from earlywarn.notify.payload import (
+    build_payload,
+    outbox_dedup_key,
+    targets,
 )
 from earlywarn.notify.schemas import DeliveryAttemptRead, DeliveryRead, OutboxMessageRead
 from earlywarn.notify.service import Conflict, InvalidRequest, NotFound, get_focal_point, target_for
-from earlywarn.types import RiskLevel
 
 logger = logging.getLogger(__name__)
 
-PAYLOAD_VERSION = 1
-
-
-def notification_level(
-    alert: Alert, event: AlertEvent, levels_reached: list[RiskLevel]
-) -> RiskLevel:
-    """The alert level a subscription's ``min_level`` is compared with for ``event``.
-
-    * ``resolved``: the highest level the alert ever reached (its current level and every level
-      its events record), so everyone who was told the alert was open hears that it closed,
-      even if it had been de-escalated below their threshold before resolving.
-    * ``deescalated``: the level it came down from, for the same reason: whoever was told about
-      the higher level hears that it fell.
-    * everything else (``opened``, ``escalated``, ``acknowledged``): the alert's current level.
-    """
-    if event.kind is AlertEventKind.RESOLVED:
-        return max([alert.level, *levels_reached], key=lambda level: level.rank)
-    if event.kind is AlertEventKind.DEESCALATED and event.from_level is not None:
-        return max(alert.level, event.from_level, key=lambda level: level.rank)
-    return alert.level
-
-
-def outbox_dedup_key(event_id: int, focal_point_id: int, channel: Channel) -> str:
-    """One message per event, recipient and channel, however many subscriptions match."""
-    return f"alert-event:{event_id}:fp:{focal_point_id}:{channel.value}"
-
-
-def _iso_utc(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
-
-
-def _level_value(level: RiskLevel | None) -> str | None:
-    return None if level is None else level.value
-
-
-ROWS_PER_HEADING = 1
-
-
-def compact_actions(actions: dict[str, Any]) -> dict[str, Any]:
-    """The recommended actions for a message: every heading with why it was chosen, and its
-    first ``ROWS_PER_HEADING`` action row(s) (``more_actions`` counts the rest, which the alert's
-    link shows). The full list can reach 80 kB; a message goes to every recipient."""
-    compact: dict[str, Any] = {}
-    for key, headings in actions.items():
-        if not isinstance(headings, list):
-            compact[key] = copy.deepcopy(headings)
-            continue
-        items: list[Any] = []
-        for heading in headings:
-            rows = heading.get("actions") if isinstance(heading, dict) else None
-            if isinstance(rows, list) and len(rows) > ROWS_PER_HEADING:
-                heading = {
-                    **heading,
-                    "actions": rows[:ROWS_PER_HEADING],
-                    "more_actions": len(rows) - ROWS_PER_HEADING,
-                }
-            items.append(copy.deepcopy(heading))
-        compact[key] = items
-    return compact
-
-
-def build_payload(
-    alert: Alert,
-    event: AlertEvent,
-    focal_point: FocalPoint,
-    country_name: str | None,
-    purpose: Purpose = Purpose.ALERT,
-) -> dict[str, Any]:
-    """The message body a receiver can act on without calling back (format version 1)."""
-    return {
-        "version": PAYLOAD_VERSION,
-        "type": f"alert.{event.kind.value}",
-        "purpose": purpose.value,
-        "event": {
-            "id": event.id,
-            "kind": event.kind.value,
-            "at": _iso_utc(event.at),
-            "actor": event.actor,
-            "note": event.note,
-            "from_level": _level_value(event.from_level),
-            "to_level": _level_value(event.to_level),
-        },
-        "alert": {
-            "id": alert.id,
-            "dedup_key": alert.dedup_key,
-            "rule_id": alert.rule_id,
-            "rule_kind": alert.rule_kind,
-            "operational": alert.operational,
-            "state": alert.state.value,
-            "level": alert.level.value,
-            "country": {"iso3": alert.country_iso3, "name": country_name},
-            "summary": alert.summary,
-            "opened_at": _iso_utc(alert.opened_at),
-            # Copies: the payload is a snapshot and must not alias the alert's live JSON.
-            "evidence": copy.deepcopy(alert.evidence),
-            "recommended_actions": compact_actions(alert.actions),
-            # What to do first (docs/priority-actions.md); operational alerts have none.
-            **(
-                {"priority_actions": copy.deepcopy(alert.priority_actions)}
-                if alert.priority_actions
-                else {}
-            ),
-        },
-        "focal_point": {"id": focal_point.id, "name": focal_point.name},
-        "links": {
-            "alert": f"/alerts/{alert.id}",
-            "acknowledge": f"/alerts/{alert.id}/acknowledge",
-        },
-    }
-
-
-def targets(focal_point: FocalPoint) -> list[tuple[Channel, str]]:
-    found: list[tuple[Channel, str]] = []
-    if focal_point.email:
-        found.append((Channel.EMAIL, focal_point.email))
-    if focal_point.webhook_url:
-        found.append((Channel.WEBHOOK, focal_point.webhook_url))
-    return found
-
-
-def subscription_matches(
-    subscription: Subscription,
-    *,
-    country_iso3: str | None,
-    region: str | None,
-    level: RiskLevel,
-    rule_kind: str,
-) -> bool:
-    """Every criterion the subscription sets must hold (AND); an unset one matches all."""
-    if subscription.country_iso3 is not None and subscription.country_iso3 != country_iso3:
-        return False
-    if subscription.region is not None and subscription.region != region:
-        return False
-    if subscription.rule_kinds is not None and rule_kind not in subscription.rule_kinds:
-        return False
-    return level >= subscription.min_level
-
 
 def enqueue_alert_event(session: Session, alert: Alert, event: AlertEvent) -> list[OutboxMessage]:
-    """Write one pending outbox message per recipient and channel that ``event`` concerns.
+    """``enqueue_alert_events`` for one event."""
+    return enqueue_alert_events(session, [(alert, event)])
+
+
+def enqueue_alert_events(
+    session: Session,
+    pairs: Sequence[tuple[Alert, AlertEvent]],
+    *,
+    max_priority_actions: int = grouped.DEFAULT_MAX_PRIORITY_ACTIONS,
+) -> list[OutboxMessage]:
+    """Write the pending outbox messages the events owe.
 
     Risk alerts go to the subscriptions they match (``subscription_matches`` against
-    ``notification_level(...)``); a focal point matched by several subscriptions on one channel
-    gets one message. Operational alerts go to administrators on every channel they have.
-    Messages are keyed ``alert-event:{event}:fp:{focal point}:{channel}``; keys already in the
-    outbox are skipped, so calling this again for the same event adds nothing. Returns the new
-    messages only. Flushes, never commits. Two transactions enqueuing the same event at once
-    cannot both succeed: the unique ``dedup_key`` makes the later flush raise
+    ``notification_level(...)``), one message per recipient, channel and country however
+    many of the events and subscriptions match (``notify.grouped``); the focal point whose
+    own acknowledgement an event records is not told about it. Operational alerts go to
+    administrators on every channel they have, one message per event. Messages are keyed
+    ``alert-event:{lead event}:fp:{focal point}:{channel}``; an event already sent to a
+    recipient on a channel is not sent again, so calling this again adds nothing. Returns the
+    new messages only. Flushes, never commits. Two transactions enqueuing the same event at
+    once cannot both succeed: the unique ``dedup_key`` makes the later flush raise
     ``IntegrityError``, and its owner rolls back.
     """
-    if alert.id is None or event.id is None or event.at is None or alert.opened_at is None:
+    if any(a.id is None or e.id is None or e.at is None or a.opened_at is None for a, e in pairs):
         # Ids and default timestamps exist only once the rows are flushed; the payload needs them.
         session.flush()
-    if event.alert_id != alert.id:
-        raise ValueError(
-            f"alert event {event.id} belongs to alert {event.alert_id}, not {alert.id}"
-        )
-    if alert.operational:
-        admins = [fp.id for fp in repository.administrators(session)]
-        return enqueue_to_focal_points(session, alert, event, admins, Purpose.OPERATIONAL)
-
-    levels_reached = (
-        repository.levels_recorded_for_alert(session, alert.id)
-        if event.kind is AlertEventKind.RESOLVED
-        else []
-    )
-    level = notification_level(alert, event, levels_reached)
-    country = repository.get_country(session, alert.country_iso3) if alert.country_iso3 else None
-    region = country.region if country is not None else None
-    chosen: dict[tuple[int, Channel], tuple[Subscription, FocalPoint]] = {}
-    for subscription, focal_point in repository.active_subscriptions(session):
-        if not subscription_matches(
-            subscription,
-            country_iso3=alert.country_iso3,
-            region=region,
-            level=level,
-            rule_kind=alert.rule_kind,
-        ):
-            continue
-        chosen.setdefault((focal_point.id, subscription.channel), (subscription, focal_point))
-    return _write(
-        session,
-        alert,
-        event,
-        [(fp, channel, sub.id) for (_, channel), (sub, fp) in chosen.items()],
-        Purpose.ALERT,
-        country.name if country is not None else None,
+    risk: list[tuple[Alert, AlertEvent]] = []
+    messages: list[OutboxMessage] = []
+    for alert, event in pairs:
+        if event.alert_id != alert.id:
+            raise ValueError(
+                f"alert event {event.id} belongs to alert {event.alert_id}, not {alert.id}"
+            )
+        if alert.operational:
+            admins = [fp.id for fp in repository.administrators(session)]
+            messages += enqueue_to_focal_points(session, alert, event, admins, Purpose.OPERATIONAL)
+        else:
+            risk.append((alert, event))
+    return messages + grouped.enqueue_risk_events(
+        session, risk, max_priority_actions=max_priority_actions
     )
 
 
@@ -362,6 +218,7 @@ def requeue(
     Messages for a disabled endpoint stay held until it is re-enabled.
     """
     now = utc_now()
+    carried = repository.carried_alerts(session, [m.id for m in messages])
     by_alert: dict[int, list[int]] = {}
     for message in messages:
         message.status = OutboxStatus.PENDING
@@ -378,8 +235,10 @@ def requeue(
                 error=f"re-queued by {actor}: {reason}",
             )
         )
-        if message.alert_id is not None:
-            by_alert.setdefault(message.alert_id, []).append(message.id)
+        # A grouped message re-queued concerns every alert it carries.
+        for alert_id in [message.alert_id, *carried.get(message.id, [])]:
+            if alert_id is not None:
+                by_alert.setdefault(alert_id, []).append(message.id)
     for alert_id, ids in by_alert.items():
         session.add(
             AlertEvent(

@@ -5,20 +5,45 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from earlywarn.alerting.models import Alert, AlertEvent
+from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind, AlertState
 from earlywarn.auth.models import FocalPoint
 from earlywarn.countries.models import Country
 from earlywarn.notify.models import (
     Channel,
     DeliveryAttempt,
     OutboxMessage,
+    OutboxMessageAlert,
     OutboxStatus,
     Subscription,
 )
 from earlywarn.types import RiskLevel
+
+
+def _carries_alert(alert_id: int) -> ColumnElement[bool]:
+    """A message about the alert: it leads the message, or rides along in a grouped one."""
+    return or_(
+        OutboxMessage.alert_id == alert_id,
+        OutboxMessage.id.in_(
+            select(OutboxMessageAlert.outbox_message_id).where(
+                OutboxMessageAlert.alert_id == alert_id
+            )
+        ),
+    )
+
+
+def _carries_event(alert_event_id: int) -> ColumnElement[bool]:
+    return or_(
+        OutboxMessage.alert_event_id == alert_event_id,
+        OutboxMessage.id.in_(
+            select(OutboxMessageAlert.outbox_message_id).where(
+                OutboxMessageAlert.alert_event_id == alert_event_id
+            )
+        ),
+    )
+
 
 # --- focal points (the table is auth's: an API key acts for one) ----------------------------
 
@@ -153,9 +178,7 @@ def focal_points_for_event(session: Session, alert_event_id: int) -> list[int]:
     return sorted(
         set(
             session.scalars(
-                select(OutboxMessage.focal_point_id).where(
-                    OutboxMessage.alert_event_id == alert_event_id
-                )
+                select(OutboxMessage.focal_point_id).where(_carries_event(alert_event_id))
             )
         )
     )
@@ -165,9 +188,7 @@ def focal_points_told_about_alert(session: Session, alert_id: int) -> set[int]:
     """Every focal point with an outbox message of the alert (any event, channel, status)."""
     return set(
         session.scalars(
-            select(OutboxMessage.focal_point_id)
-            .where(OutboxMessage.alert_id == alert_id)
-            .distinct()
+            select(OutboxMessage.focal_point_id).where(_carries_alert(alert_id)).distinct()
         )
     )
 
@@ -220,6 +241,91 @@ def outbox_dedup_keys(session: Session, alert_event_id: int) -> set[str]:
     )
 
 
+def recipients_told_of_events(
+    session: Session, alert_event_ids: Iterable[int]
+) -> set[tuple[int, int, Channel]]:
+    """(event, focal point, channel) of every message already carrying one of the events,
+    whether it led the message or rode along in a grouped one."""
+    ids = list(alert_event_ids)
+    if not ids:
+        return set()
+    led = session.execute(
+        select(
+            OutboxMessage.alert_event_id, OutboxMessage.focal_point_id, OutboxMessage.channel
+        ).where(OutboxMessage.alert_event_id.in_(ids))
+    )
+    carried = session.execute(
+        select(
+            OutboxMessageAlert.alert_event_id,
+            OutboxMessage.focal_point_id,
+            OutboxMessage.channel,
+        )
+        .join(OutboxMessage, OutboxMessage.id == OutboxMessageAlert.outbox_message_id)
+        .where(OutboxMessageAlert.alert_event_id.in_(ids))
+    )
+    return {(int(e), int(fp), ch) for e, fp, ch in [*led, *carried] if e is not None}
+
+
+def alerts_told_to(session: Session, focal_point_id: int, channel: Channel) -> set[int]:
+    """Every alert a focal point already has a message about on the channel."""
+    led = session.scalars(
+        select(OutboxMessage.alert_id).where(
+            OutboxMessage.focal_point_id == focal_point_id,
+            OutboxMessage.channel == channel,
+            OutboxMessage.alert_id.is_not(None),
+        )
+    )
+    carried = session.scalars(
+        select(OutboxMessageAlert.alert_id)
+        .join(OutboxMessage, OutboxMessage.id == OutboxMessageAlert.outbox_message_id)
+        .where(OutboxMessage.focal_point_id == focal_point_id, OutboxMessage.channel == channel)
+    )
+    return {int(a) for a in [*led, *carried] if a is not None}
+
+
+def open_alerts(session: Session) -> list[Alert]:
+    """Risk alerts not resolved, oldest first (what a new subscription is offered)."""
+    return list(
+        session.scalars(
+            select(Alert)
+            .where(Alert.operational.is_(False), Alert.state != AlertState.RESOLVED)
+            .order_by(Alert.id)
+        )
+    )
+
+
+def opening_event(session: Session, alert_id: int) -> AlertEvent | None:
+    """The alert's latest ``opened`` or ``reopened`` event."""
+    return session.scalars(
+        select(AlertEvent)
+        .where(
+            AlertEvent.alert_id == alert_id,
+            AlertEvent.kind.in_([AlertEventKind.OPENED, AlertEventKind.REOPENED]),
+        )
+        .order_by(AlertEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
+def carried_alerts(session: Session, message_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The alerts each grouped message carries besides its lead."""
+    ids = list(message_ids)
+    found: dict[int, list[int]] = {}
+    if not ids:
+        return found
+    for message_id, alert_id in session.execute(
+        select(OutboxMessageAlert.outbox_message_id, OutboxMessageAlert.alert_id)
+        .where(OutboxMessageAlert.outbox_message_id.in_(ids))
+        .order_by(OutboxMessageAlert.id)
+    ):
+        found.setdefault(int(message_id), []).append(int(alert_id))
+    return found
+
+
+def add_carried_alerts(session: Session, rows: Iterable[OutboxMessageAlert]) -> None:
+    session.add_all(list(rows))
+
+
 def add_outbox_messages(session: Session, messages: Iterable[OutboxMessage]) -> list[OutboxMessage]:
     added = list(messages)
     session.add_all(added)
@@ -245,7 +351,7 @@ def failed_messages(
 ) -> list[OutboxMessage]:
     query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
     if alert_id is not None:
-        query = query.where(OutboxMessage.alert_id == alert_id)
+        query = query.where(_carries_alert(alert_id))
     if focal_point_id is not None:
         query = query.where(OutboxMessage.focal_point_id == focal_point_id)
     if session.get_bind().dialect.name == "postgresql":
@@ -290,7 +396,7 @@ def list_outbox(
     if status is not None:
         query = query.where(OutboxMessage.status == status)
     if alert_id is not None:
-        query = query.where(OutboxMessage.alert_id == alert_id)
+        query = query.where(_carries_alert(alert_id))
     if focal_point_id is not None:
         query = query.where(OutboxMessage.focal_point_id == focal_point_id)
     query = query.order_by(OutboxMessage.id).limit(limit).offset(offset)
@@ -302,7 +408,7 @@ def attempts_for_alert(session: Session, alert_id: int) -> dict[int, list[Delive
     rows = session.scalars(
         select(DeliveryAttempt)
         .join(OutboxMessage, OutboxMessage.id == DeliveryAttempt.outbox_message_id)
-        .where(OutboxMessage.alert_id == alert_id)
+        .where(_carries_alert(alert_id))
         # By id: a re-queue row shares the number of the attempt it follows.
         .order_by(DeliveryAttempt.outbox_message_id, DeliveryAttempt.id)
     )

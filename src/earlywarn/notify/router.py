@@ -13,9 +13,10 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from earlywarn.alerting import repository as alerting_repository
 from earlywarn.api.deps import MAX_ID, IdPath, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Acknowledger, Admin
+from earlywarn.auth.models import FocalPoint
 from earlywarn.auth.service import Principal
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import outbound, outbox, service
+from earlywarn.notify import grouped, outbound, outbox, service
 from earlywarn.notify.models import OutboxStatus
 from earlywarn.notify.schemas import (
     BulkRetryIn,
@@ -23,6 +24,7 @@ from earlywarn.notify.schemas import (
     FocalPointCreate,
     FocalPointRead,
     FocalPointUpdate,
+    FocalPointWithSecret,
     OutboxMessageRead,
     RetryIn,
     SubscriptionCreate,
@@ -61,21 +63,29 @@ def _check_webhook_destination(request: Request, url: str | None) -> None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
 
 
+def _with_secret(focal_point: FocalPoint, show_secret: bool) -> FocalPointWithSecret:
+    return FocalPointWithSecret(
+        **FocalPointRead.model_validate(focal_point).model_dump(),
+        webhook_secret=focal_point.webhook_secret if show_secret else None,
+    )
+
+
 @router.post(
     "/focal-points",
-    response_model=FocalPointRead,
+    response_model=FocalPointWithSecret,
     status_code=status.HTTP_201_CREATED,
     summary="Register a focal point",
+    description="With a `webhook_url`, the response carries `webhook_secret`, the signing "
+    "secret the receiver verifies messages with: shown here once, never again (rotate it to "
+    "get a new one).",
 )
 def create_focal_point(
     body: FocalPointCreate, session: SessionDep, principal: Admin, request: Request
-) -> FocalPointRead:
-    """Registers a person or office that receives alerts, with an e-mail address and/or a
-    webhook URL (refused when it points at a private or loopback address unless allow-listed).
-    Subscriptions are added separately."""
+) -> FocalPointWithSecret:
     _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
-        return FocalPointRead.model_validate(service.create_focal_point(session, body))
+        focal_point = service.create_focal_point(session, body)
+        return _with_secret(focal_point, focal_point.webhook_url is not None)
 
 
 @router.get("/focal-points", response_model=list[FocalPointRead], summary="List focal points")
@@ -106,10 +116,12 @@ def get_focal_point(
 
 @router.patch(
     "/focal-points/{focal_point_id}",
-    response_model=FocalPointRead,
+    response_model=FocalPointWithSecret,
     summary="Change a focal point",
     description="Fields left out are unchanged; null removes an e-mail address or webhook URL "
-    "(refused while a subscription delivers to it). `active: false` deactivates.",
+    "(refused while a subscription delivers to it). `active: false` deactivates. Giving a "
+    "focal point without a webhook its first `webhook_url` creates the endpoint with a new "
+    "signing secret, returned in this response only (`webhook_secret`).",
 )
 def update_focal_point(
     focal_point_id: IdPath,
@@ -117,12 +129,11 @@ def update_focal_point(
     session: SessionDep,
     principal: Admin,
     request: Request,
-) -> FocalPointRead:
+) -> FocalPointWithSecret:
     _check_webhook_destination(request, body.webhook_url)
     with _service_errors():
-        return FocalPointRead.model_validate(
-            service.update_focal_point(session, focal_point_id, body)
-        )
+        focal_point, endpoint_created = service.update_focal_point(session, focal_point_id, body)
+        return _with_secret(focal_point, endpoint_created)
 
 
 @router.delete(
@@ -155,16 +166,29 @@ def _own(principal: Principal, focal_point_id: int) -> None:
     "`region`, `min_level`, `rule_kinds`. A focal point matched by several subscriptions is "
     "notified once per channel. The channel must have a target on the focal point (email or "
     "webhook_url). Focal point keys manage their own focal point's subscriptions; "
-    "administrators manage all.",
+    "administrators manage all. The alerts already open that the subscription matches are "
+    "sent at once (one message per country, marked already open; never twice to the same "
+    "focal point on the same channel); `open_alerts_queued` lists them.",
 )
 def create_subscription(
-    focal_point_id: IdPath, body: SubscriptionCreate, session: SessionDep, principal: Acknowledger
+    focal_point_id: IdPath,
+    body: SubscriptionCreate,
+    session: SessionDep,
+    principal: Acknowledger,
+    config: ConfigDep,
 ) -> SubscriptionRead:
     with _service_errors():
         _own(principal, focal_point_id)
-        return SubscriptionRead.model_validate(
-            service.create_subscription(session, focal_point_id, body)
+        subscription = service.create_subscription(session, focal_point_id, body)
+        offered = grouped.offer_open_alerts(
+            session, subscription, max_priority_actions=config.action_map.priority.max_actions
         )
+        read = SubscriptionRead.model_validate(subscription)
+        read.open_alerts_queued = sorted(
+            {m.alert_id for m in offered if m.alert_id is not None}
+            | {int(a["id"]) for m in offered for a in m.payload.get("alerts", [])}
+        )
+        return read
 
 
 @router.get(

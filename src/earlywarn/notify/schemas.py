@@ -185,6 +185,14 @@ class FocalPointRead(BaseModel):
     email_consecutive_failures: int
 
 
+class FocalPointWithSecret(FocalPointRead):
+    """A focal point as created (or given its first webhook): ``webhook_secret`` is the
+    Standard Webhooks signing secret, shown in this response only (null when no webhook
+    endpoint was created); afterwards only ``rotate-secret`` shows a (new) one."""
+
+    webhook_secret: str | None = None
+
+
 class WebhookSecretOut(BaseModel):
     """Shown once: receivers verify signatures with it (Standard Webhooks, ``whsec_`` form)."""
 
@@ -234,6 +242,8 @@ class SubscriptionRead(BaseModel):
     rule_kinds: list[str] | None
     channel: Channel
     created_at: datetime
+    # Only in the creation response: the open alerts queued to the new subscriber.
+    open_alerts_queued: list[int] = []
 
 
 class OutboxMessageRead(BaseModel):

@@ -89,13 +89,18 @@ def target_for(focal_point: FocalPoint, channel: Channel) -> str | None:
     return focal_point.email if channel is Channel.EMAIL else focal_point.webhook_url
 
 
-def update_focal_point(session: Session, focal_point_id: int, data: FocalPointUpdate) -> FocalPoint:
+def update_focal_point(
+    session: Session, focal_point_id: int, data: FocalPointUpdate
+) -> tuple[FocalPoint, bool]:
     """Apply the fields present in ``data``; an explicit null removes an e-mail or webhook.
+    Returns the focal point and whether a webhook endpoint was created (it had none): it
+    gets a new signing secret, which the caller shows once.
 
     A target that a subscription delivers to cannot be removed: the subscription would silently
     stop delivering. Delete the subscription first.
     """
     focal_point = get_focal_point(session, focal_point_id)
+    had_webhook = focal_point.webhook_url is not None
     given = data.model_fields_set
     if "name" in given:
         if data.name is None:
@@ -126,8 +131,12 @@ def update_focal_point(session: Session, focal_point_id: int, data: FocalPointUp
             focal_point.active = True
         else:
             _deactivate(session, focal_point)
+    endpoint_created = not had_webhook and focal_point.webhook_url is not None
+    if endpoint_created:
+        focal_point.webhook_secret = new_webhook_secret()
+        focal_point.webhook_secret_previous = None
     session.flush()
-    return focal_point
+    return focal_point, endpoint_created
 
 
 def deactivate_focal_point(session: Session, focal_point_id: int) -> FocalPoint:

@@ -22,7 +22,7 @@ from earlywarn.auth.accounts import WebUser
 from earlywarn.auth.models import FocalPoint
 from earlywarn.framework.config_schemas import RULE_KINDS
 from earlywarn.framework.deps import ConfigDep
-from earlywarn.notify import outbound
+from earlywarn.notify import grouped, outbound
 from earlywarn.notify import repository as notify_repository
 from earlywarn.notify import service as notify_service
 from earlywarn.notify.models import Channel
@@ -270,6 +270,7 @@ def enable_endpoint(
 def create_subscription(
     request: Request,
     session: SessionDep,
+    config: ConfigDep,
     user: FormUser,
     focal_point_id: IdPath,
     channel: Annotated[str, Form(max_length=16)] = "",
@@ -291,6 +292,10 @@ def create_subscription(
             }
         )
         subscription = notify_service.create_subscription(session, focal_point_id, data)
+        # As through the API: the alerts already open that it matches are sent once.
+        offered = grouped.offer_open_alerts(
+            session, subscription, max_priority_actions=config.action_map.priority.max_actions
+        )
     except ValidationError as exc:
         return _detail_page(request, session, admin, focal_point, status_code=400,
                             error=validation_text(exc))  # fmt: skip
@@ -298,7 +303,9 @@ def create_subscription(
         return _detail_page(request, session, admin, focal_point, status_code=400, error=str(exc))
     return _detail_page(
         request, session, admin, focal_point,
-        message=f"Subscription #{subscription.id} was added.",
+        message=f"Subscription #{subscription.id} was added"
+        + (f"; {len(offered)} message(s) with the alerts already open are on their way."
+           if offered else "."),
     )  # fmt: skip
 
 

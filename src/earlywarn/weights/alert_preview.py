@@ -19,6 +19,7 @@ from earlywarn.forecasting import repository as forecasting_repository
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import AlertRule, SourceHealthRule
 from earlywarn.scoring.engine import FACTOR_NUMBERS
+from earlywarn.scoring.evidence import insufficient_data_reason
 from earlywarn.scoring.explain import Rescored
 from earlywarn.scoring.models import ScoreRun
 from earlywarn.types import RiskLevel
@@ -135,11 +136,15 @@ def alerts_now(session: Session) -> AlertsNow:
 
 
 def preview_inputs(
+    config: Configuration,
     rescored: Rescored,
     history: Mapping[str, Sequence[tuple[float, RiskLevel]]],
     probabilities: Mapping[str, tuple[float | None, float | None]],
 ) -> list[CountryInput]:
-    """What the next run's rules would read, with ``rescored``'s levels and factor scores."""
+    """What the next run's rules would read, with ``rescored``'s levels and factor scores,
+    and its thin-evidence flag decided as a scoring run decides it (``insufficient_data_reason``
+    with ``scoring.min_coverage_for_level``): ``read_country`` then opens nothing on thin
+    evidence, risk_factor rules included, as the live evaluation does."""
     inputs = []
     for u, iso3 in enumerate(rescored.units):
         level, composite = rescored.level(u), rescored.composite(u)
@@ -160,6 +165,12 @@ def preview_inputs(
                 history=history.get(iso3, []),
                 onset_probability_1y=p1,
                 onset_probability_2y=p2,
+                insufficient_data=insufficient_data_reason(
+                    composite,
+                    float(rescored.agg.coverage[0, u]),
+                    config.scoring.min_coverage_for_level,
+                    config.scoring.levels,
+                ),
             )
         )
     return inputs
@@ -218,7 +229,7 @@ def preview_alerts(
     def simulate(rescored: Rescored) -> NextRun:
         return simulate_next_run(
             rules,
-            preview_inputs(rescored, history, probabilities),
+            preview_inputs(config, rescored, history, probabilities),
             now.open_alerts,
             now.streaks,
             as_of=next_as_of,

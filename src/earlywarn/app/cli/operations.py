@@ -28,9 +28,14 @@ def create_key(
     settings = get_settings()
     with database(settings) as (_, factory):
         with session_scope(factory) as session:
-            key, raw = auth_service.create_key(
-                session, name=name, role=role, focal_point_id=focal_point_id
-            )
+            try:
+                # The same checks as POST /api-keys: a focal_point key names its focal point.
+                key, raw = auth_service.issue_key(
+                    session, name=name, role=role, focal_point_id=focal_point_id
+                )
+            except (auth_service.KeyRequestError, auth_service.KeyConflict) as exc:
+                console.print(f"[red]refused:[/red] {exc}")
+                raise typer.Exit(code=2) from exc
             console.print(f"created key {key.id} ({role.value}) for '{name}':")
         console.print(raw)
 
