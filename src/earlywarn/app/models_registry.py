@@ -3,6 +3,7 @@
 from earlywarn.alerting import cap_tokens as alerting_cap_tokens
 from earlywarn.alerting import models as alerting_models
 from earlywarn.alerting import response_models as alerting_response_models
+from earlywarn.app.cluster import models as cluster_models
 from earlywarn.auth import account_models as auth_account_models
 from earlywarn.auth import models as auth_models
 from earlywarn.countries import models as countries_models
@@ -22,6 +23,7 @@ __all__ = [
     "alerting_response_models",
     "auth_account_models",
     "auth_models",
+    "cluster_models",
     "countries_models",
     "forecasting_models",
     "framework_models",

@@ -1,0 +1,12 @@
+"""The API application for ``uvicorn --factory`` (``earlywarn api --workers N`` starts each
+worker process from here): built from the environment's settings, no scheduler inside."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from earlywarn.app.factory import create_app
+
+
+def api_app() -> FastAPI:
+    return create_app(start_scheduler=False)
