@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
-
 from tests.conftest import BACKENDS, POSTGRES_URL_ENV
 
 

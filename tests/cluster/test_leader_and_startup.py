@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
+from tests.cluster.conftest import postgres_url
 
 from earlywarn.app.cli import operations
 from earlywarn.app.cluster.leader import LeaderLock
@@ -18,7 +19,6 @@ from earlywarn.db import create_db_engine, make_session_factory
 from earlywarn.framework.config import Configuration
 from earlywarn.settings import Settings
 from earlywarn.types import Role
-from tests.cluster.conftest import postgres_url
 
 
 def test_one_leader_on_postgresql_and_a_follower_takes_over_when_its_session_dies(
@@ -55,7 +55,8 @@ def test_one_leader_on_postgresql_and_a_follower_takes_over_when_its_session_die
 def test_every_scheduler_leads_on_sqlite(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'one-node.db'}")
     try:
-        assert LeaderLock(engine).try_acquire() and LeaderLock(engine).try_acquire()
+        assert LeaderLock(engine).try_acquire()
+        assert LeaderLock(engine).try_acquire()
     finally:
         engine.dispose()
 

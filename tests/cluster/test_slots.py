@@ -131,14 +131,14 @@ def test_a_restarted_scheduler_runs_a_missed_slot_once(
     first.tick()  # leads; the first slot after its start is T0 + 60 s: nothing due yet
     clock.now = T0 + timedelta(seconds=61)
     first.tick()
-    first.stop(wait_for_jobs=True)
+    first.stop()
     assert ran == ["run"]
     # Down for ten minutes; a new process starts: the nine missed slots run once, as one.
     clock.now = T0 + timedelta(minutes=11, seconds=5)
     second = ClusterScheduler(engine, session_factory, [job], clock=clock, node="second")
     second.tick()
     second.tick()
-    second.stop(wait_for_jobs=True)
+    second.stop()
     assert ran == ["run", "run"]
     with session_factory() as session:
         slots = session.execute(
@@ -163,7 +163,7 @@ def test_a_failing_job_records_its_failure(
     scheduler.tick()
     clock.now = T0 + timedelta(seconds=60)
     scheduler.tick()
-    scheduler.stop(wait_for_jobs=True)
+    scheduler.stop()
     with session_factory() as session:
         run = session.scalars(select(JobRun)).one()
     assert run.status is JobRunStatus.FAILED
@@ -191,7 +191,7 @@ def test_two_schedulers_on_one_database_run_each_slot_once(
         scheduler.start()
     time.sleep(4)
     for scheduler in schedulers:
-        scheduler.stop(wait_for_jobs=True)
+        scheduler.stop()
     with session_factory() as session:
         runs = session.execute(select(JobRun.scheduled_for, JobRun.status, JobRun.node)).all()
     assert len(runs) >= 3, "the schedulers ran too few slots to tell anything"

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -102,11 +102,17 @@ class ClusterScheduler:
         self._thread = threading.Thread(target=self._loop, name="earlywarn-scheduler", daemon=True)
         self._thread.start()
 
-    def stop(self, *, wait_for_jobs: bool = False) -> None:
+    def stop(self, *, grace_seconds: float = 30.0) -> None:
+        """Stop ticking, give running jobs ``grace_seconds`` to finish (so their slots end
+        succeeded or failed, not interrupted), then let go of the lead."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.tick_seconds + 10)
-        self._pool.shutdown(wait=wait_for_jobs, cancel_futures=True)
+        running = [future for future in self._futures.values() if not future.done()]
+        if running:
+            log.info("waiting up to %.0f s for %d running job(s)", grace_seconds, len(running))
+            wait(running, timeout=grace_seconds)
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self.lock.release()
         with suppress(SQLAlchemyError):  # the database is gone: the heartbeat simply ages
             repository.heartbeat(
