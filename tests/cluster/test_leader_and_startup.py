@@ -3,6 +3,9 @@ concurrent start-up: migrations and the first admin key, once, however many repl
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -96,3 +99,20 @@ def test_replicas_starting_together_migrate_once_and_print_one_admin_key(
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_two_init_db_at_once_both_succeed(empty_database_url: str, tmp_path: Path) -> None:
+    """Two ``earlywarn init-db`` processes on one empty database (the issue saw the second
+    fail with UniqueViolation): the second waits for the first and finds the work done."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EARLYWARN_")}
+    env.update(EARLYWARN_DATABASE_URL=empty_database_url, EARLYWARN_DATA_DIR=str(tmp_path))
+    command = [str(Path(sys.executable).parent / "earlywarn"), "init-db"]
+    runs = [
+        subprocess.Popen(
+            command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300)[0].decode() for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all("database ready at" in output for output in outputs)
