@@ -16,7 +16,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from earlywarn.settings import get_settings
 
@@ -37,22 +38,14 @@ def startup_lock(engine: Engine) -> Iterator[None]:
     of its own, or, for a SQLite file (several processes of one host), an exclusive ``flock``
     on a file beside it. An in-memory SQLite database has one process by definition."""
     if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            # Polled, not a blocking pg_advisory_lock: a wait longer than the statement timeout
-            # (another replica's long migration) must not fail this start.
-            while not connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY}
-            ).scalar_one():
-                connection.commit()
-                time.sleep(0.2)
-            connection.commit()
-            try:
-                yield
-            finally:
-                connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY}
-                )
-                connection.commit()
+        # A connection outside the engine's pool: the work under the lock needs the pool's
+        # connections (a pool of one must not deadlock against its own lock).
+        own = create_engine(engine.url, poolclass=NullPool, connect_args={"connect_timeout": 10})
+        try:
+            with own.connect() as connection:
+                yield from _hold_advisory_lock(connection)
+        finally:
+            own.dispose()
         return
     database = engine.url.database
     if not database or database == ":memory:":
@@ -66,6 +59,22 @@ def startup_lock(engine: Engine) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _hold_advisory_lock(connection: Connection) -> Iterator[None]:
+    # Polled, not a blocking pg_advisory_lock: a wait longer than a statement timeout (another
+    # replica's long migration) must not fail this start.
+    while not connection.execute(
+        text("SELECT pg_try_advisory_lock(:key)"), {"key": STARTUP_LOCK_KEY}
+    ).scalar_one():
+        connection.commit()
+        time.sleep(0.2)
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK_KEY})
+        connection.commit()
 
 
 def _upgrade(engine: Engine) -> None:
