@@ -169,7 +169,9 @@ class ClusterScheduler:
             log.warning("scheduler %s now leads", self.status.node)
             repository.forget_nodes_before(self.factory, (now or self.clock()) - FORGET_NODES_AFTER)
         else:
-            log.warning("scheduler %s no longer leads", self.status.node)
+            # Worth a warning unless this node is stopping on purpose.
+            level = logging.INFO if self._stop.is_set() else logging.WARNING
+            log.log(level, "scheduler %s no longer leads", self.status.node)
         self.observer.on_leadership(leading)
 
     def _due(self, job: ScheduledJob) -> datetime | None:
