@@ -170,7 +170,7 @@ class ClusterScheduler:
             repository.forget_nodes_before(self.factory, (now or self.clock()) - FORGET_NODES_AFTER)
         else:
             # Worth a warning unless this node is stopping on purpose.
-            level = logging.INFO if self._stop.is_set() else logging.WARNING
+            level = logging.DEBUG if self._stop.is_set() else logging.WARNING
             log.log(level, "scheduler %s no longer leads", self.status.node)
         self.observer.on_leadership(leading)
 
