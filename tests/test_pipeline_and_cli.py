@@ -145,16 +145,16 @@ def test_scheduler_runs_the_pipeline_on_its_cron(
     monkeypatch.setattr(scheduler, "run_pipeline", fake_run)
     running = scheduler.start(app)
     try:
-        job = running.get_job(scheduler.JOB_ID)
-        assert job is not None
+        job = running.cluster.jobs[scheduler.JOB_ID]
         assert str(job.trigger).startswith("cron[")
         assert "day_of_week='1'" in str(job.trigger)
         assert "hour='4'" in str(job.trigger)
-        job.func(*job.args)
+        job.run()
     finally:
         scheduler.stop(app)
     assert calls == ["scheduler"]
-    assert not running.running
+    assert running.delivery is not None
+    assert not running.delivery.running
 
 
 @pytest.fixture
@@ -298,16 +298,13 @@ def test_each_source_gets_its_own_scheduled_job(
     monkeypatch.setattr(ingest_service, "ingest_source", fake_ingest)
     running = scheduler.start(app)
     try:
-        jobs = {job.id: str(job.trigger) for job in running.get_jobs()}
+        jobs = {name: str(job.trigger) for name, job in running.cluster.jobs.items()}
         # ucdp has no token: not scheduled; gdelt is disabled; acled has no schedule.
-        assert set(jobs) == {
-            scheduler.JOB_ID,
-            scheduler.DELIVERY_JOB_ID,
-            f"{scheduler.SOURCE_JOB_PREFIX}worldbank",
-        }
+        assert set(jobs) == {scheduler.JOB_ID, f"{scheduler.SOURCE_JOB_PREFIX}worldbank"}
+        assert running.delivery is not None
+        assert running.delivery.get_job(scheduler.DELIVERY_JOB_ID) is not None
         assert "day_of_week='1'" in jobs[f"{scheduler.SOURCE_JOB_PREFIX}worldbank"]
-        job = running.get_job(f"{scheduler.SOURCE_JOB_PREFIX}worldbank")
-        job.func(*job.args)
+        running.cluster.jobs[f"{scheduler.SOURCE_JOB_PREFIX}worldbank"].run()
     finally:
         scheduler.stop(app)
     assert ran == ["worldbank:scheduler"]

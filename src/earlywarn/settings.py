@@ -62,6 +62,18 @@ class Settings(BaseSettings):
         description="Crontab (UTC) for the scheduled pipeline run in `earlywarn serve`.",
     )
     scheduler_enabled: bool = True
+    schedule_interval_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Run the pipeline every this many seconds instead of `schedule_cron` "
+        "(slots counted from 2000-01-01 UTC, the same on every scheduler).",
+    )
+    scheduler_tick_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=5,
+        description="How often a scheduler heart-beats, and a follower tries to take the lead.",
+    )
     models_dir: Path = Field(
         default=Path("models"),
         description="Forecasting model registry: one folder per version, promoted.json.",

@@ -448,7 +448,7 @@ def test_serve_runs_the_delivery_job_next_to_the_pipeline(
     (message,) = _alert_for(session, make_alert, desk, Channel.WEBHOOK)
     scheduler.start(app)
     try:
-        assert app.state.scheduler.get_job(scheduler.DELIVERY_JOB_ID) is not None
+        assert app.state.scheduler.delivery.get_job(scheduler.DELIVERY_JOB_ID) is not None
         deadline = time.monotonic() + 20
         while _status(session_factory, message.id) is not OutboxStatus.SENT:
             assert time.monotonic() < deadline, "the scheduled delivery job did not deliver"

@@ -4,7 +4,8 @@
 database outage must not get healthy API processes restarted. ``/readyz`` says whether this
 process should get traffic: the database answers, its schema is the one this code expects (a
 replica started before ``init-db`` finished, or an old replica after an upgrade, is not ready),
-and its configuration was valid at start-up.
+and its configuration was valid at start-up. In an ``earlywarn scheduler`` process it also
+reports the scheduler: ready while its loop heart-beats, with its role and heartbeat ages.
 """
 
 from __future__ import annotations
@@ -75,7 +76,11 @@ def readyz(request: Request) -> JSONResponse:
     else:
         checks["schema"] = "unknown (database unavailable)"
     checks["configuration"] = "ok" if getattr(state, "configuration", None) else "missing"
-    ready = all(value == "ok" for value in checks.values())
+    # A scheduler process sets this: its tick loop's health and heartbeat ages.
+    scheduler_probe = getattr(state, "scheduler_probe", None)
+    if scheduler_probe is not None:
+        checks["scheduler"], checks["scheduler_detail"] = scheduler_probe()
+    ready = all(value == "ok" for key, value in checks.items() if not key.endswith("_detail"))
     if not ready:
         return unavailable_response(request, {"status": "not ready", **checks})
     return JSONResponse({"status": "ready", **checks})

@@ -3,8 +3,11 @@
 Per process: HTTP requests and their latency by route template (``/alerts/{alert_id}``, not one
 series per id). From the database at scrape time (so every replica reports the same, and a
 restarted one at once): outbox depth and the age of its oldest pending message, open alerts by
-level and rule, and each source's data age (since its last successful load). Plain SQL over the
-tables, because these cut across stages only the composition root may know together.
+level and rule, each source's data age (since its last successful load), the scheduled slots by
+job and status, each job's last duration and the leading scheduler's heartbeat age. A scheduler
+process adds its own runs, their durations and whether it leads (``SchedulerMetrics``). Plain
+SQL over the tables, because these cut across stages only the composition root may know
+together.
 
 Each application gets a registry of its own, so several apps in one process (tests) never share
 or double-register series.
@@ -22,6 +25,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -38,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(tags=["health"])
 
+JOB_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -109,7 +114,74 @@ class DatabaseCollector(Collector):
         for source, finished in sources:
             if finished is not None:
                 data_age.add_metric([source], (now - _aware(finished)).total_seconds())
-        return [pending, age, open_alerts, data_age]
+        return [pending, age, open_alerts, data_age, *self._job_families(now)]
+
+    def _job_families(self, now: datetime) -> list[GaugeMetricFamily]:
+        """The scheduled jobs, cluster-wide, from ``job_runs`` and ``scheduler_nodes``."""
+        with self.factory() as session:
+            slots = session.execute(
+                text("SELECT job_name, status, COUNT(*) FROM job_runs GROUP BY job_name, status")
+            ).all()
+            durations = session.execute(
+                text(
+                    "SELECT r.job_name, r.duration_seconds FROM job_runs r "
+                    "WHERE r.finished_at = (SELECT MAX(finished_at) FROM job_runs l "
+                    "WHERE l.job_name = r.job_name AND l.duration_seconds IS NOT NULL)"
+                )
+            ).all()
+            leader = session.execute(
+                text("SELECT MAX(heartbeat_at) FROM scheduler_nodes WHERE role = 'leader'")
+            ).scalar()
+        runs = GaugeMetricFamily(
+            "earlywarn_job_slots",
+            "Scheduled slots recorded in job_runs, by job and status (failed: the failures)",
+            labels=["job", "status"],
+        )
+        for job, status, count in slots:
+            runs.add_metric([job, status], count)
+        last = GaugeMetricFamily(
+            "earlywarn_job_last_duration_seconds",
+            "Duration of each job's latest finished run",
+            labels=["job"],
+        )
+        for job, seconds in durations:
+            last.add_metric([job], seconds)
+        heartbeat = GaugeMetricFamily(
+            "earlywarn_scheduler_leader_heartbeat_age_seconds",
+            "Time since the leading scheduler's last heartbeat (absent: no leader yet)",
+        )
+        if leader is not None:
+            heartbeat.add_metric([], (now - _aware(leader)).total_seconds())
+        return [runs, last, heartbeat]
+
+
+class SchedulerMetrics:
+    """The scheduler process's own series: its runs, their durations, and whether it leads."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.runs = Counter(
+            "earlywarn_job_runs",
+            "Scheduled job runs by this process, by job and status (succeeded or failed)",
+            ["job", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "earlywarn_job_duration_seconds",
+            "Duration of scheduled job runs by this process",
+            ["job"],
+            buckets=JOB_BUCKETS,
+            registry=registry,
+        )
+        self.leader = Gauge(
+            "earlywarn_scheduler_leader", "1 while this scheduler leads", registry=registry
+        )
+
+    def on_run(self, job: str, status: str, seconds: float) -> None:
+        self.runs.labels(job, status).inc()
+        self.duration.labels(job).observe(seconds)
+
+    def on_leadership(self, leading: bool) -> None:
+        self.leader.set(1 if leading else 0)
 
 
 class RequestMetrics:

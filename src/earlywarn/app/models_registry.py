@@ -3,6 +3,7 @@
 from earlywarn.alerting import cap_tokens as alerting_cap_tokens
 from earlywarn.alerting import models as alerting_models
 from earlywarn.alerting import response_models as alerting_response_models
+from earlywarn.app.cluster import models as cluster_models
 from earlywarn.assessments import models as assessments_models
 from earlywarn.auth import account_models as auth_account_models
 from earlywarn.auth import models as auth_models
@@ -24,6 +25,7 @@ __all__ = [
     "assessments_models",
     "auth_account_models",
     "auth_models",
+    "cluster_models",
     "countries_models",
     "forecasting_models",
     "framework_models",

@@ -1,21 +1,29 @@
-"""The scheduled pipeline run inside ``earlywarn serve``.
+"""The scheduled jobs: the pipeline, each source with a schedule of its own, and (inside
+``earlywarn serve``) delivery and escalation.
 
-One process runs the scheduler (``serve`` starts a single uvicorn worker); the PostgreSQL
-advisory lock in ``pipeline.score_and_alert`` keeps a second replica from scoring at the same
-time if one is ever started by mistake.
+The pipeline and source jobs run under the clustered scheduler (``app.cluster.runner``): one
+leader at a time on PostgreSQL, and each scheduled slot once cluster-wide, whether they run
+inside ``serve`` or in ``earlywarn scheduler`` processes. Delivery is not slotted: any number of
+workers may drain the outbox at once (rows are claimed), so ``serve`` polls it on an interval
+and ``earlywarn worker`` runs it on its own.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.cluster.runner import ClusterScheduler, JobObserver
+from earlywarn.app.cluster.slots import ScheduledJob, cron_trigger, interval_trigger
 from earlywarn.app.logs import QUIET_LOGGERS
-from earlywarn.app.pipeline import PipelineBusyError, run_pipeline
+from earlywarn.app.pipeline import run_pipeline
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest import service as ingest_service
@@ -30,22 +38,16 @@ SOURCE_JOB_PREFIX = "earlywarn-ingest-"
 DELIVERY_JOB_ID = "earlywarn-delivery"
 
 
-def _run_job(app: FastAPI) -> None:
-    try:
-        result = run_pipeline(
-            app.state.session_factory,
-            app.state.settings,
-            app.state.configuration,
-            trigger="scheduler",
-            skip_own_schedule=True,
-        )
-    except PipelineBusyError as exc:
-        log.warning("scheduled run skipped: %s", exc)
-        return
-    except Exception:
-        # The failed score run is recorded in the database; the scheduler must keep going.
-        log.exception("scheduled pipeline run failed")
-        return
+class JobFailedError(RuntimeError):
+    """The job ran and failed; its slot is recorded as failed."""
+
+
+def run_pipeline_job(
+    factory: sessionmaker[Session], settings: Settings, config: Configuration
+) -> None:
+    """One scheduled pipeline run. Raises when it failed, so its slot records the failure
+    (the failed score run is recorded in the database as well)."""
+    result = run_pipeline(factory, settings, config, trigger="scheduler", skip_own_schedule=True)
     failed = [r for r in result.ingest_runs if r.status == "failed"]
     log.info(
         "scheduled run done: %d source(s) ingested, %d failed, score run %s",
@@ -55,40 +57,37 @@ def _run_job(app: FastAPI) -> None:
     )
 
 
-def _run_source(app: FastAPI, source_id: str) -> None:
+def run_source_job(
+    factory: sessionmaker[Session], settings: Settings, config: Configuration, source_id: str
+) -> None:
     """One source on its own schedule. Its run records success or failure; scoring waits for
     the pipeline's next run, so scores never mix half of a cycle's sources."""
-    settings = app.state.settings
-    config: Configuration = app.state.configuration
-    try:
-        if source_id in CONNECTORS:
-            runs = [
-                ingest_service.ingest_source(
-                    app.state.session_factory,
-                    settings,
-                    config,
-                    source_id,
-                    source_config=config.sources.api_sources().get(source_id),
-                    trigger="scheduler",
-                )
-            ]
-        else:
-            runs = ingest_service.ingest_configured_sources(
-                app.state.session_factory,
+    if source_id in CONNECTORS:
+        runs = [
+            ingest_service.ingest_source(
+                factory,
                 settings,
                 config,
-                sources=config.sources,
+                source_id,
+                source_config=config.sources.api_sources().get(source_id),
                 trigger="scheduler",
-                only=source_id,
-                include_api=False,
             )
-    except Exception:
-        # A failure outside the run records (the database, a programming error): logged, and
-        # the scheduler goes on.
-        log.exception("scheduled ingest of %s failed", source_id)
-        return
+        ]
+    else:
+        runs = ingest_service.ingest_configured_sources(
+            factory,
+            settings,
+            config,
+            sources=config.sources,
+            trigger="scheduler",
+            only=source_id,
+            include_api=False,
+        )
     for run in runs:
         log.info("scheduled ingest %s: run %s %s", source_id, run.id, run.status)
+    failed = [run for run in runs if run.status == "failed"]
+    if failed:
+        raise JobFailedError(f"ingest of {source_id} failed: {failed[0].error}")
 
 
 def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
@@ -102,7 +101,52 @@ def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
     return selected.schedules
 
 
-def _deliver_job(app: FastAPI) -> None:
+def scheduled_jobs(
+    factory: sessionmaker[Session], settings: Settings, config: Configuration
+) -> list[ScheduledJob]:
+    """The slotted jobs: each source with a schedule of its own, then the pipeline."""
+    jobs: list[ScheduledJob] = []
+    for source_id, crontab in source_jobs(settings, config.sources).items():
+        run = functools.partial(run_source_job, factory, settings, config, source_id)
+        jobs.append(ScheduledJob(f"{SOURCE_JOB_PREFIX}{source_id}", cron_trigger(crontab), run))
+        log.info("source %s scheduled: %s (UTC)", source_id, crontab)
+    trigger = (
+        interval_trigger(settings.schedule_interval_seconds)
+        if settings.schedule_interval_seconds
+        else cron_trigger(settings.schedule_cron)
+    )
+    jobs.append(ScheduledJob(JOB_ID, trigger, lambda: run_pipeline_job(factory, settings, config)))
+    log.info("pipeline scheduled: %s (UTC)", trigger)
+    return jobs
+
+
+def cluster_scheduler(
+    engine: Engine,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration,
+    observer: JobObserver | None = None,
+) -> ClusterScheduler:
+    for name in QUIET_LOGGERS:  # an idle scheduler is quiet: no INFO per job run
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return ClusterScheduler(
+        engine,
+        factory,
+        scheduled_jobs(factory, settings, config),
+        tick_seconds=settings.scheduler_tick_seconds,
+        observer=observer,
+    )
+
+
+@dataclass
+class EmbeddedScheduler:
+    """What ``serve`` runs beside the API: the slotted jobs and the delivery poll."""
+
+    cluster: ClusterScheduler
+    delivery: BackgroundScheduler | None
+
+
+def _deliver_job(app: Any) -> None:
     """Escalate what is due, then drain the outbox (see earlywarn.notify.delivery)."""
     from earlywarn.db import session_scope
     from earlywarn.notify.escalation import escalate_due
@@ -123,57 +167,43 @@ def _deliver_job(app: FastAPI) -> None:
         )
 
 
-def start(app: FastAPI) -> BackgroundScheduler:
-    for name in QUIET_LOGGERS:  # an idle scheduler is quiet: no INFO per job run
-        logging.getLogger(name).setLevel(logging.WARNING)
-    scheduler = BackgroundScheduler(timezone="UTC")
-    for source_id, crontab in source_jobs(
-        app.state.settings, app.state.configuration.sources
-    ).items():
-        scheduler.add_job(
-            _run_source,
-            CronTrigger.from_crontab(crontab, timezone="UTC"),
-            args=[app, source_id],
-            id=f"{SOURCE_JOB_PREFIX}{source_id}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=3600,
-        )
-        log.info("source %s scheduled: %s (UTC)", source_id, crontab)
-    scheduler.add_job(
-        _run_job,
-        CronTrigger.from_crontab(app.state.settings.schedule_cron, timezone="UTC"),
+def _delivery_scheduler(app: Any) -> BackgroundScheduler:
+    from earlywarn.notify.delivery import worker_from_settings
+
+    policy = app.state.configuration.alerting.delivery
+    app.state.delivery_worker = worker_from_settings(
+        app.state.session_factory, app.state.settings, policy
+    )
+    delivery = BackgroundScheduler(timezone="UTC")
+    delivery.add_job(
+        _deliver_job,
+        IntervalTrigger(seconds=policy.poll_interval_seconds),
         args=[app],
-        id=JOB_ID,
+        id=DELIVERY_JOB_ID,
         max_instances=1,
         coalesce=True,
-        misfire_grace_time=3600,
     )
-    if app.state.settings.delivery_enabled:
-        from earlywarn.notify.delivery import worker_from_settings
-
-        policy = app.state.configuration.alerting.delivery
-        app.state.delivery_worker = worker_from_settings(
-            app.state.session_factory, app.state.settings, policy
-        )
-        scheduler.add_job(
-            _deliver_job,
-            IntervalTrigger(seconds=policy.poll_interval_seconds),
-            args=[app],
-            id=DELIVERY_JOB_ID,
-            max_instances=1,
-            coalesce=True,
-        )
-    scheduler.start()
-    app.state.scheduler = scheduler
-    log.info("pipeline scheduled: %s (UTC)", app.state.settings.schedule_cron)
-    return scheduler
+    delivery.start()
+    return delivery
 
 
-def stop(app: FastAPI) -> None:
-    scheduler: BackgroundScheduler | None = getattr(app.state, "scheduler", None)
-    if scheduler is not None and scheduler.running:
-        scheduler.shutdown(wait=False)
+def start(app: Any) -> EmbeddedScheduler:
+    """Start the embedded scheduler of ``serve`` on ``app.state``."""
+    factory: sessionmaker[Session] = app.state.session_factory
+    engine = getattr(app.state, "engine", None) or factory.kw["bind"]
+    cluster = cluster_scheduler(engine, factory, app.state.settings, app.state.configuration)
+    cluster.start()
+    delivery = _delivery_scheduler(app) if app.state.settings.delivery_enabled else None
+    app.state.scheduler = EmbeddedScheduler(cluster, delivery)
+    return app.state.scheduler  # type: ignore[no-any-return]
+
+
+def stop(app: Any) -> None:
+    running: EmbeddedScheduler | None = getattr(app.state, "scheduler", None)
+    if running is not None:
+        if running.delivery is not None and running.delivery.running:
+            running.delivery.shutdown(wait=False)
+        running.cluster.stop()
     worker = getattr(app.state, "delivery_worker", None)
     if worker is not None:
         worker.close()

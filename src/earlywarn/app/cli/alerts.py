@@ -29,6 +29,10 @@ def deliver(
     the message is sent again with the same webhook-id.
     """
 
+    run_worker(once=once)
+
+
+def run_worker(*, once: bool) -> None:
     logs.configure()
     settings = get_settings()
     config = load_config(settings)

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from earlywarn.app.cli._shared import console, database, err, fail, load_config, print_run
+from earlywarn.app.migrations import startup_lock
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.framework.sources_schemas import FileFormat
 from earlywarn.ingest import service as ingest_service
@@ -74,7 +75,8 @@ def init_db() -> None:
     settings = get_settings()
     config = load_config(settings)
     with database(settings) as (engine, factory):
-        weight_set_id = prepare_database(factory, config)
+        with startup_lock(engine):  # two init-db at once: the second waits, then finds it done
+            weight_set_id = prepare_database(factory, config)
         console.print(
             f"database ready at {engine.url.render_as_string(hide_password=True)} "
             f"(weight set {weight_set_id})"
