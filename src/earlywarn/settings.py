@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         ge=0,
         description="An API key's last use is written at most this often (reads stay reads).",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process remembers a verified API key (0: never). A key revoked "
+        "on another replica stops working there within this time.",
+    )
     unavailable_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the database is down."
     )
