@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     unavailable_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the database is down."
     )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys encrypting webhook secrets at rest, comma-separated, newest "
+        "first. Unset: the embedded SQLite database keeps a generated key in a 0600 file "
+        "beside it; any other database refuses to start.",
+    )
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,
         description="Registers this admin API key at start-up if no admin key exists yet.",

@@ -18,6 +18,7 @@ from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
+from earlywarn.app.keys import configure_secrets
 from earlywarn.auth import cache as key_cache
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
@@ -120,6 +121,7 @@ def create_app(
     )
     # Loaded eagerly: a broken config file should stop the service at start, not at first use.
     config = configuration if configuration is not None else load_configuration(settings.config_dir)
+    configure_secrets(settings, db_engine)  # a missing key stops the service here
     session_factory = make_session_factory(db_engine)
     key_cache.for_engine(db_engine, settings.api_key_cache_seconds)
 

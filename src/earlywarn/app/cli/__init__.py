@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from earlywarn.app.cli import accounts, alerts, coverage, data, forecasting, operations, scoring
+from earlywarn.app.cli import (
+    accounts,
+    alerts,
+    coverage,
+    data,
+    forecasting,
+    operations,
+    scoring,
+    secret_keys,
+)
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -25,6 +34,8 @@ app.command("create-key")(operations.create_key)
 app.command("create-user")(accounts.create_user)
 app.command("deliver")(alerts.deliver)
 app.command("serve")(operations.serve)
+app.command("secret-key")(secret_keys.secret_key)
+app.command("rotate-secrets")(secret_keys.rotate_secrets)
 app.command("backtest")(forecasting.backtest)
 app.command("train")(forecasting.train)
 app.command("promote")(forecasting.promote_model)
