@@ -91,6 +91,8 @@ def embedded_key(database_file: Path) -> str:
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        descriptor = None
+    if descriptor is None:
         key = path.read_text(encoding="ascii").strip()
         if not key:  # the writer has created the file but not written yet
             raise SecretKeyError(f"the key file {path} is empty; delete it if no secret was stored")

@@ -108,8 +108,11 @@ def test_the_stored_secret_is_encrypted_and_still_signs(
 ) -> None:
     desk_id, secret = _desk(session, receiver.url)
     stored, _ = _stored(engine, desk_id)
-    assert stored is not None and secret.startswith("whsec_")
-    assert stored != secret and secret not in stored and secret[6:] not in stored
+    assert stored is not None
+    assert secret.startswith("whsec_")
+    assert stored != secret
+    assert secret not in stored
+    assert secret[6:] not in stored
     assert encryption.current().decrypt(stored) == secret
 
     _deliver_one(session, session_factory, desk_id, make_alert)
@@ -131,7 +134,8 @@ def test_rotating_keys_re_encrypts_every_secret_under_the_newest(
     # A secret rotation in progress: two secrets stored.
     focal_point = service.rotate_webhook_secret(session, desk_id, overlap=timedelta(hours=1))
     new_secret = focal_point.webhook_secret
-    assert focal_point.webhook_secret_previous == secret and new_secret is not None
+    assert focal_point.webhook_secret_previous == secret
+    assert new_secret is not None
     session.commit()
     before = _stored(engine, desk_id)
 
@@ -139,7 +143,8 @@ def test_rotating_keys_re_encrypts_every_secret_under_the_newest(
     assert service.reencrypt_webhook_secrets(session) == 1
     session.commit()
     after = _stored(engine, desk_id)
-    assert after[0] != before[0] and after[1] != before[1]
+    assert after[0] != before[0]
+    assert after[1] != before[1]
     for token, plain in zip(after, (new_secret, secret), strict=True):
         assert token is not None
         assert Fernet(KEY_B.encode()).decrypt(token.encode()).decode() == plain
@@ -151,9 +156,11 @@ def test_rotating_keys_re_encrypts_every_secret_under_the_newest(
     assert verify_signature(secret, request.headers, request.body)
 
     ring(KEY_A)  # a key ring without the key that encrypted them: a clear error, not garbage
-    with session_scope(session_factory) as scope:
-        with pytest.raises(encryption.SecretKeyError, match="was the key that encrypted it"):
-            service.get_focal_point(scope, desk_id)
+    with (
+        session_scope(session_factory) as scope,
+        pytest.raises(encryption.SecretKeyError, match="was the key that encrypted it"),
+    ):
+        service.get_focal_point(scope, desk_id)
 
 
 def test_the_migration_encrypts_secrets_stored_in_plain_text(engine: Engine) -> None:
@@ -177,7 +184,8 @@ def test_the_migration_encrypts_secrets_stored_in_plain_text(engine: Engine) -> 
         upgrade_to_head(engine)
     stored, previous = _stored(engine, desk_id)
     assert previous is None
-    assert stored is not None and stored != plain
+    assert stored is not None
+    assert stored != plain
     assert encryption.current().decrypt(stored) == plain
 
 

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, params
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from earlywarn import __version__
@@ -39,6 +40,8 @@ from earlywarn.web import router as web_router
 from earlywarn.weights import router as weights_router
 
 logger = logging.getLogger(__name__)
+
+DOCS_ASSETS_URL = "/docs-assets"
 
 DESCRIPTION = """
 **earlywarn** scores countries against the risk factors of the UN *Framework of Analysis for
@@ -147,7 +150,13 @@ def create_app(
             if owns_engine:
                 db_engine.dispose()
 
-    app = FastAPI(
+    # The API documentation page loads its scripts and styles from this app, not a CDN: it
+    # works offline and behind egress filters (fastapi-offline ships Swagger UI). No ReDoc:
+    # its sidebar always fetches a logo from cdn.redoc.ly, and /docs covers the same ground.
+    app = FastAPIOffline(
+        redoc_url=None,
+        static_url=DOCS_ASSETS_URL,
+        swagger_ui_parameters={"validatorUrl": None},  # the badge would call swagger.io
         title="earlywarn",
         summary="Atrocity-risk early warning: scores, alerts and recommended actions.",
         description=DESCRIPTION,
