@@ -6,7 +6,7 @@ Every route that is not public declares one of ``Reader``, ``Acknowledger`` or `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -75,7 +75,7 @@ async def _principal(
     return principal
 
 
-def require(permission: str) -> Callable[..., Principal]:
+def require(permission: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the caller must hold ``permission`` (read, acknowledge, admin)."""
 
     async def dependency(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
