@@ -65,7 +65,12 @@ def _is_web_route(route: Any) -> bool:
 
 def _is_api_route(route: Any) -> bool:
     original = getattr(route, "original_route", route)
-    return isinstance(original, APIRoute) and not _is_web_route(route)
+    # The docs pages are APIRoutes too (fastapi-offline serves them), public and outside the API.
+    return (
+        isinstance(original, APIRoute)
+        and not _is_web_route(route)
+        and original.path not in DOCS_PATHS
+    )
 
 
 def _permission_of(call: Any) -> str | None:
