@@ -14,6 +14,7 @@ first such column is read or written.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -87,16 +88,28 @@ def embedded_key(database_file: Path) -> str:
     """The embedded database's key: read from its key file, or made once and stored there
     owner-only (``O_EXCL``: two processes starting together end up with the same key)."""
     path = key_file_for(database_file)
+    try:
+        return _read_or_create(path)
+    except OSError as exc:
+        raise SecretKeyError(
+            f"cannot read or create the key file {path} ({exc.strerror}): make its folder "
+            f"writable for the first start, or set {SECRET_KEYS_ENV}"
+        ) from exc
+
+
+def _read_or_create(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         descriptor = None
     if descriptor is None:
-        key = path.read_text(encoding="ascii").strip()
-        if not key:  # the writer has created the file but not written yet
-            raise SecretKeyError(f"the key file {path} is empty; delete it if no secret was stored")
-        return key
+        for _ in range(50):  # another process may have created the file and not written yet
+            key = path.read_text(encoding="ascii").strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise SecretKeyError(f"the key file {path} is empty; delete it if no secret was stored")
     key = new_key()
     with os.fdopen(descriptor, "w", encoding="ascii") as handle:
         handle.write(key + "\n")

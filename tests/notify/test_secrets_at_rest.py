@@ -31,6 +31,8 @@ from earlywarn.notify.schemas import FocalPointCreate
 from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel
 
+# The session's keys (tests/conftest.py), put back after each test that changes them.
+SESSION_KEYS = os.environ[encryption.SECRET_KEYS_ENV]
 KEY_A = Fernet.generate_key().decode()
 KEY_B = Fernet.generate_key().decode()
 
@@ -44,7 +46,7 @@ def ring() -> Iterator[Callable[[str], None]]:
         encryption.configure(encryption.KeyRing(encryption.parse_keys(keys)))
 
     yield use
-    use(os.environ[encryption.SECRET_KEYS_ENV])
+    use(SESSION_KEYS)
 
 
 def _stored(engine: Engine, focal_point_id: int) -> tuple[str | None, str | None]:
@@ -222,9 +224,7 @@ def test_the_embedded_database_keeps_a_generated_key_owner_only(
             assert service.get_focal_point(session, desk_id).webhook_secret == secret
     finally:
         engine.dispose()
-        encryption.configure(
-            encryption.KeyRing(encryption.parse_keys(os.environ[encryption.SECRET_KEYS_ENV]))
-        )
+        encryption.configure(encryption.KeyRing(encryption.parse_keys(SESSION_KEYS)))
 
 
 def test_a_server_database_without_a_key_refuses_to_start(
@@ -244,3 +244,42 @@ def test_a_server_database_without_a_key_refuses_to_start(
             engine=engine,
             configuration=configuration,
         )
+
+
+def test_the_key_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``secret-key`` prints a usable key; ``rotate-secrets`` re-encrypts under the first key
+    of EARLYWARN_SECRET_KEYS, through the command line as an administrator runs it."""
+    from typer.testing import CliRunner
+
+    from earlywarn.app.cli import app as cli
+    from earlywarn.settings import get_settings
+
+    runner = CliRunner()
+    made = runner.invoke(cli, ["secret-key"])
+    assert made.exit_code == 0, made.output
+    new = made.output.strip()
+    Fernet(new.encode())
+
+    database = tmp_path / "earlywarn.db"
+    monkeypatch.setenv("EARLYWARN_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("EARLYWARN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(encryption.SECRET_KEYS_ENV, KEY_A)
+    get_settings.cache_clear()
+    engine = create_db_engine(f"sqlite:///{database}")
+    try:
+        encryption.configure(encryption.KeyRing([KEY_A]))
+        upgrade_to_head(engine)
+        with make_session_factory(engine)() as session:
+            desk_id, secret = _desk(session, "https://hooks.example.org/x")
+        monkeypatch.setenv(encryption.SECRET_KEYS_ENV, f"{new},{KEY_A}")
+        get_settings.cache_clear()
+        rotated = runner.invoke(cli, ["rotate-secrets"])
+        assert rotated.exit_code == 0, rotated.output
+        assert "of 1 focal point(s)" in rotated.output
+        stored, _ = _stored(engine, desk_id)
+        assert stored is not None
+        assert Fernet(new.encode()).decrypt(stored.encode()).decode() == secret
+    finally:
+        engine.dispose()
+        get_settings.cache_clear()
+        encryption.configure(encryption.KeyRing(encryption.parse_keys(SESSION_KEYS)))
