@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from earlywarn.alerting.models import Alert, AlertEvent, AlertEventKind
 from earlywarn.alerting.response_report import build_report
+from earlywarn.app.keys import configure_secrets
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import create_db_engine, make_session_factory, utc_now
 from earlywarn.notify.models import Channel, OutboxMessage, Subscription
@@ -34,8 +35,11 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--add-recipient", action="store_true")
     args = parser.parse_args()
-    url = args.database_url or Settings().resolved_database_url()
-    factory = make_session_factory(create_db_engine(url))
+    settings = Settings()
+    url = args.database_url or settings.resolved_database_url()
+    engine = create_db_engine(url)
+    configure_secrets(settings, engine)  # focal points' webhook secrets are stored encrypted
+    factory = make_session_factory(engine)
     if args.add_recipient:
         with factory() as session:
             recipient = FocalPoint(name="Figures recipient", email="figures@example.org")
