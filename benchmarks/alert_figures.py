@@ -35,11 +35,13 @@ from earlywarn.alerting.models import Alert
 from earlywarn.alerting.response_models import ActionStatus
 from earlywarn.alerting.response_report import build_report
 from earlywarn.alerting.response_schemas import ActionIn, ActionPatch
+from earlywarn.app.keys import configure_secrets
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import create_db_engine, make_session_factory, session_scope, utc_now
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.notify.alert_events import AlertNotifier
 from earlywarn.notify.models import Channel, OutboxMessage, OutboxMessageAlert, Subscription
+from earlywarn.settings import Settings
 from earlywarn.types import RiskLevel
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +157,9 @@ def main() -> None:
         "EARLYWARN_MODELS_DIR": str(work / "models"),
     }
     _cli(env, "import", str(args.ewp_file))
-    factory = make_session_factory(create_db_engine(url))
+    engine = create_db_engine(url)
+    configure_secrets(Settings(database_url=url, data_dir=work / "data"), engine)
+    factory = make_session_factory(engine)
     with session_scope(factory) as session:
         _subscribe(session)
     _cli(env, "score", "--as-of", args.as_of)

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from earlywarn import encryption
 from earlywarn.alerting.evaluation import evaluate_alerts
 from earlywarn.alerting.models import AlertEvent, AlertEventKind
 from earlywarn.alerting.rules import CountryInput, RunRef, SourceHealth
@@ -102,6 +103,8 @@ def main() -> None:
     tmp = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(tmp.name) / 'alerts-bench.db'}"
     engine = create_db_engine(url)
+    # A throwaway database: a throwaway key for the webhook secrets stored encrypted.
+    encryption.configure(encryption.KeyRing([encryption.new_key()]))
     upgrade_to_head(engine)
     factory = make_session_factory(engine)
     config = load_configuration(REPO / "config")

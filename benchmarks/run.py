@@ -24,6 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, make_url, text
 
 from earlywarn.app.migrations import upgrade_to_head
@@ -69,8 +70,12 @@ def _bench_backend(url: str, ewp: Path, repeat: int) -> dict[str, Any]:
 
     with session_scope(factory) as session:
         _, key = auth_service.create_key(session, name="bench", role=Role.ANALYST)
+    # A throwaway database: a throwaway key for secrets at rest, unless one is set.
+    keys = os.environ.get("EARLYWARN_SECRET_KEYS") or Fernet.generate_key().decode()
     app = create_app(
-        settings=Settings(scheduler_enabled=False), engine=engine, configuration=config
+        settings=Settings(scheduler_enabled=False, secret_keys=keys),
+        engine=engine,
+        configuration=config,
     )
     latencies_ms: list[float] = []
     with TestClient(app) as client:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import tempfile
@@ -24,6 +25,7 @@ import warnings
 from datetime import date
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from earlywarn.alerting import responses
@@ -87,7 +89,9 @@ def main() -> None:
             )  # fmt: skip
     print(f"data loaded and scored in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
 
-    settings = Settings(_env_file=None, data_dir=tmp, scheduler_enabled=False)
+    # A throwaway database: a throwaway key for secrets at rest, unless one is set.
+    keys = os.environ.get("EARLYWARN_SECRET_KEYS") or Fernet.generate_key().decode()
+    settings = Settings(_env_file=None, data_dir=tmp, scheduler_enabled=False, secret_keys=keys)
     app = create_app(settings=settings, engine=engine, configuration=config)
     pages = {
         "login": "/login",

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn import encryption
 from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.app.models_registry import Base
 from earlywarn.db import create_db_engine, make_session_factory
@@ -25,6 +26,15 @@ CONFIG_DIR = REPO_DIR / "config"
 SHARED_DIR = Path(os.environ.get("EARLYWARN_SHARED_DIR", REPO_DIR.parent / "shared"))
 POSTGRES_URL_ENV = "EARLYWARN_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgresql"]
+
+# One key for the whole session, as a deployment sets EARLYWARN_SECRET_KEYS for every process:
+# applications, commands and child processes of the tests all read and write the same secrets.
+# Tests of the key handling itself pass their own keys (tests/notify/test_secrets_at_rest.py).
+TEST_SECRET_KEY = "HPnnXLqEqxSqg4hgO2LWy8pVlyIhGEwzGz5QklYl1W0="
+os.environ.setdefault(encryption.SECRET_KEYS_ENV, TEST_SECRET_KEY)
+encryption.configure(
+    encryption.KeyRing(encryption.parse_keys(os.environ[encryption.SECRET_KEYS_ENV]))
+)
 
 
 class _TestDatabases:

@@ -50,8 +50,21 @@ class Settings(BaseSettings):
         ge=0,
         description="An API key's last use is written at most this often (reads stay reads).",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="How long a process remembers a verified API key (0: never). A key revoked "
+        "on another replica stops working there within this time.",
+    )
     unavailable_retry_after_seconds: int = Field(
         default=5, ge=1, description="Retry-After sent with a 503 when the database is down."
+    )
+    secret_keys: SecretStr | None = Field(
+        default=None,
+        description="Fernet keys encrypting webhook secrets at rest, comma-separated, newest "
+        "first. Unset: the embedded SQLite database keeps a generated key in a 0600 file "
+        "beside it; any other database refuses to start.",
     )
     bootstrap_admin_key: SecretStr | None = Field(
         default=None,

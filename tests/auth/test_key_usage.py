@@ -41,8 +41,14 @@ def test_requests_write_the_last_use_at_most_once_per_interval(
 ) -> None:
     from fastapi.testclient import TestClient
 
+    # The test moves the stored last use back by hand, which a remembered key would not see
+    # until its cache entry expires (auth.cache): verified keys are not remembered here.
     settings = Settings(
-        _env_file=None, data_dir=tmp_path, scheduler_enabled=False, bootstrap_admin_key=None
+        _env_file=None,
+        data_dir=tmp_path,
+        scheduler_enabled=False,
+        bootstrap_admin_key=None,
+        api_key_cache_seconds=0,
     )
     with session_scope(session_factory) as session:
         key, raw = create_key(session, name="reader", role=Role.ANALYST)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI, params
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from earlywarn import __version__
@@ -18,6 +19,8 @@ from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
+from earlywarn.app.keys import configure_secrets
+from earlywarn.auth import cache as key_cache
 from earlywarn.assessments import router as assessments_router
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
@@ -39,6 +42,8 @@ from earlywarn.web import router as web_router
 from earlywarn.weights import router as weights_router
 
 logger = logging.getLogger(__name__)
+
+DOCS_ASSETS_URL = "/docs-assets"
 
 DESCRIPTION = """
 **earlywarn** scores countries against the risk factors of the UN *Framework of Analysis for
@@ -122,7 +127,9 @@ def create_app(
     )
     # Loaded eagerly: a broken config file should stop the service at start, not at first use.
     config = configuration if configuration is not None else load_configuration(settings.config_dir)
+    configure_secrets(settings, db_engine)  # a missing key stops the service here
     session_factory = make_session_factory(db_engine)
+    key_cache.for_engine(db_engine, settings.api_key_cache_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,7 +153,13 @@ def create_app(
             if owns_engine:
                 db_engine.dispose()
 
-    app = FastAPI(
+    # The API documentation page loads its scripts and styles from this app, not a CDN: it
+    # works offline and behind egress filters (fastapi-offline ships Swagger UI). No ReDoc:
+    # its sidebar always fetches a logo from cdn.redoc.ly, and /docs covers the same ground.
+    app = FastAPIOffline(
+        redoc_url=None,
+        static_url=DOCS_ASSETS_URL,
+        swagger_ui_parameters={"validatorUrl": None},  # the badge would call swagger.io
         title="earlywarn",
         summary="Atrocity-risk early warning: scores, alerts and recommended actions.",
         description=DESCRIPTION,

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from earlywarn.db import Base, utc_now
+from earlywarn.encryption import EncryptedText
 from earlywarn.types import Role, enum_column
 
 
@@ -47,10 +48,10 @@ class FocalPoint(Base):
     region: Mapped[str | None] = mapped_column(String(64))
     # Administrators receive operational alerts and notices about disabled endpoints.
     is_administrator: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Standard Webhooks secrets ("whsec_" + base64). During rotation the previous secret also
-    # signs, so a receiver can switch at its own pace.
-    webhook_secret: Mapped[str | None] = mapped_column(String(128))
-    webhook_secret_previous: Mapped[str | None] = mapped_column(String(128))
+    # Standard Webhooks secrets ("whsec_" + base64), stored encrypted (earlywarn.encryption).
+    # During rotation the previous secret also signs, so a receiver can switch at its own pace.
+    webhook_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    webhook_secret_previous: Mapped[str | None] = mapped_column(EncryptedText)
     webhook_previous_expires_at: Mapped[datetime | None]
     webhook_consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     webhook_disabled_at: Mapped[datetime | None]

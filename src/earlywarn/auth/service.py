@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from earlywarn.auth import repository
+from earlywarn.auth import cache, repository
 from earlywarn.auth.models import ApiKey
 from earlywarn.db import utc_now
 from earlywarn.types import Role
@@ -78,7 +78,11 @@ def create_key(
 
 
 def authenticate(session: Session, raw_key: str) -> Principal | None:
-    key = repository.get_by_hash(session, hash_key(raw_key))
+    return authenticate_hash(session, hash_key(raw_key))
+
+
+def authenticate_hash(session: Session, key_hash: str) -> Principal | None:
+    key = repository.get_by_hash(session, key_hash)
     if key is None or key.revoked_at is not None:
         return None
     # No write here: a read must not need a writable database (auth.usage records the use).
@@ -159,6 +163,7 @@ def revoke_key_checked(session: Session, key_id: int) -> ApiKey:
         )
     key.revoked_at = utc_now()
     session.flush()
+    cache.forget_on_revoke(session)
     return key
 
 
@@ -169,4 +174,6 @@ def revoke_keys_for_focal_point(session: Session, focal_point_id: int) -> list[A
     for key in keys:
         key.revoked_at = revoked_at
     session.flush()
+    if keys:
+        cache.forget_on_revoke(session)
     return keys

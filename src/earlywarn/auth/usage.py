@@ -14,11 +14,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from earlywarn.auth.models import ApiKey
-from earlywarn.db import utc_now
 
 logger = logging.getLogger(__name__)
 
@@ -61,29 +58,3 @@ def record_use(engine: Engine, key_id: int, now: datetime, every: timedelta) -> 
         logger.warning("could not record the use of API key %s: %s", key_id, type(exc).__name__)
         return False
     return True
-
-
-def note_use(
-    session: Session,
-    key_id: int,
-    last_used_at: datetime | None,
-    every: timedelta,
-    now: datetime | None = None,
-) -> None:
-    """Record a use of the key if one is due; never raises for a failed write."""
-    now = now if now is not None else utc_now()
-    if not use_is_due(last_used_at, now, every):
-        return
-    if session.new or session.dirty or session.deleted:
-        return  # never commit a request's pending work early; the use is recorded next time
-    # End the request's read so far (nothing to write) and give its connection back: the
-    # write below takes a pooled connection of its own, and a request holding one while
-    # waiting for a second deadlocks a busy pool (every thread holds one, all wait).
-    session.commit()
-    bind = session.get_bind()
-    engine = bind if isinstance(bind, Engine) else bind.engine
-    if record_use(engine, key_id, now, every):
-        # The request's own copy of the key shows the new time too, without writing it again.
-        key = session.get(ApiKey, key_id)
-        if key is not None:
-            set_committed_value(key, "last_used_at", now)

@@ -13,6 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.models import FocalPoint
@@ -255,6 +256,24 @@ def rotate_webhook_secret(
     focal_point.webhook_secret = new_webhook_secret()
     session.flush()
     return focal_point
+
+
+def reencrypt_webhook_secrets(session: Session) -> int:
+    """Write every stored webhook secret again, so each is encrypted under the newest key of
+    ``EARLYWARN_SECRET_KEYS`` (the secrets themselves do not change); returns how many focal
+    points had one. After this the older keys can be dropped."""
+    count = 0
+    for focal_point in repository.list_focal_points(session):
+        stored = [
+            name
+            for name in ("webhook_secret", "webhook_secret_previous")
+            if getattr(focal_point, name) is not None
+        ]
+        for name in stored:
+            flag_modified(focal_point, name)  # written again even though the value is equal
+        count += bool(stored)
+    session.flush()
+    return count
 
 
 class EndpointState:

@@ -5,8 +5,8 @@ The one read of the observations a history is scored from is ``history_read``.""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select
@@ -163,6 +163,23 @@ def latest_successful_run(session: Session, *, before_run_id: int | None = None)
     if before_run_id is not None:
         query = query.where(runs_before(before_run_id))
     return session.scalars(query.order_by(*NEWEST_FIRST).limit(1)).one_or_none()
+
+
+class RunKey(NamedTuple):
+    id: int
+    finished_at: datetime | None
+
+
+def latest_successful_run_key(session: Session) -> RunKey | None:
+    """The newest-dated successful run's id and end, without loading the run (a cache key)."""
+    query = (
+        select(ScoreRun.id, ScoreRun.finished_at)
+        .where(ScoreRun.status == ScoreRunStatus.SUCCEEDED)
+        .order_by(*NEWEST_FIRST)
+        .limit(1)
+    )
+    row = session.execute(query).first()
+    return RunKey(row.id, row.finished_at) if row is not None else None
 
 
 def scores_for_run(

@@ -1,21 +1,31 @@
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from earlywarn.api.csv_format import FormatQuery, csv_response, wants_csv
 from earlywarn.api.deps import MAX_ID, IdPath, Iso3Path, OptionalIdQuery, SessionDep
 from earlywarn.auth.deps import Reader
 from earlywarn.countries.models import Country
+from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.deps import ConfigDep
 from earlywarn.framework.models import WeightSet
 from earlywarn.scoring import repository, service, stored_scores
 from earlywarn.scoring.models import CountryScore, ScoreRun
-from earlywarn.scoring.ranked import CACHE_CONTROL, RenderedCache, ranked_scores
+from earlywarn.scoring.ranked import (
+    CACHE_CONTROL,
+    LatestRun,
+    Rendered,
+    RenderedCache,
+    ranked_scores,
+)
 from earlywarn.scoring.schemas import (
     CountryScoreDetail,
     CountryScoreOut,
@@ -84,9 +94,8 @@ def _detail(
     response_model=RankedScores,
     responses={304: {"description": "Not modified: the If-None-Match tag is still current."}},
 )
-def latest_scores(
+async def latest_scores(
     request: Request,
-    session: SessionDep,
     _: Reader,
     limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
     level: RiskLevel | None = None,
@@ -99,35 +108,78 @@ def latest_scores(
     The factor names are given once, in `factors`; each row lists its factors' number, score
     and coverage. A run never changes once written: the answer carries an `ETag` (send it back
     in `If-None-Match` for a 304) and `Cache-Control`."""
-    run = repository.latest_successful_run(session)
-    if run is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_RUN)
-
-    def rows() -> list[CountryScoreOut]:
-        scores = repository.scores_for_run(
-            session, run.id, level=level, min_coverage=min_coverage, limit=limit
-        )
-        names = repository.country_names(session, [s.country_iso3 for s in scores])
-        return [
-            _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
-            for i, s in enumerate(scores)
-        ]
-
+    # Async: while the latest run's id is recent (scoring.ranked.LatestRun) the stored bytes
+    # are sent with no worker thread and no query; else one trip to a thread reads the id
+    # (and, once per run and query, renders the body).
+    factory: sessionmaker[Session] = request.app.state.session_factory
+    query = _LatestQuery(limit, level, min_coverage)
     if wants_csv(request, format):
-        return csv_response(rows(), f"earlywarn-watch-list-{run.as_of}.csv")
-
-    def render() -> bytes:
-        return ranked_scores(ScoreRunOut.model_validate(run), rows()).model_dump_json().encode()
-
-    cache = getattr(request.app.state, "ranked_scores_cache", None)
-    if cache is None:
-        cache = request.app.state.ranked_scores_cache = RenderedCache()
-    key = (run.id, run.finished_at, limit, level, min_coverage)
-    rendered = cache.get_or_render(key, render)
+        return await run_in_threadpool(_latest_csv, factory, query)
+    state = request.app.state
+    if getattr(state, "ranked_scores_cache", None) is None:
+        state.ranked_scores_cache = RenderedCache()
+        state.latest_run = LatestRun()
+    cache: RenderedCache = state.ranked_scores_cache
+    latest: LatestRun = state.latest_run
+    run_key = latest.recent()
+    rendered = cache.get((run_key, query)) if run_key is not None else None
+    if rendered is None:
+        rendered = await run_in_threadpool(_latest_rendered, factory, cache, latest, query)
     headers = {"ETag": rendered.etag, "Cache-Control": CACHE_CONTROL}
     if rendered.matches(request.headers.get("if-none-match")):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(rendered.body, media_type="application/json", headers=headers)
+
+
+@dataclass(frozen=True)
+class _LatestQuery:
+    limit: int | None
+    level: RiskLevel | None
+    min_coverage: float
+
+
+def _latest_rows(session: Session, run: ScoreRun, query: _LatestQuery) -> list[CountryScoreOut]:
+    scores = repository.scores_for_run(
+        session, run.id, level=query.level, min_coverage=query.min_coverage, limit=query.limit
+    )
+    names = repository.country_names(session, [s.country_iso3 for s in scores])
+    return [
+        _out(s, run, i + 1 if s.composite is not None else None, names.get(s.country_iso3, ""))
+        for i, s in enumerate(scores)
+    ]
+
+
+def _latest_csv(factory: sessionmaker[Session], query: _LatestQuery) -> Response:
+    with session_scope(factory) as session:
+        run = repository.latest_successful_run(session)
+        if run is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_RUN)
+        return csv_response(
+            _latest_rows(session, run, query), f"earlywarn-watch-list-{run.as_of}.csv"
+        )
+
+
+def _latest_rendered(
+    factory: sessionmaker[Session], cache: RenderedCache, latest: LatestRun, query: _LatestQuery
+) -> Rendered:
+    read_at = time.monotonic()
+    run_key = None
+    try:
+        with session_scope(factory) as session:
+            run_key = repository.latest_successful_run_key(session)
+            if run_key is None:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail=_NO_RUN)
+
+            def render() -> bytes:
+                run = repository.get_run(session, run_key.id)
+                assert run is not None  # a finished run is never deleted
+                rows = _latest_rows(session, run, query)
+                body = ranked_scores(ScoreRunOut.model_validate(run), rows)
+                return body.model_dump_json().encode()
+
+            return cache.get_or_render((run_key, query), render)
+    finally:
+        latest.remember(run_key, read_at)
 
 
 @router.get("/score-runs", response_model=list[ScoreRunOut])

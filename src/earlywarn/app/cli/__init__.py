@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from earlywarn.app.cli import accounts, alerts, coverage, data, forecasting, operations, scoring
+from earlywarn.app.cli import (
+    accounts,
+    alerts,
+    coverage,
+    data,
+    forecasting,
+    operations,
+    scoring,
+    secret_keys,
+)
 
 app = typer.Typer(
     help="earlywarn: atrocity-risk early warning for focal points, analysts and administrators.",
@@ -28,6 +37,8 @@ app.command("serve")(operations.serve)
 app.command("api")(operations.api)
 app.command("scheduler")(operations.scheduler)
 app.command("worker")(operations.worker)
+app.command("secret-key")(secret_keys.secret_key)
+app.command("rotate-secrets")(secret_keys.rotate_secrets)
 app.command("backtest")(forecasting.backtest)
 app.command("train")(forecasting.train)
 app.command("promote")(forecasting.promote_model)

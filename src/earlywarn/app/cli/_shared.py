@@ -11,8 +11,10 @@ from rich.console import Console
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.keys import configure_secrets
 from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.db import DatabaseLimits, create_db_engine, make_session_factory
+from earlywarn.encryption import SecretKeyError
 from earlywarn.framework.config import ConfigError, Configuration, load_configuration
 from earlywarn.observations.models import IngestRun, RunStatus
 from earlywarn.settings import Settings
@@ -41,6 +43,10 @@ def database(settings: Settings) -> Iterator[tuple[Engine, sessionmaker[Session]
         settings.resolved_database_url(), limits=DatabaseLimits.from_settings(settings)
     )
     try:
+        try:
+            configure_secrets(settings, engine)
+        except SecretKeyError as exc:
+            raise fail(str(exc)) from exc
         upgrade_to_head(engine)
         yield engine, make_session_factory(engine)
     finally:
