@@ -20,8 +20,8 @@ from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
 from earlywarn.app.keys import configure_secrets
-from earlywarn.auth import cache as key_cache
 from earlywarn.assessments import router as assessments_router
+from earlywarn.auth import cache as key_cache
 from earlywarn.auth import router as auth_router
 from earlywarn.auth import service as auth_service
 from earlywarn.auth.deps import require
