@@ -408,7 +408,7 @@ def input_variables(config: Configuration) -> list[str]:
     """Every variable scoring reads: indicators with fallbacks, populations, conflict."""
     names: set[str] = set()
     for ind in config.indicators.indicators:
-        for variable, _, per_capita in _sources(ind):
+        for variable, _, per_capita, _ in _sources(ind):
             names.add(variable)
             if per_capita is not None:
                 names.add(per_capita.population_variable)
