@@ -234,7 +234,11 @@ def test_repressed_protests_and_attacks_on_defenders_are_counted(shared_dir: Pat
     assert all({"sub_event_type", "actor2", "assoc_actor_2"} <= set(r) for r in recorded)
     fake = FakeAcled([page], empty)
     got = values(run(fake, TokenStore(Clock())))
-    for key in ("protests_repressed_events", "attacks_on_defenders_events"):
+    for key in (
+        "protests_repressed_events",
+        "attacks_on_defenders_events",
+        "attacks_on_identity_groups_events",
+    ):
         assert got[("UKR", f"acled.monthly_{key}", "2024-01")] == 0
         assert got[("UKR", f"acled.{key}", "2024")] == 0
     asked = fake.read_requests[0].url.params["fields"].split("|")
@@ -263,6 +267,9 @@ def test_repressed_protests_and_attacks_on_defenders_are_counted(shared_dir: Pat
             fatalities="2",
         ),
         _like(base, 6, **civilians, assoc_actor_2="Farmers (Ukraine)"),
+        _like(base, 7, **civilians, assoc_actor_2="Rohingya Ethnic Group (Myanmar)"),
+        _like(base, 8, **civilians, assoc_actor_2="Muslim Group (India); Women (India)"),
+        _like(base, 9, **civilians, assoc_actor_2="Muslim Brotherhood (Egypt)"),
     ]
     page = {**page, "data": recorded + added}
     got = values(run(FakeAcled([page], empty), TokenStore(Clock())))
@@ -273,6 +280,8 @@ def test_repressed_protests_and_attacks_on_defenders_are_counted(shared_dir: Pat
     assert got[("UKR", "acled.monthly_attacks_on_defenders_fatalities", "2024-02")] == 2
     assert got[("UKR", "acled.attacks_on_defenders_events", "2024")] == 2
     assert got[("UKR", "acled.attacks_on_defenders_fatalities", "2024")] == 3
+    assert got[("UKR", "acled.monthly_attacks_on_identity_groups_events", "2024-01")] == 2
+    assert got[("UKR", "acled.monthly_attacks_on_identity_groups_events", "2024-02")] == 0
 
 
 def test_rows_without_the_detail_fields_leave_those_counts_missing(shared_dir: Path) -> None:
@@ -286,6 +295,6 @@ def test_rows_without_the_detail_fields_leave_those_counts_missing(shared_dir: P
     payload = run(FakeAcled([{**page, "data": bare}], empty), TokenStore(Clock()))
     got = values(payload)
     assert got[("UKR", "acled.monthly_events", "2024-01")] == 8
-    assert not [k for k in got if "repressed" in k[1] or "defenders" in k[1]]
+    assert not [k for k in got if any(w in k[1] for w in ("repressed", "defenders", "identity"))]
     assert payload.details["rows_without_detail_fields"] == 8
     assert any("not counted" in w for w in payload.details["warnings"])

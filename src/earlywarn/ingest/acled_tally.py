@@ -12,6 +12,11 @@ event of type "Violence against civilians", or flagged "Civilian targeting", who
 side names one of ``DEFENDER_GROUPS`` counts once, whatever else it names. "Labor Group" is
 ACLED's actor for organised labour (unions and workers' groups), broader than trade
 unionists; "Activists" covers civil-society activists, which ACLED does not split further.
+
+Attacks on identity groups: the same kind of event whose target side names an ethnic or
+religious identity actor ("Rohingya Ethnic Group (Myanmar)", "Muslim Group (India)": a name
+ending in "Ethnic Group", or "<religion> Group" for the religions in ``RELIGIONS``) - civilians
+attacked for who they are, the pattern of Framework indicators 10.2 and 10.3.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ REPRESSED_PROTESTS = frozenset({"Protest with intervention", "Excessive force ag
 DEFENDER_GROUPS = frozenset(
     {"Journalists", "Human Rights Defenders", "Activists", "Labor Group", "Labour Group"}
 )
+RELIGIONS = frozenset(
+    {"Muslim", "Christian", "Hindu", "Jewish", "Buddhist", "Sikh", "Ahmadi", "Baha'i", "Yazidi"}
+)
 # Asked for with the other fields; rows without them (older exports) still count as events,
 # but then no period gets the variables that need them (``DETAIL_VARIABLES``).
 DETAIL_FIELDS = ("sub_event_type", "actor2", "assoc_actor_2")
@@ -40,6 +48,8 @@ DETAIL_SLUGS = (
     "protests_repressed_events",
     "attacks_on_defenders_events",
     "attacks_on_defenders_fatalities",
+    "attacks_on_identity_groups_events",
+    "attacks_on_identity_groups_fatalities",
 )
 
 
@@ -63,12 +73,25 @@ def names_defenders(actors: str) -> bool:
     return any(actor.split(" (")[0].strip() in DEFENDER_GROUPS for actor in actors.split(";"))
 
 
+def names_identity_group(actors: str) -> bool:
+    """Whether an ACLED actor list names an ethnic or religious identity group."""
+    for actor in actors.split(";"):
+        name = actor.split(" (")[0].strip()
+        words = name.split()
+        if name.endswith("Ethnic Group") or (
+            len(words) == 2 and words[1] == "Group" and words[0] in RELIGIONS
+        ):
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class EventDetail:
     """What an event's detail fields say; None when the row lacks them."""
 
     protest_repressed: bool
     on_defenders: bool
+    on_identity_group: bool
 
     @classmethod
     def of(cls, row: dict[str, Any], targets_civilians: bool) -> EventDetail | None:
@@ -80,6 +103,7 @@ class EventDetail:
             protest_repressed=row["event_type"] == "Protests"
             and row["sub_event_type"] in REPRESSED_PROTESTS,
             on_defenders=against_civilians and names_defenders(target_side),
+            on_identity_group=against_civilians and names_identity_group(target_side),
         )
 
 
@@ -93,6 +117,7 @@ class Tally:
     targeting: list[int] = field(default_factory=lambda: [0, 0])
     protests_repressed: int = 0
     on_defenders: list[int] = field(default_factory=lambda: [0, 0])
+    on_identity_groups: list[int] = field(default_factory=lambda: [0, 0])
 
     def add(
         self, slug: str, fatalities: int, targets_civilians: bool, detail: EventDetail | None
@@ -109,10 +134,14 @@ class Tally:
         if detail is not None and detail.on_defenders:
             self.on_defenders[0] += 1
             self.on_defenders[1] += fatalities
+        if detail is not None and detail.on_identity_group:
+            self.on_identity_groups[0] += 1
+            self.on_identity_groups[1] += fatalities
 
     def values(self) -> list[int]:
         """In the order of ``variable_names``."""
         values = [self.events, self.fatalities]
         for slug in EVENT_TYPES.values():
             values += self.by_type[slug]
-        return values + self.targeting + [self.protests_repressed, *self.on_defenders]
+        detail = [self.protests_repressed, *self.on_defenders, *self.on_identity_groups]
+        return values + self.targeting + detail
