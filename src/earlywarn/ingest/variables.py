@@ -38,7 +38,7 @@ def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset
         "acled": frozenset(acled.variable_names() + acled.variable_names("monthly_")),
         "unhcr": frozenset(unhcr.VARIABLES.values()),
         "reliefweb": frozenset(reliefweb.VARIABLES.values()),
-        "epr": frozenset({epr.DISCRIMINATED_VARIABLE, epr.EXCLUDED_VARIABLE}),
+        "epr": frozenset(epr.VARIABLES),
         "pts": frozenset({pts.MAX_VARIABLE, *(pts.VARIABLE_PREFIX + c for c in pts.SCORE_COLUMNS)}),
         "vdem": frozenset(vdem.VARIABLE_PREFIX + c for c in vdem_columns),
         "sdg": frozenset(sdg.VARIABLES),
