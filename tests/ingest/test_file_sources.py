@@ -105,7 +105,7 @@ def test_a_revised_value_is_a_new_vintage(
     run = import_file(seeded, revised, "epr")
     assert run.status is RunStatus.SUCCEEDED
     assert run.rows_loaded == 4  # KEN exclpop and fractionalisation, 2019 and 2020
-    assert run.rows_unchanged == 4
+    assert run.rows_unchanged == 5  # KEN discrimpop twice, SOM 2020 three
 
 
 # --- configuration and CLI --------------------------------------------------------------------
