@@ -253,9 +253,7 @@ def test_repressed_protests_and_attacks_on_defenders_are_counted(shared_dir: Pat
     }
     added = [
         _like(base, 1, event_type="Protests", sub_event_type="Protest with intervention"),
-        _like(
-            base, 2, event_type="Protests", sub_event_type="Excessive force against protesters"
-        ),
+        _like(base, 2, event_type="Protests", sub_event_type="Excessive force against protesters"),
         _like(base, 3, event_type="Protests", sub_event_type="Peaceful protest"),
         _like(base, 4, **civilians, assoc_actor_2="Journalists (Ukraine)", fatalities="1"),
         _like(

@@ -446,7 +446,9 @@ def _records(
     monthly = variable_names("monthly_")
     # Without every event's detail fields a count of repressed protests would read as calm.
     left_out = (
-        detail_variables() | detail_variables("monthly_") if collected.rows_without_detail else set()
+        detail_variables() | detail_variables("monthly_")
+        if collected.rows_without_detail
+        else set()
     )
     records: list[ObservationRecord] = []
     withheld_years: set[str] = set()

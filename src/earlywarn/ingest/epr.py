@@ -80,7 +80,15 @@ class _GroupPeriod(NamedTuple):
 
 
 class _StateYear:
-    __slots__ = ("collapse", "discriminated", "excluded", "first_line", "groups", "squares", "total")
+    __slots__ = (
+        "collapse",
+        "discriminated",
+        "excluded",
+        "first_line",
+        "groups",
+        "squares",
+        "total",
+    )
 
     def __init__(self, line: int) -> None:
         self.discriminated = 0.0
