@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import random
+import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -559,7 +560,7 @@ def test_recorded_world_without_ewp_rates_the_world(
 ) -> None:
     config = load_configuration(ROOT / "config")
     figures = run_world(session_factory, config, tmp_path)
-    print("\nrecorded world, no EWP data:", json.dumps(figures, indent=1))
+    sys.stdout.write(f"\nrecorded world, no EWP data: {json.dumps(figures, indent=1)}\n")
     assert figures["failed"] == {}
     assert not [s for s in figures["sources_run"] if s == "ewp"]
     assert figures["rated"] >= 160
