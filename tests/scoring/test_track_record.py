@@ -15,12 +15,12 @@ from typer.testing import CliRunner
 from earlywarn.app.cli import app as cli_app
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
+from earlywarn.forecasting.report import render_track_record
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
 from earlywarn.ingest import service as ingest_service
 from earlywarn.scoring.service import run_scoring
-from earlywarn.forecasting.report import render_track_record
 from earlywarn.scoring.track_record import TrackRecordError, score_backtest
 from earlywarn.settings import get_settings
 
@@ -101,10 +101,12 @@ def test_track_record_of_stored_yearly_runs(
     assert record.outcome == [0, 0, 0, 1, 0, 0, 1, 0]
 
     page = render_track_record(record, {"NGA": "Nigeria", "KEN": "Kenya"})
-    assert "AUC 0.9583" in page and "2 of 2" in page
+    assert "AUC 0.9583" in page
+    assert "2 of 2" in page
     assert "<td>Nigeria</td><td>2002</td><td>1</td>" in page
     assert "<td>Kenya</td><td>2003</td><td>1</td>" in page
-    assert page.count("<svg") == 2 and "class=missed" not in page
+    assert page.count("<svg") == 2
+    assert "class=missed" not in page
 
 
 def test_score_backtest_command_refuses_without_runs(
