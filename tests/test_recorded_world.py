@@ -439,6 +439,7 @@ def _sources(tmp_path: Path, countries: list[CountryRecord], rng: random.Random)
     live = load_sources_config(ROOT / "config" / "sources.yaml")
     entries = {name: getattr(live, name) for name in live.api_sources()}
     # The yearly GED release of this year, covering last year (as a deployment would set it).
+    assert live.ucdp is not None
     entries["ucdp"] = live.ucdp.model_copy(update={"version": f"{_today().year % 100}.1"})
     files = {name: FileSourceConfig(format=name, path=tmp_path / f"{name}.csv") for name in files}
     return SourcesConfig(**entries, files=files)

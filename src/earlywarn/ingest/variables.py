@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
 from earlywarn.framework.sources_schemas import SourcesConfig
-from earlywarn.ingest import acled, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
+from earlywarn.ingest import acled_tally, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
 
 # Prefixes whose connector or format writes any well-formed name under them.
 OPEN_PREFIXES = frozenset({"wb", "ewp"})
@@ -35,7 +35,7 @@ def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset
             vdem_columns.update(entry.variables)
     known: dict[str, frozenset[str]] = {
         "ucdp": frozenset(ucdp.VARIABLES),
-        "acled": frozenset(acled.variable_names() + acled.variable_names("monthly_")),
+        "acled": frozenset(acled_tally.variable_names() + acled_tally.variable_names("monthly_")),
         "unhcr": frozenset(unhcr.VARIABLES.values()),
         "reliefweb": frozenset(reliefweb.VARIABLES.values()),
         "epr": frozenset(epr.VARIABLES),
