@@ -427,6 +427,21 @@ def _epr_file(states: list[CountryRecord], rng: random.Random) -> str:
     return _csv(header.split(","), rows)
 
 
+def _coups_file(states: list[CountryRecord], rng: random.Random) -> str:
+    """Powell & Thyne's tab-separated list: an attempt in one state in ten."""
+    header = "country\tccode\tyear\tmonth\tday\tcoup\tccode_gw\tccode_polity\tversion"
+    year = _today().year - 1
+    rows = [
+        "\t".join(
+            str(v)
+            for v in (c.name, c.cow_code, year - rng.randint(0, 8), 5, 1, rng.randint(1, 2))
+        )
+        + f"\t{c.gw_code}\t{c.cow_code}\tV{year}.12.01"
+        for c in states[::10]
+    ]
+    return "\n".join([header, *rows]) + "\n"
+
+
 # --- the cycle ---------------------------------------------------------------------------------
 
 
@@ -434,6 +449,7 @@ def _sources(tmp_path: Path, countries: list[CountryRecord], rng: random.Random)
     states = _states(countries)
     files = {"vdem": _vdem_file(states, rng), "pts": _pts_file(states, rng)}
     files["epr"] = _epr_file(states, rng)
+    files["coups"] = _coups_file(states, rng)
     for name, text in files.items():
         (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
     live = load_sources_config(ROOT / "config" / "sources.yaml")
