@@ -433,8 +433,7 @@ def _coups_file(states: list[CountryRecord], rng: random.Random) -> str:
     year = _today().year - 1
     rows = [
         "\t".join(
-            str(v)
-            for v in (c.name, c.cow_code, year - rng.randint(0, 8), 5, 1, rng.randint(1, 2))
+            str(v) for v in (c.name, c.cow_code, year - rng.randint(0, 8), 5, 1, rng.randint(1, 2))
         )
         + f"\t{c.gw_code}\t{c.cow_code}\tV{year}.12.01"
         for c in states[::10]

@@ -109,9 +109,7 @@ def parse_coups(content: bytes, *, name: str, resolver: CowResolver) -> LoadedPa
         for year in range(FIRST_YEAR, last_year + 1):
             count = attempts.get((iso3, year), 0)
             recent = any(attempts.get((iso3, year - lag), 0) for lag in range(WINDOW_YEARS))
-            records.append(
-                ObservationRecord.for_year(iso3, ATTEMPTS_VARIABLE, year, float(count))
-            )
+            records.append(ObservationRecord.for_year(iso3, ATTEMPTS_VARIABLE, year, float(count)))
             records.append(
                 ObservationRecord.for_year(iso3, FIVE_YEAR_VARIABLE, year, float(recent))
             )

@@ -67,9 +67,7 @@ def parse_table_bytes(
 ) -> LoadedPayload:
     """Parse a V-Dem, PTS, EPR or coups file given as bytes (plain CSV or a zip holding one)."""
     resolver = CountryResolver.default()
-    label = {"vdem": "V-Dem file", "pts": "PTS file", "epr": "EPR file", "coups": "coups file"}[
-        fmt
-    ]
+    label = {"vdem": "V-Dem file", "pts": "PTS file", "epr": "EPR file", "coups": "coups file"}[fmt]
     member = ""
     if is_zip(content):
         stream, member = open_csv_member(content, f"{label} {name}")

@@ -21,8 +21,8 @@ from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import FileFormat, SourcesConfig, WorldBankSourceConfig
 from earlywarn.ingest import repository
 from earlywarn.ingest.connectors import ConnectorContext
-from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.coups import load_coups
+from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.epr import load_epr
 from earlywarn.ingest.errors import (
     EmptyPayloadError,
