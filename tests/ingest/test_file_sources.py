@@ -304,7 +304,7 @@ def test_a_file_source_can_be_downloaded(
         ),
         (
             "files:\n  x:\n    format: csv\n    url: https://a.test/b.csv\n",
-            "url can only be given for formats vdem, pts and epr",
+            "url can only be given for formats vdem, pts, epr and coups",
         ),
         ("files:\n  x:\n    format: pts\n    url: ftp://a.test/b.csv\n", "files.x.url"),
     ],
