@@ -13,8 +13,11 @@ Prints rated countries and Spearman rank correlations of the composites over the
 rated in both, then the composite's backtest by the EWP protocol, no fitting, for each
 configuration: for each onset year Y (1994-2023) the larger of the composites as of 31 December
 of Y-1 and Y-2, ROC AUC against ``mk_onset``, and recall@10/20/30 by the better of the two
-ranks; then one JSON line. Usage:
-``python scripts/ewp_dependence.py [EWP_CSV] [OTHER_CONFIG_DIR] [--as-of 2025-06-30]``
+ranks; then one JSON line. ``--recorded FIXTURES_DIR`` (../shared/fixtures) adds the recorded
+V-Dem, PTS and EPR payloads to the EWP data, so the raw sources come before EWP's columns
+where they cover a country-year. Usage:
+``python scripts/ewp_dependence.py [EWP_CSV] [OTHER_CONFIG_DIR] [--as-of 2025-06-30]
+[--recorded ../shared/fixtures]``
 """
 
 from __future__ import annotations
@@ -32,7 +35,10 @@ from sklearn.metrics import roc_auc_score
 from earlywarn.countries.service import CountryResolver
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.framework.config_schemas import IndicatorsConfig
+from earlywarn.ingest.epr import parse_epr
 from earlywarn.ingest.ewp import load_ewp
+from earlywarn.ingest.pts import parse_pts
+from earlywarn.ingest.vdem import parse_vdem
 from earlywarn.scoring.engine import EngineSpec, Weights
 from earlywarn.scoring.panel import ObservationTable
 from earlywarn.scoring.results import score_panel
@@ -99,6 +105,33 @@ def without_ewp(config: Configuration) -> Configuration:
     return dataclasses.replace(config, indicators=IndicatorsConfig(indicators=kept))
 
 
+def recorded_rows(folder: Path) -> list[tuple[str, str, str, date, date, float, str, int]]:
+    """The recorded V-Dem, PTS and EPR payloads as observation rows of their own runs."""
+    resolver = CountryResolver.default()
+    parsed = {
+        "vdem": parse_vdem(
+            (
+                folder / "vdem/demspaces_vdem_data_1968_on_SUBSET_MEX1968_HUN2018-2020.csv"
+            ).read_bytes(),
+            name="vdem",
+            resolver=resolver,
+        ),
+        "pts": parse_pts(
+            (folder / "pts/PTS-2024_SUBSET_selected_countries_2021-2023.csv").read_bytes(),
+            name="pts",
+            resolver=resolver,
+        ),
+        "epr": parse_epr(
+            (folder / "epr/EPR-2019_SUBSET.csv").read_bytes(), name="epr", resolver=resolver
+        ),
+    }
+    return [
+        (*record, source, run)
+        for run, (source, loaded) in enumerate(parsed.items(), start=2)
+        for record in loaded.records
+    ]
+
+
 def rank_correlation(a: dict[str, float], b: dict[str, float]) -> tuple[int, float]:
     both = sorted(set(a) & set(b))
     rho = spearmanr([a[c] for c in both], [b[c] for c in both]).statistic
@@ -110,9 +143,13 @@ def main() -> int:
     parser.add_argument("ewp", nargs="?", type=Path, default=DEFAULT_EWP)
     parser.add_argument("other_config", nargs="?", type=Path)
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 6, 30))
+    parser.add_argument("--recorded", type=Path, help="the recorded payloads' directory")
     args = parser.parse_args()
     payload = load_ewp(args.ewp, resolver=CountryResolver.default())
-    table = ObservationTable.from_rows([(*record, "ewp", 1) for record in payload.records])
+    rows = [(*record, "ewp", 1) for record in payload.records]
+    if args.recorded is not None:
+        rows += recorded_rows(args.recorded)
+    table = ObservationTable.from_rows(rows)
     live = load_configuration(ROOT / "config")
     configs = {"live": live, "without_ewp": without_ewp(live)}
     if args.other_config is not None:
@@ -125,6 +162,7 @@ def main() -> int:
     }
     figures: dict[str, object] = {
         "as_of": args.as_of.isoformat(),
+        "recorded_payloads": args.recorded is not None,
         "ewp_preferred_indicators": sum(
             1 for i in live.indicators.indicators if i.variable.startswith("ewp.")
         ),

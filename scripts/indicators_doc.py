@@ -26,8 +26,11 @@ def table(indicators: IndicatorsConfig) -> str:
     ]
     for ind in sorted(indicators.indicators, key=lambda i: (i.risk_factor, i.id)):
         fallbacks = ", ".join(f"`{f.variable}`" for f in ind.fallbacks) or "-"
+        preferred = f"`{ind.variable}`"
+        if ind.one_of is not None:
+            preferred += " in {" + ", ".join(f"{v:g}" for v in ind.one_of) + "}"
         lines.append(
-            f"| {ind.risk_factor} | `{ind.id}` | `{ind.variable}` | {fallbacks} | "
+            f"| {ind.risk_factor} | `{ind.id}` | {preferred} | {fallbacks} | "
             f"{cadence(ind.variable)} | {ind.max_age_days} days |"
         )
     return "\n".join(lines)

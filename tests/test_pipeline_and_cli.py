@@ -263,7 +263,7 @@ def test_cli_ingest_named_sources_and_not_configured_ones(
 
     result = runner.invoke(cli_app, ["ingest", "nosuch"])
     assert result.exit_code == 1
-    assert "unknown source 'nosuch' (known: all, acled, csv" in result.output
+    assert "unknown source 'nosuch' (known: all, acled, coups, csv" in result.output
     result = runner.invoke(cli_app, ["ingest", "ewp"])
     assert result.exit_code == 1
     assert "no 'ewp' file under files:" in result.output

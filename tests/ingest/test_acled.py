@@ -217,3 +217,82 @@ def test_access_restriction_is_surfaced_and_embargoed_periods_get_no_value() -> 
     assert payload.details["periods_withheld"] == {"years": ["2024"]}
     assert payload.details["access_restrictions"] == restrictions
     assert "events after 2024-06-30 are not readable" in payload.details["warnings"][0]
+
+
+def _like(row: dict[str, Any], n: int, **fields: str) -> dict[str, Any]:
+    """A row in the recorded page's layout (every field a string), changed where given."""
+    return {**row, "event_id_cnty": f"UKR9{n:05d}", **fields}
+
+
+def test_repressed_protests_and_attacks_on_defenders_are_counted(shared_dir: Path) -> None:
+    """The recorded page has the detail fields (sub_event_type, actor2, assoc_actor_2) and none
+    of these events, so both counts are zero there; rows in its layout add two repressed
+    protests, a peaceful one, two attacks on defenders (one naming them beside another group)
+    and an attack on other civilians."""
+    page, empty = real_pages(shared_dir)
+    recorded = page["data"]
+    assert all({"sub_event_type", "actor2", "assoc_actor_2"} <= set(r) for r in recorded)
+    fake = FakeAcled([page], empty)
+    got = values(run(fake, TokenStore(Clock())))
+    for key in (
+        "protests_repressed_events",
+        "attacks_on_defenders_events",
+        "attacks_on_identity_groups_events",
+    ):
+        assert got[("UKR", f"acled.monthly_{key}", "2024-01")] == 0
+        assert got[("UKR", f"acled.{key}", "2024")] == 0
+    asked = fake.read_requests[0].url.params["fields"].split("|")
+    assert {"sub_event_type", "actor2", "assoc_actor_2"} <= set(asked)
+
+    base = recorded[0]
+    civilians = {
+        "event_type": "Violence against civilians",
+        "sub_event_type": "Attack",
+        "civilian_targeting": "Civilian targeting",
+        "actor2": "Civilians (Ukraine)",
+    }
+    added = [
+        _like(base, 1, event_type="Protests", sub_event_type="Protest with intervention"),
+        _like(base, 2, event_type="Protests", sub_event_type="Excessive force against protesters"),
+        _like(base, 3, event_type="Protests", sub_event_type="Peaceful protest"),
+        _like(base, 4, **civilians, assoc_actor_2="Journalists (Ukraine)", fatalities="1"),
+        _like(
+            base,
+            5,
+            **civilians,
+            assoc_actor_2="Women (Ukraine); Labor Group (Ukraine)",
+            event_date="2024-02-03",
+            fatalities="2",
+        ),
+        _like(base, 6, **civilians, assoc_actor_2="Farmers (Ukraine)"),
+        _like(base, 7, **civilians, assoc_actor_2="Rohingya Ethnic Group (Myanmar)"),
+        _like(base, 8, **civilians, assoc_actor_2="Muslim Group (India); Women (India)"),
+        _like(base, 9, **civilians, assoc_actor_2="Muslim Brotherhood (Egypt)"),
+    ]
+    page = {**page, "data": recorded + added}
+    got = values(run(FakeAcled([page], empty), TokenStore(Clock())))
+    assert got[("UKR", "acled.monthly_protests_repressed_events", "2024-01")] == 2
+    assert got[("UKR", "acled.protests_repressed_events", "2024")] == 2
+    assert got[("UKR", "acled.monthly_attacks_on_defenders_events", "2024-01")] == 1
+    assert got[("UKR", "acled.monthly_attacks_on_defenders_events", "2024-02")] == 1
+    assert got[("UKR", "acled.monthly_attacks_on_defenders_fatalities", "2024-02")] == 2
+    assert got[("UKR", "acled.attacks_on_defenders_events", "2024")] == 2
+    assert got[("UKR", "acled.attacks_on_defenders_fatalities", "2024")] == 3
+    assert got[("UKR", "acled.monthly_attacks_on_identity_groups_events", "2024-01")] == 2
+    assert got[("UKR", "acled.monthly_attacks_on_identity_groups_events", "2024-02")] == 0
+
+
+def test_rows_without_the_detail_fields_leave_those_counts_missing(shared_dir: Path) -> None:
+    """A zero would read as calm: without sub_event_type and the target fields the counts are
+    left out (missing evidence), with a warning; the other counts are unchanged."""
+    page, empty = real_pages(shared_dir)
+    bare = [
+        {k: v for k, v in row.items() if k not in ("sub_event_type", "actor2", "assoc_actor_2")}
+        for row in page["data"]
+    ]
+    payload = run(FakeAcled([{**page, "data": bare}], empty), TokenStore(Clock()))
+    got = values(payload)
+    assert got[("UKR", "acled.monthly_events", "2024-01")] == 8
+    assert not [k for k in got if any(w in k[1] for w in ("repressed", "defenders", "identity"))]
+    assert payload.details["rows_without_detail_fields"] == 8
+    assert any("not counted" in w for w in payload.details["warnings"])

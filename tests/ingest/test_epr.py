@@ -38,11 +38,15 @@ def test_small_file(data_dir: Path) -> None:
         ("KEN", "epr.exclpop", "2020"): 0.2,  # ... nor counted as excluded
         ("SOM", "epr.discrimpop", "2020"): 0.0,
         ("SOM", "epr.exclpop", "2020"): 0.0,
+        # 1 - (0.40^2 + 0.20^2 + 0.05^2 + 0.10^2): every listed group, whatever its status
+        ("KEN", "epr.group_fractionalisation", "2019"): 0.7875,
+        ("KEN", "epr.group_fractionalisation", "2020"): 0.7875,
+        ("SOM", "epr.group_fractionalisation", "2020"): 0.75,  # one group of half the people
         # SOM 2019: state collapse, no shares at all (not zero)
     }
-    assert payload.rows_read == 8
-    assert payload.rows_skipped == 2
-    assert payload.details["skipped"] == {"state_collapse": 2}
+    assert payload.rows_read == 12
+    assert payload.rows_skipped == 3
+    assert payload.details["skipped"] == {"state_collapse": 3}
 
 
 def test_start_year_leaves_out_earlier_years(data_dir: Path) -> None:

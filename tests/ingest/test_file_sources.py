@@ -45,7 +45,7 @@ def _observations(factory: sessionmaker[Session], source_id: str) -> int:
 
 @pytest.mark.parametrize(
     ("fmt", "file_name", "loaded"),
-    [("vdem", "vdem_small.csv", 10), ("pts", "pts_small.csv", 11), ("epr", "epr_small.csv", 6)],
+    [("vdem", "vdem_small.csv", 10), ("pts", "pts_small.csv", 11), ("epr", "epr_small.csv", 9)],
 )
 def test_file_loads_once_and_an_unchanged_rerun_adds_nothing(
     seeded: sessionmaker[Session], data_dir: Path, fmt: str, file_name: str, loaded: int
@@ -104,8 +104,8 @@ def test_a_revised_value_is_a_new_vintage(
     )
     run = import_file(seeded, revised, "epr")
     assert run.status is RunStatus.SUCCEEDED
-    assert run.rows_loaded == 2  # KEN exclpop 2019 and 2020
-    assert run.rows_unchanged == 4
+    assert run.rows_loaded == 4  # KEN exclpop and fractionalisation, 2019 and 2020
+    assert run.rows_unchanged == 5  # KEN discrimpop twice, SOM 2020 three
 
 
 # --- configuration and CLI --------------------------------------------------------------------
@@ -304,7 +304,7 @@ def test_a_file_source_can_be_downloaded(
         ),
         (
             "files:\n  x:\n    format: csv\n    url: https://a.test/b.csv\n",
-            "url can only be given for formats vdem, pts and epr",
+            "url can only be given for formats vdem, pts, epr and coups",
         ),
         ("files:\n  x:\n    format: pts\n    url: ftp://a.test/b.csv\n", "files.x.url"),
     ],

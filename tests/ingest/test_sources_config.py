@@ -64,7 +64,7 @@ def test_fixed_years_default_the_end_to_the_current_year() -> None:
         ),
         (
             "files:\n  x:\n    path: a.csv\n    format: xlsx\n",
-            "files.x.format: Input should be 'csv', 'ewp', 'vdem', 'pts' or 'epr'",
+            "files.x.format: Input should be 'csv', 'ewp', 'vdem', 'pts', 'epr' or 'coups'",
         ),
         ("files:\n  x:\n    format: csv\n", "files.x: Value error, give either path or url"),
         ("acledd: {}\n", "acledd: Extra inputs are not permitted"),

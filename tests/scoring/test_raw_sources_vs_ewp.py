@@ -10,16 +10,18 @@ are in docs/indicators.md.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from earlywarn.countries.service import CountryResolver
+from earlywarn.framework.config import load_configuration
 from earlywarn.framework.config_schemas import Transform
 from earlywarn.ingest.epr import parse_epr
 from earlywarn.ingest.vdem import parse_vdem
-from earlywarn.scoring.engine import transform_array
+from earlywarn.scoring.engine import recode_one_of, transform_array
 
 EWP = Path("data/ewp/prepared2024predictors-2025-09-03.csv")
 EPR = Path("fixtures/epr/EPR-2019_SUBSET.csv")
@@ -101,3 +103,98 @@ def test_vdem_variables_agree_with_ewp_columns(
     assert len(both) == 4
     assert np.corrcoef(a, b)[0, 1] > 0.98
     assert np.mean(np.abs(a - b)) < 0.1
+
+
+# EWP's rules for its binary codings of V-Dem's ordinal items, as its data preparation states
+# them (format_vdem.R of the 2025 Statistical Risk Assessment): EWP column -> (V-Dem item,
+# the ordinal values coded 1). judicialreform is the item unchanged.
+EWP_ORDINAL_RULES: dict[str, tuple[str, set[int]]] = {
+    "political_killings_approved": ("v2clkill_ord", {0}),
+    "minority_rule": ("v2pepwrsoc_ord", {0, 1}),
+    "uneven_social_group_power": ("v2pepwrsoc_ord", {0, 1, 2}),
+    "civil_society_repressed": ("v2csreprss_ord", {0}),
+    "partial_party_bans": ("v2psparban_ord", {2, 3}),
+    "media_censorship": ("v2mecenefm_ord", {0, 1, 2}),
+    "social_group_inequality": ("v2clsocgrp_ord", {0}),
+    "even_civil_rights": ("v2clrgunev_ord", {2}),
+}
+
+
+def test_indicators_apply_ewps_rules_to_the_vdem_ordinal_items() -> None:
+    config = load_configuration(Path(__file__).resolve().parents[2] / "config")
+    by_id = {ind.id: ind for ind in config.indicators.indicators}
+    ordinal = np.arange(5, dtype=np.float64)
+    for indicator_id, (item, coded_one) in EWP_ORDINAL_RULES.items():
+        ind = by_id[indicator_id]
+        assert ind.variable == f"vdem.{item}"
+        assert [f.variable for f in ind.fallbacks][0].startswith("ewp.")
+        got = recode_one_of(ind.one_of, ordinal)
+        assert got.tolist() == [1.0 if v in coded_one else 0.0 for v in range(5)], indicator_id
+    assert by_id["judicial_powers_reduced"].variable == "vdem.v2jureform_ord"
+    assert by_id["judicial_powers_reduced"].one_of is None
+
+
+def test_ewp_binary_columns_are_consistent_with_one_ordinal_item_each(shared_dir: Path) -> None:
+    """On every EWP row: minorityrule (v2pepwrsoc_ord <= 1) implies social_power_dist
+    (v2pepwrsoc_ord <= 2), and the three party-ban categories of v2psparban_ord are one-hot;
+    judicialreform takes only the item's values 0-2. A different rule would break these."""
+    minority = _ewp(shared_dir, "minorityrule")
+    uneven = _ewp(shared_dir, "social_power_dist")
+    assert len(minority) > 8_000
+    assert all(uneven[k] == 1 for k, v in minority.items() if v == 1 and k in uneven)
+    bans = [_ewp(shared_dir, f"partyban.new.{n}") for n in range(3)]
+    keys = set(bans[0]) & set(bans[1]) & set(bans[2])
+    assert all(sum(b[k] for b in bans) == 1 for k in keys)
+    assert set(_ewp(shared_dir, "judicialreform").values()) == {0.0, 1.0, 2.0}
+
+
+def test_vdem_connector_reads_the_ordinal_items(shared_dir: Path) -> None:
+    """The recorded extract has no ``_ord`` columns (V-Dem's forecasting extract): the full
+    release's layout is the extract's plus those columns, so they are added here to the
+    recorded rows, and the connector reads each as ``vdem.<item>``."""
+    path = shared_dir / VDEM
+    if not path.is_file():
+        pytest.skip(f"V-Dem extract not found at {path}")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    items = sorted({item for item, _ in EWP_ORDINAL_RULES.values()} | {"v2jureform_ord"})
+    for n, row in enumerate(rows):
+        for k, item in enumerate(items):
+            row[item] = str((n + k) % 3)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    payload = parse_vdem(
+        out.getvalue().encode(),
+        name="vdem-full",
+        resolver=CountryResolver.default(),
+        variables=("v2x_clphy",),
+    )
+    got = {(r.variable, r.iso3, r.period): r.value for r in payload.records}
+    for n, row in enumerate(rows):
+        iso3 = "MEX" if row["country_text_id"] == "MEX" else "HUN"
+        for k, item in enumerate(items):
+            assert got[(f"vdem.{item}", iso3, row["year"])] == (n + k) % 3
+
+
+def test_epr_group_fractionalisation_against_ewp_efindex(shared_dir: Path) -> None:
+    """EWP's efindex comes from the Historical Index of Ethnic Fractionalization (every ethnic
+    group); EPR lists the politically relevant ones. Not the same rule, so the agreement is
+    measured: on the recorded EPR-2019 subset, 458 country-years of 13 states, r = 0.79 and
+    mean |difference| 0.13 (EPR's is lower where many small groups are not listed)."""
+    payload = parse_epr(
+        (shared_dir / EPR).read_bytes(), name="epr", resolver=CountryResolver.default()
+    )
+    ours = {
+        (r.iso3, int(r.period)): r.value
+        for r in payload.records
+        if r.variable == "epr.group_fractionalisation"
+    }
+    ewp = _ewp(shared_dir, "efindex")
+    both = sorted(set(ours) & set(ewp))
+    a = np.array([ours[k] for k in both])
+    b = np.array([ewp[k] for k in both])
+    assert len(both) == 458
+    assert 0.75 < np.corrcoef(a, b)[0, 1] < 0.85
+    assert np.mean(np.abs(a - b)) < 0.15

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from earlywarn.app.cli import app as cli_app
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
+from earlywarn.forecasting.report import render_track_record
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig
 from earlywarn.framework.models import WeightSet
@@ -95,6 +96,17 @@ def test_track_record_of_stored_yearly_runs(
     assert record.recall == {10: 2, 20: 2, 30: 2}
     assert record.years_without_runs == []
     assert record.as_dict()["recall_at_30"] == [2, 2]
+    # Country-years in order of year, then country: DEU, FRA, KEN, NGA.
+    assert record.risk == pytest.approx([0.3, 0.2, 0.8, 0.9, 0.1, 0.7, 0.8, 0.5])
+    assert record.outcome == [0, 0, 0, 1, 0, 0, 1, 0]
+
+    page = render_track_record(record, {"NGA": "Nigeria", "KEN": "Kenya"})
+    assert "AUC 0.9583" in page
+    assert "2 of 2" in page
+    assert "<td>Nigeria</td><td>2002</td><td>1</td>" in page
+    assert "<td>Kenya</td><td>2003</td><td>1</td>" in page
+    assert page.count("<svg") == 2
+    assert "class=missed" not in page
 
 
 def test_score_backtest_command_refuses_without_runs(

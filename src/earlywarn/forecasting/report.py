@@ -1,7 +1,10 @@
-"""A self-contained HTML report of a backtest for analysts (inline SVG, no plotting library).
+"""Self-contained HTML reports for analysts (inline SVG, no plotting library): a model's
+backtest, and the transparent composite's own track record (``earlywarn score-backtest``).
 
-Four views: the ROC curve, precision among the top k of each year, the calibration curve
-(forecast against observed onset rate by decile) and the best rank of every onset.
+A backtest has four views: the ROC curve, precision among the top k of each year, the
+calibration curve (forecast against observed onset rate by decile) and the best rank of every
+onset. The composite's track record has the ROC curve, recall among the top k and the onset
+ranks; the composite is a score, not a probability, so it has no calibration curve.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from sklearn.metrics import roc_curve
 
 from earlywarn.forecasting.backtest import RECALL_RANKS, BacktestResult
+from earlywarn.scoring.track_record import TrackRecord
 
 _W, _H, _PAD = 420, 300, 45
 
@@ -59,20 +63,29 @@ def _ticks(x_max: float, y_max: float) -> str:
     return "".join(out)
 
 
-def render_report(result: BacktestResult) -> str:
-    onset = np.array([s.onset for s in result.scored], dtype=bool)
-    risk = np.array([s.max_risk for s in result.scored])
-    rank = np.array([s.best_rank for s in result.scored])
-
+def _roc(onset: Sequence[bool] | np.ndarray, risk: Sequence[float] | np.ndarray, auc: str) -> str:
     fpr, tpr, _ = roc_curve(onset, risk)
-    roc = _svg(
-        f"ROC curve (AUC {result.auc})",
+    return _svg(
+        f"ROC curve (AUC {auc})",
         _ticks(1, 1)
         + _polyline([_xy(0, 0), _xy(1, 1)], "#bbb", dashed=True)
         + _polyline([_xy(float(a), float(b)) for a, b in zip(fpr, tpr, strict=True)], "#c0392b"),
         "false positive rate",
         "true positive rate (recall)",
     )
+
+
+_STYLE = """<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}
+figure{display:inline-block;margin:1em}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}tr.missed{background:#fde2e2}
+</style>"""
+
+
+def render_report(result: BacktestResult) -> str:
+    onset = np.array([s.onset for s in result.scored], dtype=bool)
+    risk = np.array([s.max_risk for s in result.scored])
+    rank = np.array([s.best_rank for s in result.scored])
+    roc = _roc(onset, risk, str(result.auc))
 
     ks = np.arange(1, 61)
     precision = [float(onset[rank <= k].mean()) if (rank <= k).any() else 0.0 for k in ks]
@@ -129,10 +142,7 @@ def render_report(result: BacktestResult) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>earlywarn backtest: {html.escape(result.model)}</title>
-<style>body{{font-family:sans-serif;max-width:70em;margin:2em auto}}
-figure{{display:inline-block;margin:1em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}tr.missed{{background:#fde2e2}}
-</style></head><body>
+{_STYLE}</head><body>
 <h1>Backtest of model <code>{html.escape(result.model)}</code></h1>
 <p>Early Warning Project protocol: for each last training year T from {result.first_train_year}
 to {result.last_train_year}, train on the data known then and forecast every country from year
@@ -150,3 +160,51 @@ before it, and by the better of their ranks.</p>
 
 def write_report(result: BacktestResult, path: Path) -> None:
     path.write_text(render_report(result), encoding="utf-8")
+
+
+def render_track_record(record: TrackRecord, names: dict[str, str] | None = None) -> str:
+    """The composite's track record (``earlywarn score-backtest``) as a page."""
+    names = names or {}
+    limit = max(record.recall)
+    ranks = np.array([o["best_rank"] for o in record.onsets_ranked])
+    ks = np.arange(1, 61)
+    recall = [float((ranks <= k).mean()) for k in ks]
+    recall_svg = _svg(
+        "Share of onsets among the k highest-ranked countries",
+        _ticks(60, 1)
+        + _polyline([_xy(float(k), r, 60, 1) for k, r in zip(ks, recall, strict=True)], "#2c3e83"),
+        "k (best rank of the two composites before the year)",
+        "recall",
+    )
+    figures = {
+        "AUC": f"{record.auc:.4f}",
+        **{f"onsets in the top {k}": f"{n} of {record.onsets}" for k, n in record.recall.items()},
+        "country-years judged": record.country_years,
+        "weight set": record.weight_set_id,
+        "years without a stored run": ", ".join(map(str, record.years_without_runs)) or "none",
+    }
+    table = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in figures.items())
+    rows = "".join(
+        f"<tr{' class=missed' if o['best_rank'] > limit else ''}>"
+        f"<td>{html.escape(names.get(o['iso3'], o['iso3']))}</td><td>{o['year']}</td>"
+        f"<td>{o['best_rank']}</td></tr>"
+        for o in record.onsets_ranked
+    )
+    roc = _roc(np.array(record.outcome, dtype=bool), np.array(record.risk), f"{record.auc:.4f}")
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>earlywarn: the composite's track record</title>
+{_STYLE}</head><body>
+<h1>Track record of the risk composite, {record.first_year}-{record.last_year}</h1>
+<p>No fitting: for each onset year Y the larger of a country's stored composites as of
+31 December of Y-1 and Y-2, judged against the Early Warning Project's mass-killing onsets
+(ROC AUC over every country-year with a composite), and each onset by the better of the
+country's two ranks.</p>
+<table>{table}</table>
+{roc}{recall_svg}
+<h2>Rank of each onset</h2>
+<p>Best rank among the two composites that preceded the onset; shaded rows ranked worse than
+{limit}.</p>
+<table><tr><th>country</th><th>year</th><th>best rank</th></tr>{rows}</table>
+</body></html>
+"""

@@ -140,6 +140,7 @@ class FallbackVariable(_Strict):
     """
 
     variable: str = Field(min_length=1)
+    one_of: list[float] | None = Field(default=None, min_length=1)
     transform: Transform = Transform.IDENTITY
     per_capita: PerCapita | None = None
 
@@ -152,6 +153,9 @@ class IndicatorConfig(_Strict):
     source: str
     framework_indicators: list[str] = Field(default_factory=list)
     per_capita: PerCapita | None = None
+    # EWP's binary codings of V-Dem's ordinal items ("v2clkill_ord == 0"): 1 when the value
+    # is one of these, else 0, before per_capita and transform.
+    one_of: list[float] | None = Field(default=None, min_length=1)
     transform: Transform = Transform.IDENTITY
     fallbacks: list[FallbackVariable] = Field(default_factory=list)
     winsorise: Winsorise | None = None

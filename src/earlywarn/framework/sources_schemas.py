@@ -71,7 +71,7 @@ class _YearWindow(ScheduledSourceConfig):
         return self.start_year, self.end_year if self.end_year is not None else current_year
 
 
-FileFormat = Literal["csv", "ewp", "vdem", "pts", "epr"]
+FileFormat = Literal["csv", "ewp", "vdem", "pts", "epr", "coups"]
 
 
 class WorldBankSourceConfig(_YearWindow):
@@ -151,8 +151,8 @@ class FileSourceConfig(ScheduledSourceConfig):
     def _options_fit_the_format(self) -> FileSourceConfig:
         if (self.path is None) == (self.url is None):
             raise ValueError("give either path or url")
-        if self.url is not None and self.format not in ("vdem", "pts", "epr"):
-            raise ValueError("url can only be given for formats vdem, pts and epr")
+        if self.url is not None and self.format not in ("vdem", "pts", "epr", "coups"):
+            raise ValueError("url can only be given for formats vdem, pts, epr and coups")
         if self.variables is not None and self.format != "vdem":
             raise ValueError("variables can only be given for format vdem")
         if self.start_year is not None and self.format not in ("vdem", "epr"):

@@ -18,6 +18,10 @@ protests or strategic_developments): ``acled.events``, ``acled.fatalities``,
 ``acled.<type>_events``, ``acled.<type>_fatalities``, ``acled.civilian_targeting_events`` and
 ``acled.civilian_targeting_fatalities`` (events flagged "Civilian targeting" in any type) for
 complete country-years; the same names prefixed ``monthly_`` for complete country-months.
+``acled.protests_repressed_events`` (protests met with intervention or excessive force) and
+``acled.attacks_on_defenders_events`` / ``_fatalities`` (violence against civilians named as
+journalists, human rights defenders, activists or labour groups) are counted as
+``acled_tally`` describes, from ``sub_event_type``, ``actor2`` and ``assoc_actor_2``.
 Violence against civilians stays its own type, never merged into a total of "violence".
 """
 
@@ -36,6 +40,15 @@ import httpx
 
 from earlywarn.countries.service import CountryResolver
 from earlywarn.framework.sources_schemas import AcledSourceConfig
+from earlywarn.ingest.acled_tally import (
+    CIVILIAN_TARGETING,
+    DETAIL_FIELDS,
+    EVENT_TYPES,
+    EventDetail,
+    Tally,
+    detail_variables,
+    variable_names,
+)
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
@@ -52,27 +65,7 @@ DEFAULT_YEARS_BACK = 2
 TOKEN_MARGIN_SECONDS = 300.0
 MAX_PAGES = 10_000
 FIELDS = ("event_id_cnty", "event_date", "event_type", "civilian_targeting", "iso", "fatalities")
-EVENT_TYPES = {
-    "Battles": "battles",
-    "Violence against civilians": "violence_against_civilians",
-    "Explosions/Remote violence": "explosions_remote_violence",
-    "Riots": "riots",
-    "Protests": "protests",
-    "Strategic developments": "strategic_developments",
-}
-CIVILIAN_TARGETING = "Civilian targeting"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def variable_names(prefix: str = "") -> list[str]:
-    names = [f"acled.{prefix}events", f"acled.{prefix}fatalities"]
-    for slug in EVENT_TYPES.values():
-        names += [f"acled.{prefix}{slug}_events", f"acled.{prefix}{slug}_fatalities"]
-    names += [
-        f"acled.{prefix}civilian_targeting_events",
-        f"acled.{prefix}civilian_targeting_fatalities",
-    ]
-    return names
 
 
 # --- tokens ------------------------------------------------------------------------------------
@@ -172,34 +165,9 @@ class _Auth:
 
 
 @dataclass
-class _Tally:
-    events: int = 0
-    fatalities: int = 0
-    by_type: dict[str, list[int]] = field(
-        default_factory=lambda: {slug: [0, 0] for slug in EVENT_TYPES.values()}
-    )
-    targeting: list[int] = field(default_factory=lambda: [0, 0])
-
-    def add(self, slug: str, fatalities: int, targets_civilians: bool) -> None:
-        self.events += 1
-        self.fatalities += fatalities
-        self.by_type[slug][0] += 1
-        self.by_type[slug][1] += fatalities
-        if targets_civilians:
-            self.targeting[0] += 1
-            self.targeting[1] += fatalities
-
-    def values(self) -> list[int]:
-        values = [self.events, self.fatalities]
-        for slug in EVENT_TYPES.values():
-            values += self.by_type[slug]
-        return values + self.targeting
-
-
-@dataclass
 class _Collected:
-    years: dict[tuple[str, int], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
-    months: dict[tuple[str, int, int], _Tally] = field(default_factory=lambda: defaultdict(_Tally))
+    years: dict[tuple[str, int], Tally] = field(default_factory=lambda: defaultdict(Tally))
+    months: dict[tuple[str, int, int], Tally] = field(default_factory=lambda: defaultdict(Tally))
     seen: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     rows_read: int = 0
     skipped: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -207,6 +175,7 @@ class _Collected:
     unknown_iso: set[str] = field(default_factory=set)
     unplaced_iso3: set[str] = field(default_factory=set)
     restrictions: list[Any] = field(default_factory=list)
+    rows_without_detail: int = 0
 
 
 class AcledConnector:
@@ -268,7 +237,7 @@ class AcledConnector:
                     "_format": "json",
                     "event_date": f"{start.isoformat()}|{end.isoformat()}",
                     "event_date_where": "BETWEEN",
-                    "fields": "|".join(FIELDS),
+                    "fields": "|".join((*FIELDS, *DETAIL_FIELDS)),
                     "limit": config.page_size,
                     "page": page,
                 }
@@ -297,6 +266,12 @@ class AcledConnector:
         if collected.restrictions:
             details["access_restrictions"] = collected.restrictions[0]
             details["warnings"] = [_restriction_notice(collected.restrictions[0], readable_from)]
+        if collected.rows_without_detail:
+            details["rows_without_detail_fields"] = collected.rows_without_detail
+            details.setdefault("warnings", []).append(
+                f"{collected.rows_without_detail} events lack {', '.join(DETAIL_FIELDS)}: "
+                "repressed protests and attacks on defenders are not counted"
+            )
         if collected.unknown_values:
             details["unknown_values"] = dict(collected.unknown_values)
         if collected.unknown_iso:
@@ -428,8 +403,11 @@ def _tally(
         # The event happened; its toll is unknown. It counts as an event, not as zero deaths.
         collected.unknown_values["fatalities"] += 1
         fatalities = 0
-    collected.years[(iso3, day.year)].add(slug, fatalities, targeting)
-    collected.months[(iso3, day.year, day.month)].add(slug, fatalities, targeting)
+    detail = EventDetail.of(row, targeting)
+    if detail is None:
+        collected.rows_without_detail += 1
+    collected.years[(iso3, day.year)].add(slug, fatalities, targeting, detail)
+    collected.months[(iso3, day.year, day.month)].add(slug, fatalities, targeting, detail)
 
 
 def _embargo_end(restrictions: list[Any]) -> date | None:
@@ -466,6 +444,12 @@ def _records(
         readable_end = min(readable_end, embargo - timedelta(days=1))
     yearly = variable_names()
     monthly = variable_names("monthly_")
+    # Without every event's detail fields a count of repressed protests would read as calm.
+    left_out = (
+        detail_variables() | detail_variables("monthly_")
+        if collected.rows_without_detail
+        else set()
+    )
     records: list[ObservationRecord] = []
     withheld_years: set[str] = set()
     withheld_months: set[str] = set()
@@ -474,6 +458,8 @@ def _records(
             withheld_years.add(f"{year:04d}")
             continue
         for variable, value in zip(yearly, tally.values(), strict=True):
+            if variable in left_out:
+                continue
             records.append(ObservationRecord.for_year(iso3, variable, year, float(value)))
     for (iso3, year, month), tally in sorted(collected.months.items()):
         last_day = date(year, month, calendar.monthrange(year, month)[1])
@@ -481,6 +467,8 @@ def _records(
             withheld_months.add(f"{year:04d}-{month:02d}")
             continue
         for variable, value in zip(monthly, tally.values(), strict=True):
+            if variable in left_out:
+                continue
             records.append(
                 ObservationRecord(
                     iso3,

@@ -8,7 +8,11 @@ power (``status``). Periods are expanded to years and summed per state-year into
   ``discrimpop``);
 - ``epr.exclpop``: share in excluded groups, POWERLESS plus DISCRIMINATED. SELF-EXCLUSION (groups
   that chose to leave the central state, e.g. in separatist regions) is deliberately not counted:
-  their exclusion is not the state's doing, and EWP's measures leave it out too.
+  their exclusion is not the state's doing, and EWP's measures leave it out too;
+- ``epr.group_fractionalisation``: 1 - the sum of the squared shares of the listed groups, the
+  chance that two people drawn at random belong to different politically relevant groups (the
+  population outside them is not counted as a group). EWP's ``efindex`` (from the Historical
+  Index of Ethnic Fractionalization, which counts every group) correlates at 0.79 with it.
 
 A state-year in which any group has status STATE COLLAPSE has no meaningful shares: it is skipped
 and counted (``details["skipped"]["state_collapse"]``), not written as 0. IRRELEVANT groups and
@@ -52,6 +56,8 @@ EXCLUDED = frozenset({"POWERLESS", "DISCRIMINATED"})
 COLLAPSE = "STATE COLLAPSE"
 DISCRIMINATED_VARIABLE = "epr.discrimpop"
 EXCLUDED_VARIABLE = "epr.exclpop"
+FRACTIONALISATION_VARIABLE = "epr.group_fractionalisation"
+VARIABLES = (DISCRIMINATED_VARIABLE, EXCLUDED_VARIABLE, FRACTIONALISATION_VARIABLE)
 MIN_YEAR, MAX_YEAR = 1900, 2200
 # Sizes are rounded to three decimals in the file; allow for that when checking the sum.
 SHARE_TOLERANCE = 0.01
@@ -74,12 +80,21 @@ class _GroupPeriod(NamedTuple):
 
 
 class _StateYear:
-    __slots__ = ("collapse", "discriminated", "excluded", "first_line", "groups", "total")
+    __slots__ = (
+        "collapse",
+        "discriminated",
+        "excluded",
+        "first_line",
+        "groups",
+        "squares",
+        "total",
+    )
 
     def __init__(self, line: int) -> None:
         self.discriminated = 0.0
         self.excluded = 0.0
         self.total = 0.0
+        self.squares = 0.0
         self.collapse = False
         self.groups: dict[str, int] = {}
         self.first_line = line
@@ -96,6 +111,7 @@ class _StateYear:
             self.collapse = True
             return
         self.total += row.size
+        self.squares += row.size * row.size
         if row.status in DISCRIMINATED:
             self.discriminated += row.size
         if row.status in EXCLUDED:
@@ -145,13 +161,13 @@ def parse_epr(
     records, collapsed = _records(groups, iso3_by_gw, label)
     skipped: dict[str, int] = {}
     if collapsed:
-        skipped["state_collapse"] = collapsed * 2
+        skipped["state_collapse"] = collapsed * len(VARIABLES)
     return LoadedPayload(
         records=records,
         content_digest=hashlib.sha256(content).hexdigest(),
         source_uri=name,
-        rows_read=len(groups.state_years) * 2,
-        rows_skipped=collapsed * 2,
+        rows_read=len(groups.state_years) * len(VARIABLES),
+        rows_skipped=collapsed * len(VARIABLES),
         details={
             "format": "epr",
             "file_rows": groups.file_rows,
@@ -223,7 +239,7 @@ def _iso3_by_gw(state_names: dict[int, str], resolver: GwResolver, label: str) -
 def _records(
     groups: _Groups, iso3_by_gw: dict[int, str], label: str
 ) -> tuple[list[ObservationRecord], int]:
-    """The two shares of every state-year, and how many state-years collapsed (no values)."""
+    """The values of every state-year, and how many state-years collapsed (no values)."""
     names = groups.state_names
     records: list[ObservationRecord] = []
     owner: dict[tuple[str, int], int] = {}
@@ -253,6 +269,11 @@ def _records(
         )
         records.append(
             ObservationRecord.for_year(iso3, EXCLUDED_VARIABLE, year, round(entry.excluded, 6))
+        )
+        records.append(
+            ObservationRecord.for_year(
+                iso3, FRACTIONALISATION_VARIABLE, year, round(1.0 - entry.squares, 6)
+            )
         )
     return records, collapsed
 

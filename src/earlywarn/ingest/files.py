@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import IO, Literal
 
 from earlywarn.countries.service import CountryResolver
+from earlywarn.ingest.coups import parse_coups
 from earlywarn.ingest.epr import parse_epr
 from earlywarn.ingest.errors import FileFormatError
 from earlywarn.ingest.http import SourceHttp, redact_url
@@ -20,7 +21,7 @@ from earlywarn.ingest.pts import parse_pts
 from earlywarn.ingest.schemas import LoadedPayload
 from earlywarn.ingest.vdem import DEFAULT_START_YEAR, DEFAULT_VARIABLES, parse_vdem_stream
 
-TableFormat = Literal["vdem", "pts", "epr"]
+TableFormat = Literal["vdem", "pts", "epr", "coups"]
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -64,9 +65,9 @@ def parse_table_bytes(
     variables: Sequence[str] | None = None,
     start_year: int | None = None,
 ) -> LoadedPayload:
-    """Parse a V-Dem, PTS or EPR file given as bytes (plain CSV or a zip holding one)."""
+    """Parse a V-Dem, PTS, EPR or coups file given as bytes (plain CSV or a zip holding one)."""
     resolver = CountryResolver.default()
-    label = {"vdem": "V-Dem file", "pts": "PTS file", "epr": "EPR file"}[fmt]
+    label = {"vdem": "V-Dem file", "pts": "PTS file", "epr": "EPR file", "coups": "coups file"}[fmt]
     member = ""
     if is_zip(content):
         stream, member = open_csv_member(content, f"{label} {name}")
@@ -84,6 +85,8 @@ def parse_table_bytes(
             )
         elif fmt == "pts":
             payload = parse_pts(stream.read(), name=inner, resolver=resolver)
+        elif fmt == "coups":
+            payload = parse_coups(stream.read(), name=inner, resolver=resolver)
         else:
             payload = parse_epr(stream.read(), name=inner, resolver=resolver, start_year=start_year)
     return replace(payload, content_digest=hashlib.sha256(content).hexdigest(), source_uri=name)

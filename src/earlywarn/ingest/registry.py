@@ -64,6 +64,12 @@ FILE_SOURCES: dict[str, SourceDefinition] = {
         url="https://icr.ethz.ch/data/epr/core/",
         licence="academic use with citation (Vogt et al. 2015); not an open licence",
     ),
+    "coups": SourceDefinition(
+        name="Global Instances of Coups (Powell & Thyne), attempts per country-year",
+        kind="file",
+        url="https://www.uky.edu/~clthyn2/coup_data/powell_thyne_coups_final.txt",
+        licence="no licence stated; citation requested (Powell & Thyne 2011)",
+    ),
 }
 KNOWN_SOURCES: dict[str, SourceDefinition] = {
     **FILE_SOURCES,

@@ -21,6 +21,7 @@ from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import FileFormat, SourcesConfig, WorldBankSourceConfig
 from earlywarn.ingest import repository
 from earlywarn.ingest.connectors import ConnectorContext
+from earlywarn.ingest.coups import load_coups
 from earlywarn.ingest.csv_long import load_long_csv
 from earlywarn.ingest.epr import load_epr
 from earlywarn.ingest.errors import (
@@ -128,6 +129,7 @@ def _file_reader(
         "vdem": read_vdem,
         "pts": lambda: load_pts(path, resolver=CountryResolver.default()),
         "epr": lambda: load_epr(path, resolver=CountryResolver.default(), start_year=start_year),
+        "coups": lambda: load_coups(path, resolver=CountryResolver.default()),
     }
     reader = readers.get(fmt)
     if reader is None:
@@ -334,7 +336,7 @@ def ingest_configured_sources(
         if skip_own_schedule and entry.schedule is not None:
             continue
         if entry.enabled and (only is None or only == entry.format):
-            if entry.url is not None and entry.format in ("vdem", "pts", "epr"):
+            if entry.url is not None and entry.format in ("vdem", "pts", "epr", "coups"):
                 runs.append(
                     import_url(
                         session_factory,

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
 from earlywarn.framework.sources_schemas import SourcesConfig
-from earlywarn.ingest import acled, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
+from earlywarn.ingest import acled_tally, coups, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
 
 # Prefixes whose connector or format writes any well-formed name under them.
 OPEN_PREFIXES = frozenset({"wb", "ewp"})
@@ -35,10 +35,11 @@ def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset
             vdem_columns.update(entry.variables)
     known: dict[str, frozenset[str]] = {
         "ucdp": frozenset(ucdp.VARIABLES),
-        "acled": frozenset(acled.variable_names() + acled.variable_names("monthly_")),
+        "acled": frozenset(acled_tally.variable_names() + acled_tally.variable_names("monthly_")),
         "unhcr": frozenset(unhcr.VARIABLES.values()),
         "reliefweb": frozenset(reliefweb.VARIABLES.values()),
-        "epr": frozenset({epr.DISCRIMINATED_VARIABLE, epr.EXCLUDED_VARIABLE}),
+        "epr": frozenset(epr.VARIABLES),
+        "coups": frozenset(coups.VARIABLES),
         "pts": frozenset({pts.MAX_VARIABLE, *(pts.VARIABLE_PREFIX + c for c in pts.SCORE_COLUMNS)}),
         "vdem": frozenset(vdem.VARIABLE_PREFIX + c for c in vdem_columns),
         "sdg": frozenset(sdg.VARIABLES),
@@ -107,6 +108,7 @@ CADENCE: dict[str, str] = {
     "vdem": "annual (V-Dem release each March, covering the previous year)",
     "pts": "annual (Political Terror Scale, about a year behind)",
     "epr": "every two years or so (EPR Core releases, lagging a few years)",
+    "coups": "annual in effect (Powell & Thyne's list, updated within weeks of a coup)",
     "unhcr": "annual (end-of-year stocks, published mid-year)",
     "reliefweb": "annual (disasters of complete years; ReliefWeb updates daily)",
     "sdg": "annual (UN SDG database, 16.10.1 reported a year or two late)",

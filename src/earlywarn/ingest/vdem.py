@@ -79,6 +79,15 @@ OPTIONAL_VARIABLES: tuple[str, ...] = (
     "v2smgovdom",  # RF7 government dissemination of false information domestically (higher = less)
     # The ordinal items exist only in the full release (not in V-Dem's extracts).
     "v2clrelig_ord",  # RF9 freedom of religion, 0-4 (EWP's religiousfreedom)
+    # EWP's binary codings read these (the rule is in each indicator's one_of).
+    "v2clkill_ord",  # RF2 political killings, 0 = systematic and approved by leaders
+    "v2jureform_ord",  # RF3 judicial reform, 0 reduced / 1 none / 2 enhanced
+    "v2pepwrsoc_ord",  # RF4 power by social group, 0-1 minority rule, 0-2 uneven
+    "v2csreprss_ord",  # RF6 CSO repression, 0 = severely repressed
+    "v2psparban_ord",  # RF7 party bans, 2-3 = some parties banned
+    "v2mecenefm_ord",  # RF7 media censorship effort, 0-2 = direct censorship
+    "v2clsocgrp_ord",  # RF9 social-group equality in civil liberties, 0 = much less for some
+    "v2clrgunev_ord",  # RF9 regional unevenness of civil liberties, 2 = even
 )
 
 # V-Dem units earlywarn deliberately does not map to a state; the reason is reported.

@@ -26,7 +26,7 @@ from earlywarn.settings import Settings
 PREFIX_SOURCES = {"wb": "worldbank"}
 # States in which a source contributes nothing new: enabling, configuring or fixing it helps.
 NOT_DELIVERING = frozenset({"disabled", "not_configured", "never_run", "failing"})
-FILE_FORMATS = frozenset({"vdem", "pts", "epr", "ewp"})
+FILE_FORMATS = frozenset({"vdem", "pts", "epr", "ewp", "coups"})
 # Approved analyst assessments that counted in a factor (weight above 0) are evidence too;
 # they are listed under this name beside the sources.
 ASSESSMENTS = "analyst_assessments"

@@ -76,6 +76,15 @@ def transform_array(transform: Transform, values: FloatArray) -> FloatArray:
     raise AssertionError(f"unhandled transform {transform}")
 
 
+def recode_one_of(one_of: Sequence[float] | None, values: FloatArray) -> FloatArray:
+    """1 where the value is one of ``one_of``, 0 where it is another number, NaN stays NaN;
+    unchanged without ``one_of``."""
+    if one_of is None:
+        return values
+    hit = np.isin(values, np.asarray(one_of, dtype=np.float64)).astype(np.float64)
+    return np.where(np.isnan(values), np.nan, hit)
+
+
 def level_for(composite: float, thresholds: LevelThresholds) -> RiskLevel:
     if composite >= thresholds.emergency:
         return RiskLevel.EMERGENCY

@@ -24,6 +24,7 @@ from earlywarn.scoring.engine import (
     EngineSpec,
     FloatArray,
     Weights,
+    recode_one_of,
     transform_array,
 )
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
@@ -74,13 +75,13 @@ def reference_values(
             or norm.reference_end_year is None
         ):
             continue
-        sources = [(ind.variable, ind.transform, ind.per_capita)] + [
-            (f.variable, f.transform, f.per_capita) for f in ind.fallbacks
+        sources = [(ind.variable, ind.transform, ind.per_capita, ind.one_of)] + [
+            (f.variable, f.transform, f.per_capita, f.one_of) for f in ind.fallbacks
         ]
-        populations = {p.population_variable for _, _, p in sources if p is not None}
+        populations = {p.population_variable for _, _, p, _ in sources if p is not None}
         rows = observations_repository.values_between(
             session,
-            {v for v, _, _ in sources} | populations,
+            {v for v, _, _, _ in sources} | populations,
             start=date(norm.reference_start_year, 1, 1),
             end=date(norm.reference_end_year, 12, 31),
             max_ingest_run_id=max_ingest_run_id,
@@ -88,10 +89,11 @@ def reference_values(
         )
         by_key = {(r.variable, r.iso3, r.period): r.value for r in rows}
         taken: dict[tuple[str, str], float] = {}
-        for variable, transform, per_capita in sources:
+        for variable, transform, per_capita, one_of in sources:
             for (var, iso3, period), value in by_key.items():
                 if var != variable or (iso3, period) in taken:
                     continue
+                value = float(recode_one_of(one_of, np.array([value]))[0])
                 if per_capita is not None:
                     population = by_key.get((per_capita.population_variable, iso3, period))
                     if population is None or population <= 0:

@@ -39,6 +39,9 @@ class TrackRecord:
     auc: float
     recall: dict[int, int]
     onsets_ranked: list[dict[str, Any]] = field(default_factory=list)
+    # Per judged country-year, for the report's ROC curve: the larger composite, and 1 = onset.
+    risk: list[float] = field(default_factory=list)
+    outcome: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,4 +128,6 @@ def score_backtest(
         auc=float(roc_auc_score(outcome, risk)),
         recall={k: sum(1 for o in ranked_onsets if o["best_rank"] <= k) for k in RECALL_AT},
         onsets_ranked=ranked_onsets,
+        risk=risk,
+        outcome=outcome,
     )

@@ -15,6 +15,8 @@ from rich.table import Table
 
 from earlywarn.app.cli._shared import console, database, err, fail, load_config
 from earlywarn.app.pipeline import prepare_database
+from earlywarn.countries.service import CountryResolver
+from earlywarn.forecasting.report import render_track_record
 from earlywarn.scoring.coverage import CoverageReport, NoScoreRunError, as_dict, coverage_report
 from earlywarn.scoring.track_record import TrackRecordError
 from earlywarn.scoring.track_record import score_backtest as judge
@@ -66,6 +68,9 @@ def score_backtest(
         int | None, typer.Option(help="Runs of this weight set (default: the active one)")
     ] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the figures here")] = None,
+    html_out: Annotated[
+        Path | None, typer.Option("--html", help="Write a report page (charts) here")
+    ] = None,
 ) -> None:
     """The composite's track record, no fitting: for each onset year Y the larger of the stored
     composites of 31 December Y-1 and Y-2 (score-history), AUC against the EWP onsets, and
@@ -94,3 +99,6 @@ def score_backtest(
         err.print(f"[yellow]no stored run as of 31 December of[/] {record.years_without_runs}")
     if json_out is not None:
         json_out.write_text(json.dumps(record.as_dict(), indent=2) + "\n")
+    if html_out is not None:
+        names = {r.iso3: r.name for r in CountryResolver.default().records.values()}
+        html_out.write_text(render_track_record(record, names), encoding="utf-8")

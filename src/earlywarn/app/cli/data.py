@@ -39,6 +39,7 @@ class ImportFormat(StrEnum):
     VDEM = "vdem"
     PTS = "pts"
     EPR = "epr"
+    COUPS = "coups"
 
 
 # A header column only that format has, for --format auto; anything else is the long format.
@@ -47,6 +48,7 @@ _FORMAT_MARKERS = (
     ("country_text_id", ImportFormat.VDEM),
     ("PTS_A", ImportFormat.PTS),
     ("gwgroupid", ImportFormat.EPR),
+    ("coup", ImportFormat.COUPS),  # Powell & Thyne's list (tab-separated)
 )
 
 
@@ -62,7 +64,7 @@ def _detect_format(path: Path) -> ImportFormat:
         with stream:
             first_line = stream.readline()
     text = first_line.decode("utf-8", errors="replace")
-    header = {cell.strip().strip('"') for cell in text.split(",")}
+    header = {cell.strip().strip('"') for cell in text.replace("\t", ",").split(",")}
     for column, fmt in _FORMAT_MARKERS:
         if column in header:
             return fmt
@@ -106,6 +108,7 @@ def import_file(
             ImportFormat.VDEM: "vdem",
             ImportFormat.PTS: "pts",
             ImportFormat.EPR: "epr",
+            ImportFormat.COUPS: "coups",
         }
         with _ingest_progress(1) as (bar, task):
             run = ingest_service.import_file(
