@@ -32,6 +32,8 @@ def _models() -> dict[str, type[BaseModel]]:
             pending.append(sub)
             if sub.__module__.startswith("earlywarn."):
                 found[sub.__name__] = sub
+                # The name FastAPI gives a schema whose class name is not unique.
+                found[f"{sub.__module__}.{sub.__name__}".replace(".", "__")] = sub
     return found
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import CONFIG_DIR
 from tests.notify.conftest import WebhookReceiver, free_port
 
+from earlywarn import encryption
 from earlywarn.auth.models import FocalPoint
 from earlywarn.db import create_db_engine
 from earlywarn.notify.models import Channel, OutboxMessage
@@ -113,6 +114,9 @@ def _environment(tmp_path: Path, database_url: str) -> dict[str, str]:
         EARLYWARN_MODELS_DIR=str(tmp_path / "models"),
         EARLYWARN_SCHEDULE_INTERVAL_SECONDS=str(INTERVAL_SECONDS),
         EARLYWARN_WEBHOOK_ALLOW_HOSTS="127.0.0.1",
+        # A server database needs the webhook-secret key in every process (docs/operations.md);
+        # the test process's own, as it seeds the outbox's focal point here.
+        EARLYWARN_SECRET_KEYS=os.environ[encryption.SECRET_KEYS_ENV],
     )
     return env
 

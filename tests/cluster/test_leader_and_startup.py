@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, text
 from tests.cluster.conftest import postgres_url
 
+from earlywarn import encryption
 from earlywarn.app.cli import operations
 from earlywarn.app.cluster.leader import LeaderLock
 from earlywarn.app.migrations import upgrade_to_head
@@ -105,7 +106,11 @@ def test_two_init_db_at_once_both_succeed(empty_database_url: str, tmp_path: Pat
     """Two ``earlywarn init-db`` processes on one empty database (the issue saw the second
     fail with UniqueViolation): the second waits for the first and finds the work done."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EARLYWARN_")}
-    env.update(EARLYWARN_DATABASE_URL=empty_database_url, EARLYWARN_DATA_DIR=str(tmp_path))
+    env.update(
+        EARLYWARN_DATABASE_URL=empty_database_url,
+        EARLYWARN_DATA_DIR=str(tmp_path),
+        EARLYWARN_SECRET_KEYS=os.environ[encryption.SECRET_KEYS_ENV],
+    )
     command = [str(Path(sys.executable).parent / "earlywarn"), "init-db"]
     runs = [
         subprocess.Popen(

@@ -20,7 +20,23 @@ class AssessmentIn(BaseModel):
     """A new assessment. Give either ``score`` (0 to 1) or ``level`` (a word of the ordinal
     scale in config/assessments.yaml, e.g. 'moderate'), not both."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "country_iso3": "MMR",
+                    "risk_factor": 12,
+                    "level": "high",
+                    "confidence": "medium",
+                    "evidence": "UN special rapporteur's report of 3 November: curfews and "
+                    "checkpoints isolate Rakhine townships ahead of the military operation.",
+                    "links": ["https://www.ohchr.org/en/special-procedures/sr-myanmar"],
+                    "valid_until": "2027-06-30",
+                }
+            ]
+        },
+    )
 
     country_iso3: str = Field(pattern=r"^[A-Za-z]{3}$", description="ISO 3166-1 alpha-3")
     risk_factor: int = Field(ge=1, le=14, description="Risk factor of the Framework, 1 to 14")
@@ -50,7 +66,10 @@ class AssessmentIn(BaseModel):
 
 
 class ReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"note": "Sources checked; the level is supported."}]},
+    )
 
     note: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
@@ -59,7 +78,12 @@ class ReviewIn(BaseModel):
 
 
 class ReasonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "The cited report was withdrawn by its authors."}]
+        },
+    )
 
     reason: Reason = Field(description="Why; kept in the audit log")
 
