@@ -11,6 +11,7 @@ from earlywarn.forecasting.ewp_reference import (
     EwpReference,
     RRandom,
     ewp_row_order,
+    glmnet_column_order,
     r_fold_ids,
 )
 from earlywarn.forecasting.panel import Panel
@@ -80,3 +81,12 @@ def test_the_folds_follow_the_files_order_not_the_panels(panel: Panel) -> None:
 def test_reference_rejects_one_class() -> None:
     with pytest.raises(ValueError, match="two classes"):
         EwpReference().fit(np.ones((20, 2)), np.zeros(20))
+
+
+def test_columns_reach_glmnet_in_ewps_order(panel: Panel) -> None:
+    assert glmnet_column_order(("a", "year", "mk_ever", "b")) == (2, 1, 0, 3)
+    X, y = panel.as_of(2000).training_rows("mk_onset_1or2")
+    reordered = EwpReference(column_order=(2, 0, 1)).fit(X, y.astype(int))
+    plain = EwpReference().fit(X[:, [2, 0, 1]], y.astype(int))
+    np.testing.assert_array_equal(reordered.coef_, plain.coef_)
+    np.testing.assert_array_equal(reordered.predict_proba(X), plain.predict_proba(X[:, [2, 0, 1]]))

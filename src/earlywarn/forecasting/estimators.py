@@ -30,7 +30,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from earlywarn.forecasting.ewp_reference import EwpReference
+from earlywarn.forecasting.ewp_reference import EwpReference, glmnet_column_order
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -475,5 +475,5 @@ def make_model(name: str, feature_names: Sequence[str], *, random_state: int = 0
     if name in ("logit", "boosting"):
         return OnsetEnsemble(candidates=(name,), year_column=year_column, random_state=random_state)
     if name == "ewp-reference":
-        return EwpReference()
+        return EwpReference(column_order=glmnet_column_order(feature_names))
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

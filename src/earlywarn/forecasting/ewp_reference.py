@@ -14,12 +14,14 @@ stops growing, 10 folds, binomial deviance) and predicts at ``lambda.min``. Here
   order, see ``ewp_row_order``);
 - cross-validation is cv.glmnet's: every fold refits on the full fit's penalties (no early stop),
   held-out deviance with probabilities clipped to [1e-5, 1 - 1e-5], averaged over all rows;
-  ``lambda.min`` is the largest penalty reaching the minimum.
+  ``lambda.min`` is the largest penalty reaching the minimum;
+- the predictors reach glmnet in EWP's column order (``EWP_GLMNET_COLUMNS``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,19 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 FloatArray = npt.NDArray[np.float64]
 
 EWP_SEED = 90035  # set.seed() in EWP's elogit.fit
+# The predictors in the order of EWP's ``predictornames.fullest``: glmnet cycles through the
+# columns in this order, and the order moves its solution within its tolerance (enough to
+# change lambda.min in a near tie), so the reference hands glmnet the columns in EWP's order.
+EWP_GLMNET_COLUMNS = (
+    "widetargeting", "narrowtargeting", "v2csgender_binary", "v2mecenefm_binary",
+    "partyban.new.0", "partyban.new.1", "partyban.new.2", "minorityrule", "judicialreform",
+    "religiousfreedom", "pol_killing_approved", "freediscussion", "social_inequality",
+    "even_civilrights", "repress_civilsoc", "social_power_dist", "ses_power_dist",
+    "popsize.log2", "gdppcgrowth", "un_imr_sqrt", "efindex", "discrimpop", "reg.na", "reg.eap",
+    "reg.sca", "reg.mna", "reg.eur", "ios.iccpr1", "battledeaths.log2", "coup.try.5yr",
+    "mk_ongoing_count_log2", "mean_mk_onset_interaction", "mk_onset_prev_year", "newcountry",
+    "mk_ever", "year_sq", "year", "countryage.new.log2", "includesnonstate",
+)  # fmt: skip
 EWP_ALPHA = 0.5
 CV_FOLDS = 10  # cv.glmnet's default nfolds
 _PROB_CLIP = 1e-5  # cv.glmnet clips held-out probabilities so the deviance stays finite
@@ -105,6 +120,13 @@ def ewp_row_order(countries: npt.NDArray[np.str_], years: npt.NDArray[np.int64])
     return np.lexsort((years, codes))
 
 
+def glmnet_column_order(feature_names: Sequence[str]) -> tuple[int, ...]:
+    """Column indices putting EWP's predictors first, in EWP's order, then any others."""
+    names = list(feature_names)
+    first = [names.index(c) for c in EWP_GLMNET_COLUMNS if c in names]
+    return (*first, *(i for i in range(len(names)) if i not in first))
+
+
 def _glmnet_path(X: FloatArray, y: npt.NDArray[np.int64], lambdas: FloatArray | None) -> LogitNet:
     # n_splits=0: no cross-validation inside the wrapper (its folds are not R's).
     model = LogitNet(alpha=EWP_ALPHA, n_splits=0, lambda_path=lambdas)
@@ -124,9 +146,21 @@ class EwpReference(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     fits_in_ewp_file_order = True
 
-    def __init__(self, *, seed: int = EWP_SEED, folds: int = CV_FOLDS) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = EWP_SEED,
+        folds: int = CV_FOLDS,
+        column_order: Sequence[int] | None = None,
+    ) -> None:
         self.seed = seed
         self.folds = folds
+        self.column_order = column_order
+
+    def _ordered(self, X: FloatArray) -> FloatArray:
+        if self.column_order is None:
+            return X
+        return X[:, list(self.column_order)]
 
     def fit(self, X: Any, y: Any) -> EwpReference:
         X, y = validate_data(self, X, y, dtype=np.float64)
@@ -135,6 +169,7 @@ class EwpReference(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if len(self.classes_) != 2:
             raise ValueError(f"EwpReference needs two classes, got {len(self.classes_)}")
         target = encoded.astype(np.int64)
+        X = self._ordered(X)
         full = _glmnet_path(X, target, None)
         lambdas = np.asarray(full.lambda_path_, dtype=np.float64)
         fold_ids = r_fold_ids(len(target), self.folds, self.seed)
@@ -157,7 +192,7 @@ class EwpReference(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: Any) -> FloatArray:
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        p = 1.0 / (1.0 + np.exp(-(X @ self.coef_ + self.intercept_)))
+        p = 1.0 / (1.0 + np.exp(-(self._ordered(X) @ self.coef_ + self.intercept_)))
         return np.column_stack([1 - p, p])
 
     def predict(self, X: Any) -> npt.NDArray[Any]:
