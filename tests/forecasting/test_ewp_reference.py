@@ -13,6 +13,7 @@ from earlywarn.forecasting.ewp_reference import (
     ewp_row_order,
     glmnet_column_order,
     r_fold_ids,
+    training_rows_for,
 )
 from earlywarn.forecasting.panel import Panel
 
@@ -90,3 +91,16 @@ def test_columns_reach_glmnet_in_ewps_order(panel: Panel) -> None:
     plain = EwpReference().fit(X[:, [2, 0, 1]], y.astype(int))
     np.testing.assert_array_equal(reordered.coef_, plain.coef_)
     np.testing.assert_array_equal(reordered.predict_proba(X), plain.predict_proba(X[:, [2, 0, 1]]))
+
+
+def test_only_the_reference_gets_its_rows_reordered(panel: Panel) -> None:
+    known = panel.as_of(2005)
+    X, y = known.training_rows("mk_onset_1or2")
+    mask = known.training_mask("mk_onset_1or2")
+    order = ewp_row_order(known.countries[mask], known.years[mask])
+    assert not np.array_equal(order, np.arange(len(order)))
+    X_ref, y_ref = training_rows_for(EwpReference(), known, "mk_onset_1or2")
+    np.testing.assert_array_equal(X_ref, X[order])
+    np.testing.assert_array_equal(y_ref, y[order])
+    X_other, _ = training_rows_for(object(), known, "mk_onset_1or2")
+    np.testing.assert_array_equal(X_other, X)

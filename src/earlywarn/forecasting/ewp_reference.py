@@ -31,6 +31,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from earlywarn.forecasting.panel import Panel
+
 FloatArray = npt.NDArray[np.float64]
 
 EWP_SEED = 90035  # set.seed() in EWP's elogit.fit
@@ -125,6 +127,17 @@ def glmnet_column_order(feature_names: Sequence[str]) -> tuple[int, ...]:
     names = list(feature_names)
     first = [names.index(c) for c in EWP_GLMNET_COLUMNS if c in names]
     return (*first, *(i for i in range(len(names)) if i not in first))
+
+
+def training_rows_for(model: Any, panel: Panel, target: str) -> tuple[FloatArray, FloatArray]:
+    """``panel.training_rows(target)``, in the EWP file's order for a model whose result
+    depends on the order of its rows (``fits_in_ewp_file_order``: cv.glmnet's folds)."""
+    X, y = panel.training_rows(target)
+    if not getattr(model, "fits_in_ewp_file_order", False):
+        return X, y
+    mask = panel.training_mask(target)
+    order = ewp_row_order(panel.countries[mask], panel.years[mask])
+    return X[order], y[order]
 
 
 def _glmnet_path(X: FloatArray, y: npt.NDArray[np.int64], lambdas: FloatArray | None) -> LogitNet:
