@@ -3,16 +3,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegressionCV
 from sklearn.utils.estimator_checks import check_estimator
 
 from earlywarn.forecasting.estimators import (
     MODEL_NAMES,
     OnsetEnsemble,
     build_submodel,
-    ewp_reference_model,
     make_model,
 )
+from earlywarn.forecasting.ewp_reference import EwpReference
 from earlywarn.forecasting.panel import Panel
 
 
@@ -104,12 +103,9 @@ def test_log_odds_combination_averages_the_parts_log_odds(panel: Panel) -> None:
 
 
 def test_reference_model_is_the_ewp_specification() -> None:
-    model = ewp_reference_model()
-    logit = model[-1]
-    assert isinstance(logit, LogisticRegressionCV)
-    assert logit.l1_ratios == (0.5,)
-    assert logit.cv.get_n_splits() == 10
-    assert logit.scoring == "neg_log_loss"
+    model = make_model("ewp-reference", ("a", "year"))
+    assert isinstance(model, EwpReference)
+    assert (model.seed, model.folds) == (90035, 10)
 
 
 def test_make_model_knows_every_name() -> None:

@@ -219,3 +219,37 @@ def test_every_forecast_has_an_interval_around_it(panel: Panel) -> None:
     # The members do disagree (an interval is not the point written twice).
     assert any(r["probability_high"] > r["probability_low"] for r in rows)
     assert any(r["rank_worst"] > r["rank_best"] for r in rows)
+
+
+def test_the_one_year_model_has_an_interval_from_the_fixed_choice(panel: Panel) -> None:
+    """Amendment 1: no selection for one year, but the fixed choice is fitted in the inner
+    windows too, so its forecasts carry an interval; the point forecast is the full fit's."""
+    names = tuple(panel.feature_names)
+    fixed = dict.fromkeys(range(1998, 2002), ("risk+noise", "logit+forest", 0.1))
+    result = run_backtest(
+        panel,
+        functools.partial(lambda: _light(names, lead_years=1).set_params(fixed_choices=fixed)),
+        model_name="nested",
+        first_train_year=1996,
+        last_train_year=1999,
+        n_jobs=1,
+        horizon_years=1,
+    )
+    rows = result.forecasts
+    assert len(rows) == 4 * 30
+    for r in rows:
+        assert r["probability_low"] <= r["probability"] <= r["probability_high"]
+        assert r["rank_best"] <= r["rank"] <= r["rank_worst"]
+    assert any(r["probability_high"] > r["probability_low"] for r in rows)
+    # The windows add members only: the point forecast is the fixed choice fitted on all rows.
+    known = panel.as_of(2001)
+    X, y = known.training_rows("mk_onset_1")
+    model = _light(names, lead_years=1).set_params(fixed_choices=fixed).fit(X, y)
+    assert len(model.window_models_) == model.inner_windows(X[:, 2], y.astype(int)).__len__()
+    rows_2001 = known.complete() & (known.years == 2001)
+    point = model.predict_proba(known.features[rows_2001])[:, 1]
+    members = model.spread_members(known.features[rows_2001])
+    np.testing.assert_array_equal(members[:, 0], point)
+    expected = [r["probability"] for r in rows if r["forecast_year"] == 2001]
+    np.testing.assert_allclose(expected, np.round(point, 6))
+    assert model.selection_report()["fixed"] is True

@@ -30,6 +30,7 @@ from earlywarn.forecasting.estimators import (
     encoded_target,
     sharing_fits,
 )
+from earlywarn.forecasting.ewp_reference import training_rows_for
 from earlywarn.forecasting.panel import DEFAULT_EVENT, DEFAULT_TARGET, FloatArray, Panel
 
 FALSE_ALARM_THRESHOLD = 0.04  # a false alarm is a risk strictly above it, as in EWP's code
@@ -133,8 +134,9 @@ def forecast_from(
     Only ``panel.as_of(forecast_year)`` is used, so nothing after that year can leak in.
     """
     known = panel.as_of(forecast_year)
-    X, y = known.training_rows(target)
     model = clone(factory())
+    # cv.glmnet's folds (ewp-reference) depend on the rows' order: the EWP file's.
+    X, y = training_rows_for(model, known, target)
     model.fit(X, y.astype(np.int64))
     rows = known.complete() & (known.years == forecast_year)
     p = np.asarray(model.predict_proba(known.features[rows])[:, 1], dtype=np.float64)

@@ -1,8 +1,7 @@
 """Onset models as scikit-learn estimators.
 
-- ``ewp_reference_model``: the Early Warning Project's model (glmnet elastic-net logistic
-  regression, alpha 0.5, lambda by 10-fold cross-validation), to check the protocol against
-  EWP's published figures.
+- ``EwpReference`` (in ``ewp_reference``): the Early Warning Project's model as its R code
+  fits it, to check the protocol against EWP's published figures.
 - ``OnsetEnsemble``: earlywarn's model. An elastic-net logit and a gradient-boosted tree model
   (HistGradientBoostingClassifier) and their average are the candidates (a random forest and
   its average with the logit on request); the logit's penalty and the candidate are chosen by
@@ -24,13 +23,14 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
-from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from earlywarn.forecasting.ewp_reference import EwpReference, glmnet_column_order
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -172,26 +172,6 @@ class TrainingSet:
         if self._digest is None:
             self._digest = data_digest(self.X, self.y)
         return cache.fitted(spec, self._digest, self.X, self.y)
-
-
-def ewp_reference_model(random_state: int | None = 0) -> Pipeline:
-    """EWP's elastic-net logit: standardised inputs (as glmnet does), l1 share 0.5, penalty by
-    10-fold CV on deviance (glmnet's default ``type.measure`` for a binomial model)."""
-    return make_pipeline(
-        StandardScaler(),
-        LogisticRegressionCV(
-            Cs=20,
-            l1_ratios=(0.5,),
-            solver="saga",
-            # cv.glmnet assigns rows to folds at random (not stratified, not in file order).
-            cv=KFold(10, shuffle=True, random_state=random_state),
-            scoring="neg_log_loss",
-            max_iter=2000,
-            tol=1e-3,
-            random_state=random_state,
-            use_legacy_attributes=False,
-        ),
-    )
 
 
 def _logit(c: float, l1_ratio: float, random_state: int | None) -> Pipeline:
@@ -495,5 +475,5 @@ def make_model(name: str, feature_names: Sequence[str], *, random_state: int = 0
     if name in ("logit", "boosting"):
         return OnsetEnsemble(candidates=(name,), year_column=year_column, random_state=random_state)
     if name == "ewp-reference":
-        return ewp_reference_model(random_state)
+        return EwpReference(column_order=glmnet_column_order(feature_names))
     raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")

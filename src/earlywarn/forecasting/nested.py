@@ -174,6 +174,9 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             # Amendment 1: the one-year model takes the two-year choices of the same year.
             self.feature_set_, self.family_, self.C_ = fixed[0], fixed[1], float(fixed[2])
             self.n_windows_ = 0
+            # No selection, but the interval's members all the same: the fixed choice fitted
+            # in each inner window (the point forecast is the full fit's, as without them).
+            self.window_models_ = self._window_fits(X, target, folds)
         elif folds:
             truth = np.concatenate([target[val] for _, val in folds]).astype(np.float64)
             self.feature_set_, self.C_, logit_pred = self._stage_one(X, target, folds, truth)
@@ -193,6 +196,24 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             else:
                 self.models_.append(everything.fit(self._part_spec(part)))
         return self
+
+    def _window_fits(
+        self, X: FloatArray, target: npt.NDArray[np.int64], folds: list[tuple[BoolArray, BoolArray]]
+    ) -> list[list[Any]]:
+        """The chosen family's parts fitted on each inner window's training rows."""
+        cols = self._columns(self.feature_set_)
+        members = []
+        for train, _ in folds:
+            rows = TrainingSet(X[train][:, cols], target[train])
+            members.append(
+                [
+                    rows.fit(self._path_spec()).models[self.C_]
+                    if part == "logit"
+                    else rows.fit(self._part_spec(part))
+                    for part in FAMILIES[self.family_]
+                ]
+            )
+        return members
 
     def _stage_one(
         self,

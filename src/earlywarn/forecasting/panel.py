@@ -219,19 +219,23 @@ class Panel:
         """Rows with every predictor present (EWP drops the others before fitting)."""
         return np.asarray(~np.isnan(self.features).any(axis=1), dtype=np.bool_)
 
-    def training_rows(self, target: str) -> tuple[FloatArray, FloatArray]:
-        """Complete rows with a known ``target``: the design matrix and the 0/1 labels.
+    def training_mask(self, target: str) -> BoolArray:
+        """Complete rows with a known ``target``.
 
         As in EWP's code, a row missing any of the four EWP outcome columns is dropped too;
         point in time, only those looking no further ahead than ``target`` are required (the
         others cannot be known yet for the newest rows of a shorter horizon)."""
-        labels = self.outcome(target)
-        mask = self.complete() & ~np.isnan(labels)
+        mask = self.complete() & ~np.isnan(self.outcome(target))
         horizon = outcome_horizon_years(target)
         for name, ahead in EWP_OUTCOME_HORIZONS_YEARS.items():
             if ahead <= horizon and name in self.outcomes:
                 mask &= ~np.isnan(self.outcomes[name])
-        return self.features[mask], labels[mask]
+        return mask
+
+    def training_rows(self, target: str) -> tuple[FloatArray, FloatArray]:
+        """The training rows' design matrix and 0/1 labels (rows of ``training_mask``)."""
+        mask = self.training_mask(target)
+        return self.features[mask], self.outcome(target)[mask]
 
     def outcome(self, name: str) -> FloatArray:
         try:

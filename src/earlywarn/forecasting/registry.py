@@ -30,6 +30,7 @@ from sklearn.base import BaseEstimator, clone
 from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.calibration import backtest_card_lines
+from earlywarn.forecasting.ewp_reference import training_rows_for
 from earlywarn.forecasting.panel import FloatArray, Panel
 
 # Horizon in years -> the outcome column whose probability that horizon reports.
@@ -91,7 +92,7 @@ def train_bundle(
     training_data: dict[int, dict[str, int]] = {}
     # Longest horizon first: the nested procedure's shorter horizon takes its choices.
     for horizon, target in sorted(HORIZON_TARGETS.items(), reverse=True):
-        X, y = known.training_rows(target)
+        X, y = training_rows_for(model, known, target)
         if len(np.unique(y)) != 2:
             raise RegistryError(f"outcome {target!r} has no onsets (or only onsets) to learn from")
         # A few thousand rows: extra OpenMP threads only spin, and on a shared machine
