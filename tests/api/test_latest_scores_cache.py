@@ -4,6 +4,7 @@ a new run served as soon as it succeeds (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import csv
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.app.pipeline import prepare_database, score_and_alert
 from earlywarn.framework.config import Configuration
 from earlywarn.ingest import service as ingest_service
+from earlywarn.scoring.ranked import LATEST_RUN_RECHECK_SECONDS
 from earlywarn.types import Role
 
 
@@ -61,9 +63,11 @@ def test_latest_scores_carry_an_etag_and_names_each_factor_once(
     other = client.get("/scores/latest", headers={**reader, "If-None-Match": '"other"'})
     assert other.status_code == 200
 
-    # A new run: a new body and tag at once, no stale copy.
+    # A new run: a new body and tag once the latest run's id is read again (at most
+    # LATEST_RUN_RECHECK_SECONDS after its success, the documented bound), no stale copy.
     _load(session_factory, tmp_path / "b.csv", 1)
     score_and_alert(session_factory, configuration, as_of=date(2025, 7, 31))
+    time.sleep(LATEST_RUN_RECHECK_SECONDS)
     fresh = client.get("/scores/latest", headers={**reader, "If-None-Match": etag})
     assert fresh.status_code == 200
     assert fresh.headers["etag"] != etag
