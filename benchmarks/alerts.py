@@ -237,6 +237,9 @@ def main() -> None:
         SmtpSettings(host="127.0.0.1", port=9, sender="bench@example.org"),
         base_url="http://127.0.0.1:8000",
         client=client,
+        # The receiver is on loopback, which outbound safety refuses unless allow-listed,
+        # as an administrator would with EARLYWARN_WEBHOOK_ALLOW_HOSTS.
+        allow_hosts=("127.0.0.1",),
     )
     started = time.perf_counter()
     stats = worker.drain(max_passes=100_000)
