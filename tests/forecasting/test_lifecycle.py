@@ -84,7 +84,11 @@ def test_first_run_trains_and_new_labels_retrain(
         assert f.rank_2y_worst is not None
         assert f.probability_2y_low <= f.probability_2y <= f.probability_2y_high
         assert f.rank_2y_best <= f.rank_2y <= f.rank_2y_worst
+        assert f.probability_1y_low is not None
+        assert f.probability_1y_high is not None
+        assert f.probability_1y_low <= f.probability_1y <= f.probability_1y_high
     assert any(f.probability_2y_high > f.probability_2y_low for f in stored)  # type: ignore[operator]
+    assert any(f.probability_1y_high > f.probability_1y_low for f in stored)  # type: ignore[operator]
 
 
 def test_an_administrators_model_is_never_replaced(

@@ -235,6 +235,7 @@ def test_api_serves_forecasts_with_model_version_and_drivers(
     # This test's logit has no spread members: no interval, said as null.
     assert first["probability_2y_low"] is None
     assert first["rank_2y_worst"] is None
+    assert first["probability_1y_low"] is None
     # In words from config/forecast_drivers.yaml (the synthetic risk and noise are not in it).
     for driver in first["drivers"]:
         described = {"year": ("Year (time trend)", None)}.get(driver["variable"])

@@ -35,6 +35,10 @@ class Forecast(Base):
     probability_2y_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_2y_best: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rank_2y_worst: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The same for the one-year probability (its own model's members); no rank is kept for
+    # the one-year horizon, so neither is a rank interval.
+    probability_1y_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    probability_1y_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     drivers: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 

@@ -37,6 +37,8 @@ def _out(forecast: Forecast, name: str, config: Configuration) -> ForecastOut:
         model_version=forecast.model_version,
         data_year=forecast.data_year,
         probability_1y=forecast.probability_1y,
+        probability_1y_low=forecast.probability_1y_low,
+        probability_1y_high=forecast.probability_1y_high,
         probability_2y=forecast.probability_2y,
         rank_2y=forecast.rank_2y,
         probability_2y_low=forecast.probability_2y_low,

@@ -29,6 +29,10 @@ class ForecastOut(BaseModel):
     model_version: str
     data_year: int
     probability_1y: float = Field(description="P(mass-killing onset in the year after data_year)")
+    probability_1y_low: float | None = Field(
+        default=None, description="interval of probability_1y (null: the model has none)"
+    )
+    probability_1y_high: float | None = None
     probability_2y: float = Field(description="P(onset within the two years after data_year)")
     rank_2y: int
     probability_2y_low: float | None = Field(

@@ -95,11 +95,15 @@ def drivers(
     return result
 
 
+def _spread(model: Any, features: FloatArray) -> FloatArray:
+    spread = getattr(model, "spread_members", None)
+    return np.asarray(spread(features)) if spread is not None else np.empty((len(features), 0))
+
+
 def two_year_intervals(model: Any, features: FloatArray) -> list[dict[str, Any]]:
     """Per row, the interval of the two-year probability and rank over the model's spread
     members (the nested procedure's); None fields for a model without members."""
-    spread = getattr(model, "spread_members", None)
-    members = np.asarray(spread(features)) if spread is not None else np.empty((len(features), 0))
+    members = _spread(model, features)
     if members.shape[1] < 2:
         empty = dict.fromkeys(
             ("probability_2y_low", "probability_2y_high", "rank_2y_best", "rank_2y_worst")
@@ -114,6 +118,21 @@ def two_year_intervals(model: Any, features: FloatArray) -> list[dict[str, Any]]
             "probability_2y_high": float(members[i].max()),
             "rank_2y_best": int(ranks[i].min()),
             "rank_2y_worst": int(ranks[i].max()),
+        }
+        for i in range(len(members))
+    ]
+
+
+def one_year_intervals(model: Any, features: FloatArray) -> list[dict[str, Any]]:
+    """Per row, the interval of the one-year probability over the one-year model's spread
+    members, as the backtest reports it; None fields for a model without members."""
+    members = _spread(model, features)
+    if members.shape[1] < 2:
+        return [dict.fromkeys(("probability_1y_low", "probability_1y_high"))] * len(features)
+    return [
+        {
+            "probability_1y_low": float(members[i].min()),
+            "probability_1y_high": float(members[i].max()),
         }
         for i in range(len(members))
     ]
@@ -148,6 +167,7 @@ def forecast_latest_year(
     ranks = np.empty(len(p2), dtype=np.int64)
     ranks[np.argsort(-p2, kind="stable")] = np.arange(1, len(p2) + 1)
     intervals = two_year_intervals(bundle.estimators[2], features)
+    intervals_1y = one_year_intervals(bundle.estimators[1], features)
     explanation = drivers(bundle, features)
     out = [
         {
@@ -157,6 +177,7 @@ def forecast_latest_year(
             "rank_2y": int(ranks[i]),
             "drivers": explanation[i],
             **intervals[i],
+            **intervals_1y[i],
         }
         for i, country in enumerate(known.countries[rows])
     ]
