@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     worldbank_base_url: str = "https://api.worldbank.org/v2"
     unhcr_base_url: str = "https://api.unhcr.org/population/v1"
     sdg_base_url: str = "https://unstats.un.org/SDGAPI/v1"
+    untc_base_url: str = "https://treaties.un.org"
     reliefweb_base_url: str = "https://api.reliefweb.int/v2"
     reliefweb_appname: str | None = Field(
         default=None,

@@ -31,7 +31,9 @@ from earlywarn.settings import Settings
 BASE = "https://sdg.test/SDGAPI/v1"
 SETTINGS = Settings(sdg_base_url=BASE, http_max_attempts=2)
 NOW = datetime(2025, 7, 1, tzinfo=UTC)
-CONFIG = SdgSourceConfig(start_year=2019, end_year=2024, page_size=3)
+CONFIG = SdgSourceConfig(
+    start_year=2019, end_year=2024, page_size=3, series=("VC_VAW_MTUHRA", "VC_VOC_ENFDIS")
+)
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
@@ -248,3 +250,55 @@ def test_ingest_stores_the_counts_on_both_backends(
     assert stored[("COL", "sdg.VC_VAW_MTUHRA", "2022")] == 89.0
     assert stored[("SDN", "sdg.VC_VOC_ENFDIS", "2023")] == 4.0
     assert len(stored) == 4
+
+
+def nhri(area: str, name: str, year: Any, value: Any) -> dict[str, Any]:
+    """A 16.a.1 row: a yes/no flag with no dimensions, as the series is published."""
+    made = row("SG_NHR_IMPLN", area, name, year, value)
+    made.update(
+        target=["16.a"],
+        indicator=["16.a.1"],
+        seriesDescription="Countries with National Human Rights Institutions in compliance "
+        "with the Paris Principles, A status (1 = YES; 0 = NO)",
+        source="OHCHR, Global Alliance of National Human Rights Institutions (GANHRI)",
+        attributes={"Nature": "C", "Units": "BOOL"},
+        dimensions={},
+    )
+    return made
+
+
+def fetch_nhri(rows: list[dict[str, Any]]) -> LoadedPayload:
+    context = ConnectorContext(
+        settings=SETTINGS,
+        indicators=IndicatorsConfig(indicators=[]),
+        now=NOW,
+        known_iso3s=frozenset({"COL", "AFG", "SDN", "KEN"}),
+        source_config=SdgSourceConfig(start_year=2019, page_size=3, series=("SG_NHR_IMPLN",)),
+        sleep=lambda seconds: None,
+    )
+    handler = FakeSdg({"SG_NHR_IMPLN": rows})
+    with httpx.Client(base_url=BASE, transport=httpx.MockTransport(handler)) as client:
+        return SdgConnector().fetch(context, client)
+
+
+def test_nhri_a_status_is_a_yes_no_flag_per_country_year() -> None:
+    loaded = fetch_nhri(
+        [
+            nhri("170", "Colombia", 2022.0, "1"),
+            nhri("729", "Sudan", 2022.0, "0"),
+            nhri("404", "Kenya", 2023, "1"),
+            nhri("4", "Afghanistan", 2023, "NaN"),  # not available: missing, never 0
+            nhri("1", "World", 2023, "0"),  # an aggregate (SG_NHR_IMPL is the share)
+        ]
+    )
+    assert values(loaded) == {
+        ("COL", "sdg.SG_NHR_IMPLN", "2022"): 1.0,
+        ("SDN", "sdg.SG_NHR_IMPLN", "2022"): 0.0,
+        ("KEN", "sdg.SG_NHR_IMPLN", "2023"): 1.0,
+    }
+    assert loaded.details["skipped"] == {"value_not_available": 1, "area_not_a_country": 1}
+
+
+def test_an_nhri_flag_above_one_fails_naming_the_row() -> None:
+    with pytest.raises(RemoteSourceError, match="SG_NHR_IMPLN page 1 row 1"):
+        fetch_nhri([nhri("170", "Colombia", 2022, "3")])

@@ -35,6 +35,7 @@ def test_shipped_sources_config() -> None:
         "unhcr",
         "reliefweb",
         "sdg",
+        "untc",
     }
     assert all(entry.schedule is not None for entry in entries.values())
     assert config.gdelt is not None

@@ -172,6 +172,8 @@ NAME_ALIASES: dict[str, str] = {
     "People's Democratic Republic of Yemen": "YMD",
     "Yemen, Democratic": "YMD",
     "North Vietnam": "VNM",
+    # UN Treaty Collection (status tables name the state as the UN does since 2024)
+    "Netherlands (Kingdom of the)": "NLD",
 }
 
 

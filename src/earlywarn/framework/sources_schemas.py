@@ -175,14 +175,30 @@ class ReliefWebSourceConfig(_YearWindow):
     content: tuple[ReliefWebContent, ...] = Field(default=("disasters",), min_length=1)
 
 
-SdgSeries = Literal["VC_VAW_MTUHRA", "VC_VOC_ENFDIS"]
+SdgSeries = Literal["VC_VAW_MTUHRA", "VC_VOC_ENFDIS", "SG_NHR_IMPLN"]
 
 
 class SdgSourceConfig(_YearWindow):
-    """Series of the UN SDG database (indicator 16.10.1) over a window of years."""
+    """Series of the UN SDG database (16.10.1 attacks on defenders, 16.a.1 A-status national
+    human-rights institutions) over a window of years."""
 
-    series: tuple[SdgSeries, ...] = Field(default=("VC_VAW_MTUHRA", "VC_VOC_ENFDIS"), min_length=1)
+    series: tuple[SdgSeries, ...] = Field(
+        default=("VC_VAW_MTUHRA", "VC_VOC_ENFDIS", "SG_NHR_IMPLN"), min_length=1
+    )
     page_size: int = Field(default=1000, ge=1, le=10_000)
+
+
+UntcTreaty = Literal["iccpr", "iccpr_op1", "cat", "genocide", "rome_statute"]
+
+
+class UntcSourceConfig(ScheduledSourceConfig):
+    """Status tables of the UN Treaty Collection: which treaties, and the first year written
+    (every year from it to the current one gets a 0/1 party value per country)."""
+
+    treaties: tuple[UntcTreaty, ...] = Field(
+        default=("iccpr", "iccpr_op1", "cat", "genocide", "rome_statute"), min_length=1
+    )
+    start_year: int = Field(default=1990, ge=1946, le=2200)
 
 
 class SourcesConfig(_StrictConfig):
@@ -193,6 +209,7 @@ class SourcesConfig(_StrictConfig):
     unhcr: UnhcrSourceConfig | None = None
     reliefweb: ReliefWebSourceConfig | None = None
     sdg: SdgSourceConfig | None = None
+    untc: UntcSourceConfig | None = None
     files: dict[str, FileSourceConfig] = Field(default_factory=dict)
 
     def api_sources(self) -> dict[str, ScheduledSourceConfig]:

@@ -14,6 +14,7 @@ from earlywarn.ingest.reliefweb import ReliefWebConnector
 from earlywarn.ingest.sdg import SdgConnector
 from earlywarn.ingest.ucdp import UcdpConnector
 from earlywarn.ingest.unhcr import UnhcrConnector
+from earlywarn.ingest.untc import UntcConnector
 from earlywarn.ingest.worldbank import WorldBankConnector
 
 
@@ -26,6 +27,7 @@ def _build() -> dict[str, Connector]:
         ReliefWebConnector(),
         GdeltConnector(),
         SdgConnector(),
+        UntcConnector(),
     ]
     return {connector.source_id: connector for connector in connectors}
 

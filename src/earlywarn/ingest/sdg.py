@@ -7,7 +7,9 @@ pages 1..totalPages of each configured series and checks it received ``totalElem
 
 Variables (country-year counts of verified cases in the year): ``sdg.VC_VAW_MTUHRA`` (killings)
 and ``sdg.VC_VOC_ENFDIS`` (enforced disappearances), named by their series code as ``wb.*``
-variables are named by theirs.
+variables are named by theirs. Indicator 16.a.1 adds ``sdg.SG_NHR_IMPLN``: 1 when the country's
+national human-rights institution held GANHRI "A" status (full compliance with the Paris
+Principles) in the year, else 0; a value above 1 fails the run like a broken count.
 
 The API's quirks, each handled on purpose:
 
@@ -53,7 +55,10 @@ SERIES = {
     "VC_VAW_MTUHRA": "killings of human rights defenders, journalists and trade unionists",
     "VC_VOC_ENFDIS": "enforced disappearances of human rights defenders, journalists and "
     "trade unionists",
+    "SG_NHR_IMPLN": "national human-rights institution with GANHRI A status (1 yes, 0 no)",
 }
+# Series that are yes/no flags rather than counts: anything above this is a broken payload.
+CEILINGS = {"SG_NHR_IMPLN": 1}
 VARIABLES = tuple(VARIABLE_PREFIX + code for code in SERIES)
 NOT_AVAILABLE = frozenset({"nan", "n", ""})
 # The value a dimension takes on the total row (SDG API codes for "all of them").
@@ -82,7 +87,7 @@ class SdgConnector:
 
     source_id = "sdg"
     definition = SourceDefinition(
-        name="UN Global SDG Indicators Database (16.10.1: attacks on defenders)",
+        name="UN Global SDG Indicators Database (16.10.1 attacks on defenders; 16.a.1 NHRIs)",
         kind="api",
         url="https://unstats.un.org/SDGAPI/v1",
         licence="UN data: free to use with attribution (UN Statistics Division terms of use)",
@@ -244,7 +249,7 @@ def _take(
         collected.not_in_table.add(iso3)
         return
     year = _year(row["timePeriodStart"], where)
-    value = _value(row["value"], where)
+    value = _value(row["value"], where, CEILINGS.get(series, MAX_CASES))
     if value is None:
         collected.skipped["value_not_available"] += 1
         return
@@ -278,8 +283,8 @@ def _year(value: Any, where: str) -> int:
     return int(number)
 
 
-def _value(value: Any, where: str) -> float | None:
+def _value(value: Any, where: str, ceiling: int) -> float | None:
     if isinstance(value, str) and value.strip().lower() in NOT_AVAILABLE:
         return None
-    count = parse_count(value, f"{where}: value", ceiling=MAX_CASES)
+    count = parse_count(value, f"{where}: value", ceiling=ceiling)
     return None if count is None else float(count)

@@ -19,7 +19,18 @@ from collections.abc import Iterable
 
 from earlywarn.framework.config_schemas import IndicatorConfig, IndicatorsConfig, ScoringConfig
 from earlywarn.framework.sources_schemas import SourcesConfig
-from earlywarn.ingest import acled_tally, coups, epr, pts, reliefweb, sdg, ucdp, unhcr, vdem
+from earlywarn.ingest import (
+    acled_tally,
+    coups,
+    epr,
+    pts,
+    reliefweb,
+    sdg,
+    ucdp,
+    unhcr,
+    untc,
+    vdem,
+)
 
 # Prefixes whose connector or format writes any well-formed name under them.
 OPEN_PREFIXES = frozenset({"wb", "ewp"})
@@ -43,6 +54,7 @@ def fixed_variables(sources: SourcesConfig | None = None) -> dict[str, frozenset
         "pts": frozenset({pts.MAX_VARIABLE, *(pts.VARIABLE_PREFIX + c for c in pts.SCORE_COLUMNS)}),
         "vdem": frozenset(vdem.VARIABLE_PREFIX + c for c in vdem_columns),
         "sdg": frozenset(sdg.VARIABLES),
+        "untc": frozenset(untc.VARIABLES),
     }
     if sources is not None and sources.gdelt is not None:
         known["gdelt"] = frozenset(
@@ -111,7 +123,8 @@ CADENCE: dict[str, str] = {
     "coups": "annual in effect (Powell & Thyne's list, updated within weeks of a coup)",
     "unhcr": "annual (end-of-year stocks, published mid-year)",
     "reliefweb": "annual (disasters of complete years; ReliefWeb updates daily)",
-    "sdg": "annual (UN SDG database, 16.10.1 reported a year or two late)",
+    "sdg": "annual (UN SDG database, 16.10.1 and 16.a.1 reported a year or two late)",
+    "untc": "annual in effect (UN treaty status, updated daily; values are per year)",
     "gdelt": "monthly (complete months of GDELT's 15-minute article feed)",
 }
 

@@ -128,8 +128,8 @@ def ingest(
         str | None,
         typer.Argument(
             metavar="[SOURCE]",
-            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, sdg, or a file"
-            " format: csv, ewp, vdem, pts, epr) or 'all' (default)",
+            help="A source id (worldbank, ucdp, acled, gdelt, unhcr, reliefweb, sdg, untc, or a"
+            " file format: csv, ewp, vdem, pts, epr) or 'all' (default)",
         ),
     ] = None,
     source: Annotated[
