@@ -2,8 +2,9 @@
 list gets synthetic payloads true to each source's recorded format (the layouts of the
 payloads in ../shared/fixtures: World Bank pages, UCDP GED pages, ACLED pages with every value a
 string, UNHCR population pages, ReliefWeb lists, UN SDG series pages, V-Dem, PTS and EPR
-CSVs), served to the connectors themselves on mock transports; then one full scheduled cycle
-runs (ingest of every scheduled source, scoring, alerting) and the test reports the rated
+CSVs; the UN Treaty Collection's XML exports in the layout of the constructed test payloads),
+served to the connectors themselves on mock transports; then one full scheduled cycle runs
+(ingest of every scheduled source, scoring, alerting) and the test reports the rated
 countries, the mean coverage and, per factor, the countries with evidence.
 
 Values are drawn from a seeded generator within each variable's real range, so the figures
@@ -25,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 import httpx
 from pydantic import SecretStr
@@ -57,6 +59,7 @@ HOSTS = {
     "unhcr": "https://unhcr.world.test/population/v1",
     "reliefweb": "https://reliefweb.world.test/v2",
     "sdg": "https://sdg.world.test/SDGAPI/v1",
+    "untc": "https://untc.world.test",
 }
 # World Bank indicator -> plausible range of its values.
 WB_RANGES: dict[str, tuple[float, float]] = {
@@ -133,6 +136,42 @@ def _worldbank(countries: list[CountryRecord], rng: random.Random) -> Handler:
             "lastupdated": _today().isoformat(),
         }
         return httpx.Response(200, json=[meta, rows])
+
+    return handler
+
+
+def _untc(states: list[CountryRecord], rng: random.Random) -> Handler:
+    """Each treaty's MTDSG XML export (the layout of tests/ingest/data/untc): about four states
+    in five are parties since a year between 1966 and 2020, some only signed."""
+    months = ("Jan", "Mar", "Jun", "Sep", "Dec")
+
+    def export(path: str) -> bytes:
+        rows = []
+        for c in states:
+            draw = rng.random()
+            if draw > 0.9:
+                continue  # neither signed nor party: absent from the table
+            act = f"{rng.randint(1, 28)} {rng.choice(months)}\t {rng.randint(1966, 2020)}"
+            consent = "" if draw > 0.8 else act + rng.choice(["", " a", " d"])
+            name = escape(c.name) + (
+                "&lt;superscript&gt;3&lt;/superscript&gt;" if draw < 0.05 else ""
+            )
+            rows.append(f"<Row><Entry>{name}</Entry><Entry></Entry><Entry>{consent}</Entry></Row>")
+        head = "".join(
+            f"<Entry>{h}</Entry>"
+            for h in ("Participant", "Signature", "Ratification, Accession(a), Succession(d)")
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Treaties><Treaty><Participants><Table>'
+            f'<TGroup cols="3"><Thead><Row>{head}</Row></Thead><Tbody><Rows>{"".join(rows)}'
+            "</Rows></Tbody></TGroup></Table></Participants></Treaty></Treaties>"
+        ).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.url.path.startswith("/doc/Publication/MTDSG/")
+        return httpx.Response(
+            200, content=export(request.url.path), headers={"Content-Type": "text/xml"}
+        )
 
     return handler
 
@@ -333,7 +372,8 @@ def _sdg(countries: list[CountryRecord], rng: random.Random) -> Handler:
             "geoAreaCode": str(c.m49),
             "geoAreaName": c.name,
             "timePeriodStart": float(year),
-            "value": str(rng.randint(0, 12)),
+            # 16.a.1 (NHRI A status) is a yes/no flag; 16.10.1 series are counts.
+            "value": str(rng.randint(0, 1 if series == "SG_NHR_IMPLN" else 12)),
             "valueType": "Float",
             "time_detail": None,
             "timeCoverage": None,
@@ -344,7 +384,7 @@ def _sdg(countries: list[CountryRecord], rng: random.Random) -> Handler:
             "geoInfoUrl": None,
             "footnotes": [],
             "attributes": {"Nature": "C", "Units": "NUMBER"},
-            "dimensions": {"Sex": "BOTHSEX"},
+            "dimensions": {} if series == "SG_NHR_IMPLN" else {"Sex": "BOTHSEX"},
         }
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -477,6 +517,7 @@ def _settings() -> Settings:
         reliefweb_base_url=HOSTS["reliefweb"],
         reliefweb_appname="earlywarn-test",
         sdg_base_url=HOSTS["sdg"],
+        untc_base_url=HOSTS["untc"],
     )
 
 
@@ -561,6 +602,7 @@ def run_world(
         "unhcr": _unhcr(countries, rng),
         "reliefweb": _reliefweb(countries),
         "sdg": _sdg(countries, rng),
+        "untc": _untc(_states(countries), rng),
     }
     sources = _sources(tmp_path, countries, rng)
     settings = _settings()
