@@ -59,7 +59,9 @@ class FakeUntc:
         return httpx.Response(404, text="not found")
 
 
-def fetch(handler: Handler, known: frozenset[str] = KNOWN) -> LoadedPayload:
+def fetch(
+    handler: Handler, known: frozenset[str] = KNOWN, progress: list[str] | None = None
+) -> LoadedPayload:
     context = ConnectorContext(
         settings=SETTINGS,
         indicators=IndicatorsConfig(indicators=[]),
@@ -67,6 +69,7 @@ def fetch(handler: Handler, known: frozenset[str] = KNOWN) -> LoadedPayload:
         known_iso3s=known,
         source_config=CONFIG,
         sleep=lambda seconds: None,
+        progress=None if progress is None else progress.append,
     )
     with httpx.Client(base_url=BASE, transport=httpx.MockTransport(handler)) as client:
         return UntcConnector().fetch(context, client)
@@ -128,8 +131,10 @@ def test_unknown_names_and_countries_outside_the_table_are_reported() -> None:
         )
         return body.replace(b"</Rows>", extra + b"</Rows>")
 
-    loaded = fetch(FakeUntc({"IV-4": add_rows}), known=KNOWN | {"KEN"})
+    progress: list[str] = []
+    loaded = fetch(FakeUntc({"IV-4": add_rows}), known=KNOWN | {"KEN"}, progress=progress)
     assert loaded.details["iccpr"]["unknown_participants"] == ["Atlantis"]
+    assert "UNTC IV-4: 12 parties; names not matched: Atlantis" in progress
     assert values(loaded)[("KEN", "untc.iccpr_party", "1990")] == 1.0  # bare footnote digits
     assert loaded.rows_skipped >= 1
     without_gbr = fetch(FakeUntc(), known=KNOWN - {"GBR"})
@@ -167,6 +172,10 @@ def test_unknown_names_and_countries_outside_the_table_are_reported() -> None:
         ),
         (
             lambda b: b.replace(b"<Treaties>", b'<!DOCTYPE t [<!ENTITY x "y">]><Treaties>'),
+            "declares a document type",
+        ),
+        (
+            lambda b: b.replace(b"<Treaties>", b'<!DOCTYPE Treaties SYSTEM "t.dtd"><Treaties>'),
             "declares a document type",
         ),
         (

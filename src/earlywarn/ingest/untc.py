@@ -148,7 +148,8 @@ class UntcConnector:
             what = f"{key} ({treaty.mtdsg_no})"
             response = http.get(treaty.path, what)
             table = parse_status(response, f"{LABEL}, {what}", resolver, context.known_iso3s)
-            context.report(f"UNTC {treaty.mtdsg_no}: {len(table.parties)} parties")
+            unknown = f"; names not matched: {', '.join(table.unknown)}" if table.unknown else ""
+            context.report(f"UNTC {treaty.mtdsg_no}: {len(table.parties)} parties{unknown}")
             records.extend(_records(key, table, context.known_iso3s, first, last))
             rows_read += table.rows
             skipped["unknown_participant"] += len(table.unknown)
@@ -243,7 +244,8 @@ def _treaty_element(response: httpx.Response, where: str) -> ElementTree.Element
             f"{where}: the answer is not the MTDSG XML export ({describe_body(response)}); "
             "the site may be under maintenance"
         )
-    if b"<!doctype" in response.content or b"<!entity" in response.content.lower():
+    lowered = response.content.lower()
+    if b"<!doctype" in lowered or b"<!entity" in lowered:
         # The export never declares a document type; entities in one could expand without end.
         raise RemoteSourceError(f"{where}: the XML declares a document type; refused")
     try:
