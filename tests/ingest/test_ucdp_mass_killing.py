@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.ingest.test_ucdp import FakeUcdp, fetch, values
 
 from earlywarn.framework.sources_schemas import UcdpSourceConfig
 from earlywarn.ingest.ucdp_mass_killing import THRESHOLD_DEATHS
-from tests.ingest.test_ucdp import FakeUcdp, fetch, values
 
 GED_CSV = "fixtures/ucdp/ged191_csv_SUBSET_from_hdx_fixture.csv"
 API_JSON = "fixtures/ucdp/gedevents_api_Result_records_ISR_SUBSET_first6.json"

@@ -11,14 +11,15 @@ subsets can say, not UCDP's full release; ``-s`` prints the table (docs/indicato
 from __future__ import annotations
 
 import csv
+import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.ingest.test_ucdp_mass_killing import api_events, csv_events, load
 
 from earlywarn.countries.service import CountryResolver
-from tests.ingest.test_ucdp_mass_killing import api_events, csv_events, load
 
 EWP = Path("data/ewp/prepared2024predictors-2025-09-03.csv")
 # Live variable -> (EWP column, how the live value is made comparable: a flag).
@@ -77,7 +78,7 @@ def test_ewp_mass_killing_columns_follow_the_rules_the_indicators_use(shared_dir
         for r in rows.values()
         if int(r["year"]) >= 1989 and r["mk_ongoing_count_log2"] not in ("NA", "0")
     )
-    print("\nEWP ongoing country-years since 1989 by (wide, narrow):", dict(since_1989))
+    sys.stdout.write(f"\nEWP ongoing country-years since 1989 (wide, narrow): {dict(since_1989)}\n")
     # Most ongoing episodes are coded wide, the reading wide_targeting takes for UCDP's.
     assert since_1989[("1", "0")] > 2 * since_1989[("0", "1")]
 
@@ -98,9 +99,9 @@ def test_flags_from_the_recorded_records_against_ewp(shared_dir: Path) -> None:
         if row is None or row[PAIRS[variable]] == "NA":
             continue
         table[variable][(int(value > 0), int(float(row[PAIRS[variable]]) > 0))] += 1
-    print("\n(live flag, EWP flag) -> country-years:")
+    sys.stdout.write("\n(live flag, EWP flag) -> country-years:\n")
     for variable, counts in table.items():
-        print(f"  {variable} vs {PAIRS[variable]}: {dict(sorted(counts.items()))}")
+        sys.stdout.write(f"  {variable} vs {PAIRS[variable]}: {dict(sorted(counts.items()))}\n")
     # The subsets hold no perpetrator near 1,000 deaths in a year: no live flag is set, so
     # the live flags never claim a mass killing EWP does not have.
     assert all(live == 0 for counts in table.values() for live, _ in counts)
