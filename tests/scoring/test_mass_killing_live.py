@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -25,11 +26,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from earlywarn.app.pipeline import prepare_database
 from earlywarn.db import session_scope
 from earlywarn.framework.config import Configuration
+from earlywarn.framework.config_schemas import FallbackVariable
 from earlywarn.framework.models import WeightSet
 from earlywarn.framework.sources_schemas import UcdpSourceConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.observations.models import RunStatus
 from earlywarn.scoring.models import CountryScore
+from earlywarn.scoring.panel import recode
 from earlywarn.scoring.service import run_scoring
 from earlywarn.settings import Settings
 
@@ -165,3 +168,11 @@ def test_ucdp_alone_gives_the_mass_killing_indicators_and_factors_2_and_11(
     assert sudan["narrow_targeting"]["contribution"] == pytest.approx(1.0)
     assert kenya["narrow_targeting"]["contribution"] == pytest.approx(0.0)
     assert _factors(scores["SDN"])[10]["score"] is not None
+
+
+def test_at_least_codes_a_threshold_and_keeps_missing_missing() -> None:
+    values = np.array([999.0, 1000.0, np.nan, 2500.0])
+    coded = recode(FallbackVariable(variable="x.deaths", at_least=1000), values)
+    assert np.array_equal(coded, np.array([0.0, 1.0, np.nan, 1.0]), equal_nan=True)
+    # Without a coding the values pass unchanged.
+    assert recode(FallbackVariable(variable="x.deaths"), values) is values
