@@ -29,6 +29,8 @@ def table(indicators: IndicatorsConfig) -> str:
         preferred = f"`{ind.variable}`"
         if ind.one_of is not None:
             preferred += " in {" + ", ".join(f"{v:g}" for v in ind.one_of) + "}"
+        if ind.at_least is not None:
+            preferred += f" >= {ind.at_least:g}"
         lines.append(
             f"| {ind.risk_factor} | `{ind.id}` | {preferred} | {fallbacks} | "
             f"{cadence(ind.variable)} | {ind.max_age_days} days |"

@@ -52,6 +52,14 @@ from earlywarn.types import Role
 ROOT = Path(__file__).resolve().parent.parent
 Handler = Callable[[httpx.Request], httpx.Response]
 ASSESSMENT_FACTORS = (12, 14)
+# Once EWP's columns, now read from UCDP (factors 2 and 11) and ACLED (factor 10).
+MASS_KILLING_INDICATORS = (
+    "past_mass_killing",
+    "recent_mass_killing_onset",
+    "ongoing_mass_killings",
+    "wide_targeting",
+    "narrow_targeting",
+)
 HOSTS = {
     "worldbank": "https://wb.world.test/v2",
     "ucdp": "https://ucdp.world.test/api",
@@ -192,6 +200,9 @@ def _ucdp(states: list[CountryRecord], rng: random.Random) -> Handler:
                     "active_year": True,
                     "code_status": "Clear",
                     "type_of_violence": violence,
+                    # The killing side, as every GED record names it (mass-killing counts).
+                    "side_a_new_id": 100 + n,
+                    "side_a": f"Government of {c.name}",
                     "country": c.name,
                     "country_id": c.gw_code,
                     "best": best,
@@ -653,7 +664,19 @@ def run_world(
             "factor_mean_coverage": {n: round(sum(v) / len(v), 3) for n, v in by_factor.items()},
             "evidence": {f.number: f.countries_with_evidence for f in report.factors},
             "applicable": {f.number: f.countries_applicable for f in report.factors},
+            "mass_killing_indicators": _with_values(rated, MASS_KILLING_INDICATORS),
         }
+
+
+def _with_values(rated: list[CountryScore], indicator_ids: tuple[str, ...]) -> dict[str, int]:
+    """Per indicator, the rated countries where it had a value."""
+    counts = dict.fromkeys(indicator_ids, 0)
+    for score in rated:
+        for factor in score.factors["factors"]:
+            for entry in factor["indicators"]:
+                if entry["indicator_id"] in counts and entry["contribution"] is not None:
+                    counts[entry["indicator_id"]] += 1
+    return counts
 
 
 def test_recorded_world_without_ewp_rates_the_world(
@@ -670,3 +693,7 @@ def test_recorded_world_without_ewp_rates_the_world(
     assert figures["mean_coverage_without_assessment_factors"] >= 0.7
     short = {number: n for number, n in figures["evidence"].items() if n < 150}
     assert short == {}, f"factors with evidence for fewer than 150 countries: {short}"
+    # UCDP's GED pages cover one state in four; ACLED's every country.
+    mass_killing = figures["mass_killing_indicators"]
+    assert min(mass_killing.values()) >= 45, mass_killing
+    assert mass_killing["narrow_targeting"] >= 150, mass_killing

@@ -199,9 +199,12 @@ def test_ingest_stores_vintages_archives_pages_and_reruns_add_nothing(
                 )
             )
     assert [r.status for r in runs] == [RunStatus.SUCCEEDED, RunStatus.UNCHANGED]
-    assert runs[0].rows_loaded == 18  # 6 variables x 3 country-years (ISR 2002, PSE 2002, 2004)
+    # 6 variables x 3 country-years (ISR 2002, PSE 2002, 2004), plus the mass-killing counts:
+    # episodes for the three, onset, previous-year onset and 3-year flag for PSE 2004 (the
+    # window 2002-2004 lets only 2004 look back two years).
+    assert runs[0].rows_loaded == 18 + 6
     with session_factory() as session:
-        assert session.scalar(select(func.count()).select_from(Observation)) == 18
+        assert session.scalar(select(func.count()).select_from(Observation)) == 18 + 6
         archived = session.scalars(select(ArchivedPayload).order_by(ArchivedPayload.id)).all()
     assert [a.ingest_run_id for a in archived] == [runs[0].id] * 2 + [runs[1].id] * 2
     assert all(a.content is None for a in archived[2:])  # the same bytes, referenced

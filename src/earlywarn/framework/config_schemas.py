@@ -141,6 +141,7 @@ class FallbackVariable(_Strict):
 
     variable: str = Field(min_length=1)
     one_of: list[float] | None = Field(default=None, min_length=1)
+    at_least: float | None = None
     transform: Transform = Transform.IDENTITY
     per_capita: PerCapita | None = None
 
@@ -156,6 +157,9 @@ class IndicatorConfig(_Strict):
     # EWP's binary codings of V-Dem's ordinal items ("v2clkill_ord == 0"): 1 when the value
     # is one of these, else 0, before per_capita and transform.
     one_of: list[float] | None = Field(default=None, min_length=1)
+    # A threshold coding ("1,000 or more deaths": EWP's mass-killing line): 1 when the value is
+    # at least this, else 0, applied like one_of (after it when both are given).
+    at_least: float | None = None
     transform: Transform = Transform.IDENTITY
     fallbacks: list[FallbackVariable] = Field(default_factory=list)
     winsorise: Winsorise | None = None

@@ -12,7 +12,9 @@ Variables (country-year, UCDP "best" estimates): ``ucdp.ged_events``, ``ucdp.ged
 ``ucdp.battle_related_deaths`` (type 1, state-based), ``ucdp.non_state_deaths`` (type 2),
 ``ucdp.one_sided_deaths`` (type 3), ``ucdp.ged_civilian_deaths`` (``deaths_civilians`` over all
 types). A country-year without events has no row: UCDP's silence is recorded as missing, not as
-zero, because a release that lacks a country may simply not have coded it yet.
+zero, because a release that lacks a country may simply not have coded it yet. From the
+one-sided events per perpetrator, the mass-killing variables of ``ucdp_mass_killing``
+(``ucdp.mass_killing_*``, the live counterparts of EWP's mk_* columns).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import httpx
 
 from earlywarn.countries.service import CountryResolver, event_country
 from earlywarn.framework.sources_schemas import UcdpSourceConfig
+from earlywarn.ingest import ucdp_mass_killing
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
@@ -53,12 +56,14 @@ VIOLENCE_VARIABLES = {
     2: "ucdp.non_state_deaths",
     3: "ucdp.one_sided_deaths",
 }
-VARIABLES = (
+TALLY_VARIABLES = (
     "ucdp.ged_events",
     "ucdp.ged_deaths",
     *VIOLENCE_VARIABLES.values(),
     "ucdp.ged_civilian_deaths",
 )
+VARIABLES = (*TALLY_VARIABLES, *ucdp_mass_killing.VARIABLES)
+ONE_SIDED = 3
 _YEARLY = re.compile(r"^(\d{2})\.\d+$")
 
 
@@ -88,6 +93,7 @@ class _Collected:
     unplaced_iso3: set[str] = field(default_factory=set)
     unknown_values: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     events_by_version: dict[str, int] = field(default_factory=dict)
+    one_sided: ucdp_mass_killing.OneSided = field(default_factory=ucdp_mass_killing.OneSided)
 
 
 class UcdpConnector:
@@ -137,7 +143,11 @@ class UcdpConnector:
                 _tally(collected, event, where, resolver, context.known_iso3s)
             collected.events_by_version[version] = count
 
-        records = _records(collected)
+        # The windows are contiguous: the flags may look back over every year from ``first``.
+        fetched_last = windows[-1][2].year
+        records = _records(collected) + ucdp_mass_killing.mass_killing_records(
+            collected.one_sided, collected.tallies.keys(), first, fetched_last
+        )
         details: dict[str, Any] = {
             "versions": [
                 {"version": v, "from": s.isoformat(), "to": e.isoformat()} for v, s, e in windows
@@ -152,6 +162,10 @@ class UcdpConnector:
             # Counted events whose civilian deaths were unknown (null, "NA", "-"): kept, and
             # left out of ucdp.ged_civilian_deaths rather than read as zero.
             details["unknown_values"] = dict(collected.unknown_values)
+        if collected.one_sided.unattributed:
+            # One-sided events naming no perpetrator: those country-years get no mass-killing
+            # variables rather than a count that may be too low.
+            details["one_sided_unattributed_country_years"] = len(collected.one_sided.unattributed)
         if collected.unknown_gw:
             details["unknown_gw_codes"] = sorted(collected.unknown_gw)
         if collected.unplaced_iso3:
@@ -298,6 +312,9 @@ def _tally(
     tally.events += 1
     tally.deaths += best
     tally.by_type[violence] += best
+    if violence == ONE_SIDED:
+        perpetrator = ucdp_mass_killing.perpetrator_of(event)
+        collected.one_sided.add(iso3, year, perpetrator, best)
     if civilians is None:
         collected.unknown_values["deaths_civilians"] += 1
     else:
@@ -313,7 +330,7 @@ def _records(collected: _Collected) -> list[ObservationRecord]:
             "ucdp.ged_civilian_deaths": tally.civilian_deaths,
             **{VIOLENCE_VARIABLES[t]: deaths for t, deaths in tally.by_type.items()},
         }
-        for variable in VARIABLES:
+        for variable in TALLY_VARIABLES:
             records.append(
                 ObservationRecord.for_year(iso3, variable, year, float(values[variable]))
             )

@@ -85,6 +85,13 @@ def recode_one_of(one_of: Sequence[float] | None, values: FloatArray) -> FloatAr
     return np.where(np.isnan(values), np.nan, hit)
 
 
+def recode_at_least(at_least: float | None, values: FloatArray) -> FloatArray:
+    """1 where the value is at least ``at_least``, else 0, NaN stays NaN; unchanged without."""
+    if at_least is None:
+        return values
+    return np.where(np.isnan(values), np.nan, (values >= at_least).astype(np.float64))
+
+
 def level_for(composite: float, thresholds: LevelThresholds) -> RiskLevel:
     if composite >= thresholds.emergency:
         return RiskLevel.EMERGENCY

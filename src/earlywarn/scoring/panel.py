@@ -17,9 +17,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from earlywarn.framework.config import Configuration
-from earlywarn.framework.config_schemas import IndicatorConfig, PerCapita, Transform
+from earlywarn.framework.config_schemas import (
+    FallbackVariable,
+    IndicatorConfig,
+    PerCapita,
+    Transform,
+)
 from earlywarn.observations.schemas import LatestValue
-from earlywarn.scoring.engine import FloatArray, recode_one_of, transform_array
+from earlywarn.scoring.engine import (
+    FloatArray,
+    recode_at_least,
+    recode_one_of,
+    transform_array,
+)
 
 _EPOCH = date(1970, 1, 1)
 
@@ -305,12 +315,19 @@ class PanelInputs:
     armed_conflict: NDArray[np.int8]  # (T, U): 1 yes, 0 no, -1 unknown
 
 
-def _sources(
+def recode(coding: IndicatorConfig | FallbackVariable, values: FloatArray) -> FloatArray:
+    """The variable's binary coding, if it has one (``one_of``, then ``at_least``)."""
+    return recode_at_least(coding.at_least, recode_one_of(coding.one_of, values))
+
+
+def indicator_sources(
     indicator: IndicatorConfig,
-) -> list[tuple[str, Transform, PerCapita | None, list[float] | None]]:
+) -> list[tuple[str, Transform, PerCapita | None, IndicatorConfig | FallbackVariable]]:
+    """Each variable with what turns it into the indicator's scale (the last item's
+    ``one_of`` and ``at_least`` recode it)."""
     return [
-        (indicator.variable, indicator.transform, indicator.per_capita, indicator.one_of),
-        *((f.variable, f.transform, f.per_capita, f.one_of) for f in indicator.fallbacks),
+        (indicator.variable, indicator.transform, indicator.per_capita, indicator),
+        *((f.variable, f.transform, f.per_capita, f) for f in indicator.fallbacks),
     ]
 
 
@@ -342,10 +359,10 @@ def build_inputs(
 
     for col, ind in enumerate(indicators):
         chosen = np.zeros(shape, dtype=bool)
-        for pos, (variable, transform, per_capita, one_of) in enumerate(_sources(ind)):
+        for pos, (variable, transform, per_capita, coding) in enumerate(indicator_sources(ind)):
             rows = rows_of(variable)
             ages, fresh = fresh_age(rows, ind.max_age_days)
-            raw = recode_one_of(one_of, _at(table.value, rows, np.nan))
+            raw = recode(coding, _at(table.value, rows, np.nan))
             usable = fresh
             if per_capita is not None:
                 pop_rows = rows_of(per_capita.population_variable)
@@ -408,7 +425,7 @@ def input_variables(config: Configuration) -> list[str]:
     """Every variable scoring reads: indicators with fallbacks, populations, conflict."""
     names: set[str] = set()
     for ind in config.indicators.indicators:
-        for variable, _, per_capita, _ in _sources(ind):
+        for variable, _, per_capita, _ in indicator_sources(ind):
             names.add(variable)
             if per_capita is not None:
                 names.add(per_capita.population_variable)

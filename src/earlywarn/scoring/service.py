@@ -24,11 +24,10 @@ from earlywarn.scoring.engine import (
     EngineSpec,
     FloatArray,
     Weights,
-    recode_one_of,
     transform_array,
 )
 from earlywarn.scoring.models import CountryScore, ScoreRun, ScoreRunStatus
-from earlywarn.scoring.panel import ObservationTable, input_variables
+from earlywarn.scoring.panel import ObservationTable, indicator_sources, input_variables, recode
 from earlywarn.scoring.results import CountryResult, score_panel
 
 # Observations older than the largest max_age_days are never used, so there is no point
@@ -75,9 +74,7 @@ def reference_values(
             or norm.reference_end_year is None
         ):
             continue
-        sources = [(ind.variable, ind.transform, ind.per_capita, ind.one_of)] + [
-            (f.variable, f.transform, f.per_capita, f.one_of) for f in ind.fallbacks
-        ]
+        sources = indicator_sources(ind)
         populations = {p.population_variable for _, _, p, _ in sources if p is not None}
         rows = observations_repository.values_between(
             session,
@@ -89,11 +86,11 @@ def reference_values(
         )
         by_key = {(r.variable, r.iso3, r.period): r.value for r in rows}
         taken: dict[tuple[str, str], float] = {}
-        for variable, transform, per_capita, one_of in sources:
+        for variable, transform, per_capita, coding in sources:
             for (var, iso3, period), value in by_key.items():
                 if var != variable or (iso3, period) in taken:
                     continue
-                value = float(recode_one_of(one_of, np.array([value]))[0])
+                value = float(recode(coding, np.array([value]))[0])
                 if per_capita is not None:
                     population = by_key.get((per_capita.population_variable, iso3, period))
                     if population is None or population <= 0:
