@@ -77,8 +77,8 @@ def _ucdp(
     states = {
         r.iso3 for r in resolver.records.values() if r.gw_code is not None and not r.is_historical
     } | set(rule.also)
-    if known:
-        states &= known
+    # Only countries the countries table holds: a zero the loader cannot place would fail the run.
+    states &= known
     periods = {
         iso3: [_year(y) for y in sorted(years) if y >= rule.covers_from(iso3)] for iso3 in states
     }
@@ -122,9 +122,7 @@ def _acled(
     if not window or not through:
         return _noted(payload, [], {"skipped": "the run did not say which periods it completed"})
     start, end = date.fromisoformat(window[0]), date.fromisoformat(through)
-    countries = set(asked) if asked else set(known or resolver.records)
-    if known:
-        countries &= known
+    countries = (set(asked) if asked else set(known)) & known
     periods: dict[str, list[_Period]] = {}
     for iso3 in sorted(countries):
         record = resolver.records.get(iso3)
