@@ -201,6 +201,27 @@ def test_acled_country_filtered_run_fills_the_covered_countries_it_asked_for(
     assert run.details["zero_fill"]["countries"] == 2
 
 
+class _AcledFailingFor(_AcledByCountry):
+    """As ``_AcledByCountry``, but the request for one country always fails."""
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("iso") == "616":
+            return httpx.Response(500, text="Internal Server Error")
+        return super().__call__(request)
+
+
+def test_acled_run_failing_half_way_fills_nothing(
+    session_factory: sessionmaker[Session], shared_dir: Path
+) -> None:
+    _countries(session_factory, ("UKR", 804), ("POL", 616), ("USA", 840))
+    page, empty = real_pages(shared_dir)
+    # Ukraine is read whole, then Poland's request fails: no zero, and no count either.
+    run = _acled(session_factory, _AcledFailingFor([page], empty))
+    assert run.status == RunStatus.FAILED
+    with session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Observation)) == 0
+
+
 def _payload(records: list[ObservationRecord], **details: Any) -> LoadedPayload:
     return LoadedPayload(
         records=records, content_digest="0" * 64, source_uri=None, rows_read=1, details=details
