@@ -11,6 +11,8 @@ from typing import Literal
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from earlywarn.framework.zero_fill_schemas import AcledZeroFill, UcdpZeroFill
+
 
 class _StrictConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,6 +89,7 @@ class UcdpSourceConfig(_YearWindow):
     version: str = Field(default="25.1", pattern=r"^\d{2}\.\d+$")
     candidate_version: str | None = Field(default=None, pattern=r"^\d{2}\.0?\d+(\.\d+)+$")
     page_size: int = Field(default=1000, ge=1, le=1000)
+    zero_fill: UcdpZeroFill = Field(default_factory=UcdpZeroFill)
 
 
 class AcledSourceConfig(_YearWindow):
@@ -95,6 +98,8 @@ class AcledSourceConfig(_YearWindow):
 
     countries: list[str] = Field(default_factory=list)
     page_size: int = Field(default=5000, ge=1, le=50_000)
+    # Empty by default: ACLED's coverage dates are the administrator's to keep current.
+    zero_fill: AcledZeroFill = Field(default_factory=AcledZeroFill)
 
     @field_validator("countries")
     @classmethod

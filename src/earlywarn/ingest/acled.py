@@ -256,6 +256,8 @@ class AcledConnector:
         records, withheld = _records(collected, start, end, readable_from, today)
         details: dict[str, Any] = {
             "window": [start.isoformat(), end.isoformat()],
+            # Every period ending by then was read whole (ingest.zero_fill relies on it).
+            "complete_through": _readable_end(end, readable_from, today).isoformat(),
             "pages_fetched": http.pages_fetched,
             "token": auth.grants,
             "skipped": {reason: n for reason, n in collected.skipped.items() if n},
@@ -434,14 +436,21 @@ def _restriction_notice(restrictions: Any, readable_until: date | None) -> str:
     return text + f" ({restrictions!r})"[:1000]
 
 
+def _readable_end(end: date, embargo: date | None, today: date) -> date:
+    """The last day of the window whose events the run could read: not today (still going
+    on), nor embargoed days."""
+    readable_end = min(end, today - timedelta(days=1))
+    if embargo is not None:
+        readable_end = min(readable_end, embargo - timedelta(days=1))
+    return readable_end
+
+
 def _records(
     collected: _Collected, start: date, end: date, embargo: date | None, today: date
 ) -> tuple[list[ObservationRecord], dict[str, list[str]]]:
     """Only periods wholly inside the readable window: a partial count reads as a fall.
     Also returns the periods that had events but were withheld, for the run's details."""
-    readable_end = min(end, today - timedelta(days=1))
-    if embargo is not None:
-        readable_end = min(readable_end, embargo - timedelta(days=1))
+    readable_end = _readable_end(end, embargo, today)
     yearly = variable_names()
     monthly = variable_names("monthly_")
     # Without every event's detail fields a count of repressed protests would read as calm.

@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 from earlywarn.countries.models import Country
 from earlywarn.ingest.models import ArchivedPayload
 from earlywarn.ingest.schemas import RawPayload
-from earlywarn.observations.models import IngestRun, Observation, RunStatus, Source
+from earlywarn.observations.models import (
+    IngestRun,
+    Observation,
+    RunStatus,
+    Source,
+    base_source_id,
+)
 
 INSERT_CHUNK_ROWS = 5_000
 # gzip level 1 keeps archiving a million-value World Bank load to about a second; JSON still
@@ -238,5 +244,7 @@ def observation_counts_by_source(session: Session) -> dict[str, int]:
     for source_id, count in session.execute(
         select(Observation.source_id, func.count()).group_by(Observation.source_id)
     ):
-        counts[source_id] = count
+        # A source's zero-fills are its observations too.
+        source = base_source_id(source_id)
+        counts[source] = counts.get(source, 0) + count
     return counts

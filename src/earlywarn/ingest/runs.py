@@ -23,7 +23,7 @@ from earlywarn.ingest.errors import IngestError, UnknownSourceError
 from earlywarn.ingest.registry import KNOWN_SOURCES
 from earlywarn.ingest.schemas import VARIABLE_PATTERN, LoadedPayload, ObservationRecord
 from earlywarn.observations import repository as observations_repository
-from earlywarn.observations.models import IngestRun, RunStatus, Source
+from earlywarn.observations.models import IngestRun, RunStatus, Source, zero_fill_source_id
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +174,14 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
 
     rows, unchanged, duplicates = _new_vintage_rows(session, run_id, source_id, payload)
     repository.insert_observations(session, rows)
+    if payload.zero_filled:
+        # Inserted apart: one source id per insert keeps PostgreSQL's COPY on its fast path.
+        zero_rows, zero_tally = _zero_fill_rows(session, run_id, source_id, payload)
+        repository.insert_observations(session, zero_rows)
+        # Counted in details["zero_fill"], not in rows_loaded/rows_unchanged: those stay the
+        # values the source delivered.
+        zero_fill = dict(run.details.get("zero_fill", {}))
+        run.details = {**run.details, "zero_fill": {**zero_fill, **zero_tally}}
     run.status = RunStatus.SUCCEEDED
     run.rows_loaded = len(rows)
     run.rows_unchanged = unchanged
@@ -218,6 +226,46 @@ def _new_vintage_rows(
 
 
 _Key = tuple[str, str, str]  # (iso3, variable, period)
+
+
+def _zero_fill_rows(
+    session: Session, run_id: int, source_id: str, payload: LoadedPayload
+) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """Rows for the payload's zero-fills that may be stored: none where the payload itself has
+    a value, and none where any value is stored already. A stored zero is unchanged; a stored
+    count is real evidence that a zero-fill never replaces (a count withdrawn by the source
+    stays until a real value replaces it); a later counted event replaces a stored zero, being
+    a newer vintage."""
+    real = {(r.iso3, r.variable, r.period) for r in payload.records}
+    zeros = {(r.iso3, r.variable, r.period): r for r in payload.zero_filled}
+    _check_keys(session, zeros, {key[1] for key in zeros})
+    current = observations_repository.current_values(session, {key[1] for key in zeros})
+    marked = zero_fill_source_id(source_id)
+    loaded_at = utc_now()
+    rows: list[tuple[Any, ...]] = []
+    tally = {"loaded": 0, "unchanged": 0, "kept_stored_value": 0}
+    for key, record in zeros.items():
+        if key in real:
+            continue
+        stored = current.get(key)
+        if stored is not None:
+            tally["unchanged" if stored == 0 else "kept_stored_value"] += 1
+            continue
+        tally["loaded"] += 1
+        rows.append(
+            (
+                record.iso3,
+                record.variable,
+                record.period,
+                record.period_start,
+                record.period_end,
+                0.0,
+                marked,
+                run_id,
+                loaded_at,
+            )
+        )
+    return rows, tally
 
 
 def _distinct_records(

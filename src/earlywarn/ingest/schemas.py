@@ -58,6 +58,8 @@ class LoadedPayload:
     ``details`` explains ``rows_skipped`` (reason -> count, and examples where useful).
     ``raw`` holds the bodies as received (archived by ``run_ingest``); file importers that
     leave it empty get their file archived from ``source_uri`` when it is a local path.
+    ``zero_filled`` are the zeros of covered periods without events (``ingest.zero_fill``):
+    stored only where no value is stored yet, under the source id marked as a zero-fill.
     """
 
     records: list[ObservationRecord]
@@ -67,6 +69,7 @@ class LoadedPayload:
     rows_skipped: int = 0
     details: dict[str, Any] = field(default_factory=dict)
     raw: list[RawPayload] = field(default_factory=list)
+    zero_filled: list[ObservationRecord] = field(default_factory=list)
 
 
 # --- API views -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.config_schemas import IndicatorsConfig
 from earlywarn.framework.sources_schemas import FileFormat, SourcesConfig, WorldBankSourceConfig
-from earlywarn.ingest import repository
+from earlywarn.ingest import repository, zero_fill
 from earlywarn.ingest.connectors import ConnectorContext
 from earlywarn.ingest.coups import load_coups
 from earlywarn.ingest.csv_long import load_long_csv
@@ -261,7 +261,8 @@ def ingest_source(
                 f"details: {json.dumps(payload.details, default=str)[:1500]})",
                 payload,
             )
-        return payload
+        # After the emptiness check: zeros never make a silent source look like it answered.
+        return zero_fill.complete(source_id, payload, source_config, known)
 
     return run_ingest(session_factory, source_id, fetch, trigger=trigger)
 

@@ -11,9 +11,9 @@ does not know, or whose country is not in the countries table, is skipped and li
 Variables (country-year, UCDP "best" estimates): ``ucdp.ged_events``, ``ucdp.ged_deaths``,
 ``ucdp.battle_related_deaths`` (type 1, state-based), ``ucdp.non_state_deaths`` (type 2),
 ``ucdp.one_sided_deaths`` (type 3), ``ucdp.ged_civilian_deaths`` (``deaths_civilians`` over all
-types). A country-year without events has no row: UCDP's silence is recorded as missing, not as
-zero, because a release that lacks a country may simply not have coded it yet. From the
-one-sided events per perpetrator, the mass-killing variables of ``ucdp_mass_killing``
+types). A country-year without events gets no row here; ``ingest.zero_fill`` fills it with
+zero where sources.yaml's coverage rule says UCDP codes the country and the run fetched the year.
+From the one-sided events per perpetrator, the mass-killing variables of ``ucdp_mass_killing``
 (``ucdp.mass_killing_*``, the live counterparts of EWP's mk_* columns).
 """
 

@@ -128,22 +128,33 @@ def mass_killing_records(
     return records
 
 
+def knowable(variable: str, year: int, first: int) -> bool:
+    """Whether ``variable`` of ``year`` can be told from a load whose first fetched year is
+    ``first``: every year it looks back to must be inside the window."""
+    looks_back_to = {
+        "ucdp.mass_killing_episodes": year,
+        "ucdp.mass_killing_onset": year - 1,
+        "ucdp.mass_killing_onset_prev_year": year - 2,
+        "ucdp.mass_killing_within_3_years": year - (RECENT_YEARS - 1),
+        "ucdp.mass_killing_since_1989": UCDP_FIRST_YEAR,
+    }[variable]
+    return looks_back_to >= first
+
+
 def _values(one_sided: OneSided, iso3: str, year: int, first: int) -> dict[str, float | None]:
     found = one_sided.episodes(iso3, year)
-    values: dict[str, float | None] = {
-        "ucdp.mass_killing_episodes": None if found is None else float(len(found))
+    candidates = {
+        "ucdp.mass_killing_episodes": lambda: None if found is None else float(len(found)),
+        "ucdp.mass_killing_onset": lambda: _flag(_onset(one_sided, iso3, year)),
+        "ucdp.mass_killing_onset_prev_year": lambda: _flag(_onset(one_sided, iso3, year - 1)),
+        "ucdp.mass_killing_within_3_years": lambda: _flag(
+            _any_episode(one_sided, iso3, range(year - RECENT_YEARS + 1, year + 1))
+        ),
+        "ucdp.mass_killing_since_1989": lambda: _flag(
+            _any_episode(one_sided, iso3, range(UCDP_FIRST_YEAR, year + 1))
+        ),
     }
-    if year - 1 >= first:
-        values["ucdp.mass_killing_onset"] = _flag(_onset(one_sided, iso3, year))
-    if year - 2 >= first:
-        values["ucdp.mass_killing_onset_prev_year"] = _flag(_onset(one_sided, iso3, year - 1))
-    if year - (RECENT_YEARS - 1) >= first:
-        recent = range(year - RECENT_YEARS + 1, year + 1)
-        values["ucdp.mass_killing_within_3_years"] = _flag(_any_episode(one_sided, iso3, recent))
-    if first <= UCDP_FIRST_YEAR:
-        history = range(UCDP_FIRST_YEAR, year + 1)
-        values["ucdp.mass_killing_since_1989"] = _flag(_any_episode(one_sided, iso3, history))
-    return values
+    return {name: compute() for name, compute in candidates.items() if knowable(name, year, first)}
 
 
 def _flag(value: bool | None) -> float | None:

@@ -25,6 +25,25 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+# Appended to the source id of an observation that an event-count source's coverage rule filled
+# with zero (a covered country-period in which the run found no event), so the row itself says
+# it is a zero-fill and not a counted value. The run that wrote it is the source's run.
+ZERO_FILL_SUFFIX = "+zero_fill"
+
+
+def zero_fill_source_id(source_id: str) -> str:
+    return f"{source_id}{ZERO_FILL_SUFFIX}"
+
+
+def is_zero_fill(source_id: str) -> bool:
+    return source_id.endswith(ZERO_FILL_SUFFIX)
+
+
+def base_source_id(source_id: str) -> str:
+    """The source that wrote an observation, zero-fill or not."""
+    return source_id.removesuffix(ZERO_FILL_SUFFIX)
+
+
 class Source(Base):
     __tablename__ = "sources"
 
@@ -63,7 +82,8 @@ class Observation(Base):
     """One value of one variable for one country and period, as delivered by one ingest run.
 
     Rows are never updated: a revised value is a new row (a new vintage) and the newest
-    ingest run wins when reading. Missing values are not stored.
+    ingest run wins when reading. Missing values are not stored. ``source_id`` ends in
+    ``ZERO_FILL_SUFFIX`` where the value is a zero-fill of a covered, quiet period.
     """
 
     __tablename__ = "observations"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
+
+from earlywarn.observations.models import is_zero_fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,14 @@ class ObservationRead(BaseModel):
     value: float
     source_id: str
     ingest_run_id: int
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="True where the value is a zero-fill: the source covered the country "
+        "and period and found no event (source_id ends in '+zero_fill')."
+    )
+    @property
+    def zero_fill(self) -> bool:
+        return is_zero_fill(self.source_id)
 
 
 class CountryObservationsRead(BaseModel):

@@ -68,3 +68,10 @@ def print_run(run: IngestRun) -> None:
     skipped = run.details.get("skipped")
     if skipped:
         console.print(f"  skipped: {skipped}")
+    zero_fill = run.details.get("zero_fill")
+    if isinstance(zero_fill, dict) and "loaded" in zero_fill:
+        # Zeros of covered periods without events (docs/data-sources.md, "Zero-fill").
+        console.print(
+            f"  zero-filled {zero_fill['loaded']} new, {zero_fill.get('unchanged', 0)} "
+            f"unchanged, {zero_fill.get('kept_stored_value', 0)} kept a stored value"
+        )
