@@ -195,16 +195,21 @@ def test_a_rejection_needs_a_reason(
     [
         ({"level": "", "score": ""}, "level", "Level: choose a level, or give a score"),
         ({"score": "0.4"}, "score", "not both"),
-        ({"level": "", "score": "1.5"}, "score", "Score: Input should be less than or equal to 1"),
-        ({"evidence": "too short"}, "evidence", "Evidence: String should have at least 20"),
-        ({"links": "https://ok.example.org\nnot a link"}, "links", "line 2 ('not a link')"),
-        ({"valid_until": ""}, "valid_until", "Valid until: Input should be a valid date"),
+        ({"level": "", "score": "1.5"}, "score", "Score: give a number from 0 to 1"),
+        ({"evidence": "too short"}, "evidence", "Evidence: write at least 20 characters"),
+        (
+            {"links": "https://ok.example.org\nnot a link"},
+            "links",
+            "line 2 ('not a link') is not a web address",
+        ),
+        ({"valid_until": ""}, "valid_until", "Valid until: give a date"),
         ({"valid_until": "2001-01-01"}, "valid_until", "is before valid_from"),
         ({"valid_from": "2000-12-01", "valid_until": "2001-01-01"}, "valid_until", "in the past"),
         ({"valid_until": "2999-01-01"}, "valid_until", "at most 730"),
         ({"country_iso3": "XYZ"}, "country_iso3", "unknown country 'XYZ'"),
-        ({"confidence": ""}, "confidence", "Confidence: Input should be 'low', 'medium'"),
-        ({"risk_factor": "15"}, "risk_factor", "Risk factor: Input should be less than"),
+        ({"confidence": ""}, "confidence", "Confidence: choose one"),
+        ({"score": "0.4", "level": "", "risk_factor": "x"}, "risk_factor", "give a number"),
+        ({"risk_factor": "15"}, "risk_factor", "Risk factor: choose one of the 14"),
     ],
 )
 def test_bad_input_is_explained_and_nothing_typed_is_lost(

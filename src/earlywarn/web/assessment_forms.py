@@ -95,9 +95,31 @@ def _links(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _plain(item: Any) -> str:
+    """pydantic's message in the words of the form, for the kinds a person runs into."""
+    kind, ctx = str(item.get("type", "")), item.get("ctx") or {}
+    if kind == "string_too_short":
+        return f"write at least {ctx.get('min_length')} characters"
+    if kind == "string_too_long":
+        return f"write at most {ctx.get('max_length')} characters"
+    if kind.startswith("url_") or kind == "url_parsing":
+        return "not a web address: it should start with https:// or http://"
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return "give a date"
+    if kind in ("enum", "literal_error", "missing") or item["loc"][:1] == ("confidence",):
+        return "choose one"
+    if kind in ("less_than_equal", "greater_than_equal") and item["loc"][:1] == ("score",):
+        return "give a number from 0 to 1"
+    if kind in ("less_than_equal", "greater_than_equal") and item["loc"][:1] == ("risk_factor",):
+        return "choose one of the 14 risk factors"
+    if kind in ("int_parsing", "float_parsing"):
+        return "give a number"
+    return str(item["msg"]).removeprefix("Value error, ")
+
+
 def _message(item: Any, form: AssessmentForm) -> tuple[str, str]:
     loc = [str(p) for p in item["loc"]]
-    message = str(item["msg"]).removeprefix("Value error, ")
+    message = _plain(item)
     name = loc[0] if loc else ""
     if name not in FIELD_LABELS:
         return "", message[0].upper() + message[1:]
@@ -105,7 +127,7 @@ def _message(item: Any, form: AssessmentForm) -> tuple[str, str]:
     if name == "links" and len(loc) > 1 and loc[1].isdigit():
         position = int(loc[1])
         given = _links(form.links)[position] if position < len(_links(form.links)) else ""
-        return name, f"{label}: line {position + 1} ({given!r}) is not a web address: {message}"
+        return name, f"{label}: line {position + 1} ({given!r}) is {message}"
     return name, f"{label}: {message}"
 
 
