@@ -318,3 +318,44 @@ def test_the_api_routes_still_answer_api_clients(
     listed = client.get("/assessments", headers={"X-API-Key": key})
     assert listed.status_code == 200
     assert listed.json()[0]["id"] == created.json()["id"]
+
+
+def test_a_replacement_supersedes_and_an_administrator_withdraws(
+    new_client: Callable[[], TestClient],
+    people: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    author = _signed_in(new_client, people["author"])
+    second = _signed_in(new_client, people["second"])
+    old_id = _record(author)
+    old_page = f"/assessments/{old_id}"
+    assert _post(second, f"{old_page}/approve", {}, old_page).status_code == 303
+
+    # The approved one's page links to a prefilled form for its replacement.
+    link = f"/assessments/new?country=KEN&amp;factor=12&amp;supersedes={old_id}"
+    assert link in author.get(old_page, headers=HTML).text
+    form = author.get(link.replace("&amp;", "&"), headers=HTML).text
+    assert f'name="supersedes_id" inputmode="numeric" size="8" value="{old_id}"' in form
+    new_id = _record(author, level="very_high", supersedes_id=str(old_id))
+    new_page = f"/assessments/{new_id}"
+    assert _post(second, f"{new_page}/approve", {}, new_page).status_code == 303
+    assert _stored(session_factory, old_id).status is AssessmentStatus.SUPERSEDED
+    assert _trail(session_factory, old_id)[-1][0] == "superseded"
+
+    # The replacement of another factor is refused beside its field.
+    wrong = _post(author, "/assessments", _valid(risk_factor="10", supersedes_id=str(new_id)), "/")
+    assert wrong.status_code == 422
+    assert 'id="supersedes_id-error"' in wrong.text
+
+    # Not its author, but an administrator: may withdraw; the second analyst may not.
+    refused = _post(second, f"{new_page}/withdraw", {"reason": "Out of date."}, new_page)
+    assert refused.status_code == 403
+    assert "only its author or an administrator may withdraw it" in refused.text
+    admin = _signed_in(new_client, people["admin"])
+    done = _post(admin, f"{new_page}/withdraw", {"reason": "Out of date."}, new_page)
+    assert done.status_code == 303
+    assert _stored(session_factory, new_id).status is AssessmentStatus.WITHDRAWN
+    kind, actor = _trail(session_factory, new_id)[-1]
+    assert kind == "withdrawn"
+    assert actor.startswith("user:")
+    assert actor.endswith(people["admin"])

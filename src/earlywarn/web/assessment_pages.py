@@ -55,11 +55,11 @@ def factor_names(config: Configuration) -> dict[int, str]:
     return {f.number: f.name for f in config.framework.risk_factors}
 
 
-def shown(config: Configuration, a: Any) -> dict[str, Any]:
+def shown(names: dict[int, str], a: Any) -> dict[str, Any]:
     """An assessment (``AssessmentOut``) with its factor's name and people by name."""
     return {
         **a.model_dump(),
-        "factor_name": factor_names(config).get(a.risk_factor, ""),
+        "factor_name": names.get(a.risk_factor, ""),
         "author_name": person(a.author),
         "reviewer_name": person(a.reviewer or ""),
     }
@@ -93,7 +93,7 @@ def assessment_list(
         request,
         "assessments.html",
         user,
-        assessments=[shown(config, a) for a in found],
+        assessments=[shown(factor_names(config), a) for a in found],
         country_names=names,
         countries=countries,
         factors=factor_names(config),
@@ -132,7 +132,7 @@ def detail_response(
         "assessment.html",
         user,
         status_code=status_code,
-        a=shown(config, found),
+        a=shown(factor_names(config), found),
         country_name=country.name if country else found.country_iso3,
         events=[{**e.model_dump(), "actor_name": person(e.actor)} for e in found.events],
         own=own,
