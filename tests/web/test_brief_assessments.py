@@ -153,13 +153,18 @@ def test_the_assessments_section_in_a_browser(base_url: str, recorded: None) -> 
             assert urlsplit(page.url).path == "/countries/KEN", page.content()[:500]
             section = page.locator("section[aria-labelledby=assessments-h]")
             assert section.is_visible()
-            rows = section.locator("tbody tr")
+            rows = section.locator("#assessments-current tbody tr")
             assert rows.count() == 1
             text = rows.first.inner_text()
             assert "12." in text
             assert "Amina Author, approved by Rui Reviewer" in text
             assert "<script>removal</script>" in text  # shown as text, not run
-            link = section.locator("a[href='https://example.org/report-12']")
+            # An analyst also sees the pending one, marked as not counting yet.
+            pending = section.locator("#assessments-pending tbody tr")
+            assert pending.count() == 1
+            assert "pending" in pending.first.inner_text()
+            assert "Pending: a rumour" in pending.first.inner_text()
+            link = section.locator("#assessments-current a[href='https://example.org/report-12']")
             assert link.is_visible()
             results = axe_module.Axe().run(page)
             bad = [

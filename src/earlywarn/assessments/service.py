@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from earlywarn.assessments.schemas import (
     AssessmentIn,
     AssessmentOut,
 )
-from earlywarn.auth.service import Principal
 from earlywarn.countries import repository as countries_repository
 from earlywarn.db import utc_now
 from earlywarn.framework.assessment_schema import AssessmentsConfig
@@ -40,6 +39,20 @@ class AssessmentConflict(AssessmentError):
 
 class AssessmentForbidden(AssessmentError):
     """A change this caller may not make, e.g. approving one's own assessment (403)."""
+
+
+class Actor(Protocol):
+    """Who records or reviews: an API key's principal, or a signed-in web user (without a
+    key; its name is its e-mail address)."""
+
+    @property
+    def actor(self) -> str: ...
+    @property
+    def key_id(self) -> int | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> Role: ...
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,7 @@ def create(
     session: Session,
     config: AssessmentsConfig,
     body: AssessmentIn,
-    principal: Principal,
+    principal: Actor,
     *,
     today: date | None = None,
 ) -> Assessment:
@@ -162,8 +175,11 @@ def create(
     return assessment
 
 
-def _same_person(a: Assessment, principal: Principal) -> bool:
-    """The author, by key, or by the name on another key (one person may hold two keys)."""
+def _same_person(a: Assessment, principal: Actor) -> bool:
+    """The author, by key, by account, or by the name on another key (one person may hold two
+    keys)."""
+    if a.author == principal.actor:
+        return True
     if a.author_key_id is not None and a.author_key_id == principal.key_id:
         return True
     _, _, author_name = a.author.partition(":")[2].partition(":")
@@ -183,7 +199,7 @@ def _pending(session: Session, assessment_id: int) -> Assessment:
 
 
 def approve(
-    session: Session, assessment_id: int, principal: Principal, *, note: str | None = None
+    session: Session, assessment_id: int, principal: Actor, *, note: str | None = None
 ) -> Assessment:
     """Four-eyes: a second analyst or an administrator, never the author, approves."""
     a = _pending(session, assessment_id)
@@ -215,9 +231,7 @@ def approve(
     return a
 
 
-def reject(
-    session: Session, assessment_id: int, principal: Principal, *, reason: str
-) -> Assessment:
+def reject(session: Session, assessment_id: int, principal: Actor, *, reason: str) -> Assessment:
     a = _pending(session, assessment_id)
     if _same_person(a, principal):
         raise AssessmentForbidden(
@@ -232,9 +246,7 @@ def reject(
     return a
 
 
-def withdraw(
-    session: Session, assessment_id: int, principal: Principal, *, reason: str
-) -> Assessment:
+def withdraw(session: Session, assessment_id: int, principal: Actor, *, reason: str) -> Assessment:
     """The author or an administrator takes back a pending or approved assessment."""
     a = repository.get(session, assessment_id, for_update=True)
     if a is None:

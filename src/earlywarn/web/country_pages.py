@@ -65,7 +65,7 @@ def country_page(
         chart=history_chart(brief.history, config.scoring.levels),
         colours=LEVEL_COLOURS,
         levels=config.scoring.levels,
-        assessments=current_assessments(session, config, brief.country.iso3),
+        assessments=current_assessments(session, config, brief.country.iso3, user),
     )
 
 

@@ -15,6 +15,8 @@ from earlywarn.web import (
     admin_weights,
     alert_actions,
     alert_pages,
+    assessment_pages,
+    assessment_record,
     auth_pages,
     country_pages,
     methodology,
@@ -57,6 +59,9 @@ def install(app: FastAPI) -> None:
         *country_pages.pages.routes,
         *alert_pages.pages.routes,
         *alert_actions.pages.routes,
+        # /assessments/new before /assessments/{id}
+        *assessment_record.pages.routes,
+        *assessment_pages.pages.routes,
     ]
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _login_required)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from earlywarn.auth.accounts import WebUser
 from earlywarn.framework.priority_text import priority_why
+from earlywarn.web.assessment_section import person
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -50,6 +51,8 @@ templates.env.filters["number"] = _number
 templates.env.filters["percent"] = _percent
 templates.env.filters["when"] = _when
 templates.env.filters["age"] = _age
+# Audit-trail actors ("key:12:Jane", "user:3:jane@example.org") by name.
+templates.env.filters["person"] = person
 # The same words for a priority action's reasons as the e-mail and the CAP instruction.
 templates.env.filters["priority_why"] = priority_why
 
