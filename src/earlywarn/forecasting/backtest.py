@@ -19,7 +19,6 @@ import numpy.typing as npt
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
-from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.estimators import (
     FitCache,
@@ -28,6 +27,7 @@ from earlywarn.forecasting.estimators import (
     build_submodel,
     data_digest,
     encoded_target,
+    fit_threads,
     sharing_fits,
 )
 from earlywarn.forecasting.ewp_reference import training_rows_for
@@ -165,11 +165,15 @@ def forecast_from(
 
 
 def _step(
-    panel: Panel, factory: ModelFactory, forecast_year: int, target: str
+    panel: Panel,
+    factory: ModelFactory,
+    forecast_year: int,
+    target: str,
+    threads: int | None = 1,
 ) -> tuple[YearForecast, str | None, float, dict[str, Any]]:
     start = time.process_time()
-    # Small fits: one OpenMP thread per step (steps run in parallel instead).
-    with threadpool_limits(limits=1, user_api="openmp"):
+    # Small fits: one thread per step (steps run in parallel instead).
+    with fit_threads(threads):
         forecast, model = forecast_from(panel, factory, forecast_year, target=target)
     report = getattr(model, "selection_report", None)
     detail = {"forecast_year": forecast_year, **report()} if report is not None else {}
@@ -177,16 +181,21 @@ def _step(
 
 
 def _fit_training_set(
-    specs: list[FitSpec], X: FloatArray, y: npt.NDArray[np.int64]
+    specs: list[FitSpec], X: FloatArray, y: npt.NDArray[np.int64], threads: int | None = 1
 ) -> tuple[list[BaseEstimator], float]:
     start = time.process_time()
-    with threadpool_limits(limits=1, user_api="openmp"):
+    with fit_threads(threads):
         models = [build_submodel(spec).fit(X, y) for spec in specs]
     return models, time.process_time() - start
 
 
 def _shared_fits(
-    panel: Panel, factory: ModelFactory, years: Sequence[int], target: str, jobs: int
+    panel: Panel,
+    factory: ModelFactory,
+    years: Sequence[int],
+    target: str,
+    jobs: int,
+    threads: int | None = 1,
 ) -> tuple[FitCache, float]:
     """Fit, in parallel and once each, the distinct sub-models the ensemble's steps need.
 
@@ -209,7 +218,7 @@ def _shared_fits(
     # Largest training sets first, so the workers finish together.
     order = sorted(sets, key=lambda digest: -len(sets[digest][1]))
     fitted = Parallel(n_jobs=jobs)(
-        delayed(_fit_training_set)(sets[d][2], sets[d][0], sets[d][1]) for d in order
+        delayed(_fit_training_set)(sets[d][2], sets[d][0], sets[d][1], threads) for d in order
     )
     for digest, (models, _) in zip(order, fitted, strict=True):
         for spec, model in zip(sets[digest][2], models, strict=True):
@@ -230,8 +239,11 @@ def run_backtest(
     share_fits: bool = True,
     horizon_years: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    threads_per_fit: int | None = 1,
 ) -> BacktestResult:
     """``share_fits=False`` fits every step on its own (same forecasts, ~2.5x the work).
+    ``threads_per_fit=None`` leaves the native thread pools at their defaults (same forecasts,
+    more CPU: see ``estimators.fit_threads``).
 
     The forecast years are ``first_train_year + 2`` to ``last_train_year + 2`` for both
     horizons; the two-year forecasts score the years after them up to ``last_train_year + 3``
@@ -251,7 +263,9 @@ def run_backtest(
     years = range(first_train_year + TARGET_LEAD_YEARS, last_train_year + TARGET_LEAD_YEARS + 1)
     jobs = n_jobs if n_jobs is not None else min(2, os.cpu_count() or 1)
     cache, worker_cpu = (
-        _shared_fits(panel, factory, years, target, jobs) if share_fits else (FitCache(), 0.0)
+        _shared_fits(panel, factory, years, target, jobs, threads_per_fit)
+        if share_fits
+        else (FitCache(), 0.0)
     )
     if share_fits and getattr(factory(), "shares_fits_serially", False):
         # The nested procedure decides what to fit as it goes (stage 2 depends on stage 1), so
@@ -260,18 +274,21 @@ def run_backtest(
         steps = []
         with sharing_fits(cache):
             for done, year in enumerate(years, start=1):
-                steps.append(_step(panel, factory, year, target))
+                steps.append(_step(panel, factory, year, target, threads_per_fit))
                 if progress is not None:
                     progress(done, len(years))
     elif cache.fits:
         # Every costly fit is done; what is left per step (selection, calibration, the final
         # logit) is light and runs here, drawing on the shared fits.
         with sharing_fits(cache):
-            steps = [_step(panel, factory, year, target) for year in reversed(years)]
+            steps = [
+                _step(panel, factory, year, target, threads_per_fit) for year in reversed(years)
+            ]
     else:
         # Newest (largest) training sets first, so the two workers finish together.
         steps = Parallel(n_jobs=jobs)(
-            delayed(_step)(panel, factory, year, target) for year in reversed(years)
+            delayed(_step)(panel, factory, year, target, threads_per_fit)
+            for year in reversed(years)
         )
         worker_cpu = sum(c for _, _, c, _ in steps) if jobs != 1 else 0.0
     forecasts = {f.year: f for f, _, _, _ in steps}

@@ -29,6 +29,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.ewp_reference import EwpReference, glmnet_column_order
 
@@ -54,6 +55,21 @@ _EPS = 1e-6
 # ("forest", n_estimators, min_samples_leaf, max_samples, random_state).
 FitSpec = tuple[Any, ...]
 FitKey = tuple[FitSpec, str]
+
+
+@contextmanager
+def fit_threads(threads: int | None = 1) -> Iterator[None]:
+    """Run the fits inside with at most ``threads`` threads in every native thread pool
+    (OpenMP: gradient boosting; BLAS: numpy's and scipy's OpenBLAS); ``None`` leaves the
+    libraries' defaults. The fits here are small (a few thousand rows): extra threads mostly
+    spin waiting for work, and OpenBLAS's spin after every matrix product on the default two
+    threads alone cost ewp-reference about a fifth more CPU (benchmarks/forecast_threads.py).
+    Every sub-model's result is independent of the thread count (tested)."""
+    if threads is None:
+        yield
+        return
+    with threadpool_limits(limits=threads):
+        yield
 
 
 def data_digest(X: FloatArray, y: npt.NDArray[Any]) -> str:

@@ -38,6 +38,7 @@ def run_both_horizons(
     last_train_year: int,
     n_jobs: int | None = None,
     progress: Progress | None = None,
+    threads_per_fit: int | None = 1,
 ) -> tuple[BacktestResult, dict[str, Any]]:
     results: dict[int, BacktestResult] = {}
     for horizon in (2, 1):
@@ -68,6 +69,7 @@ def run_both_horizons(
             n_jobs=n_jobs,
             horizon_years=horizon,
             progress=step,
+            threads_per_fit=threads_per_fit,
         )
     two, one = results[2], results[1]
     summary = two.summary()

@@ -27,9 +27,9 @@ import joblib
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, clone
-from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.calibration import backtest_card_lines
+from earlywarn.forecasting.estimators import fit_threads
 from earlywarn.forecasting.ewp_reference import training_rows_for
 from earlywarn.forecasting.panel import FloatArray, Panel
 
@@ -95,9 +95,9 @@ def train_bundle(
         X, y = training_rows_for(model, known, target)
         if len(np.unique(y)) != 2:
             raise RegistryError(f"outcome {target!r} has no onsets (or only onsets) to learn from")
-        # A few thousand rows: extra OpenMP threads only spin, and on a shared machine
-        # they cost far more CPU than they save.
-        with threadpool_limits(limits=1, user_api="openmp"):
+        # A few thousand rows: extra OpenMP and BLAS threads mostly spin, and on a shared
+        # machine they cost far more CPU than they save.
+        with fit_threads(1):
             estimator = clone(model)
             if "lead_years" in estimator.get_params(deep=False):
                 # The nested procedure keeps the horizon's lead in its inner windows, and the
