@@ -9,7 +9,7 @@ from enum import Enum
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from earlywarn.app.cluster.models import JobRun, JobRunStatus, NodeRole, SchedulerNode
 from earlywarn.db import session_scope
@@ -170,6 +170,30 @@ def forget_nodes_before(factory: sessionmaker[Session], before: datetime) -> Non
     """Processes long gone (one row per process start would otherwise pile up)."""
     with session_scope(factory) as session:
         session.execute(delete(SchedulerNode).where(SchedulerNode.heartbeat_at < before))
+
+
+def prune_finished_runs(factory: sessionmaker[Session], *, finished_before: datetime) -> int:
+    """Delete the runs that finished before ``finished_before``, except each job's latest slot:
+    the scheduler reads it to know which slot is due next (``last_slot``). Running rows are
+    never deleted. Returns how many rows went."""
+    newer = aliased(JobRun)
+    latest_of_job = (
+        select(func.max(newer.scheduled_for))
+        .where(newer.job_name == JobRun.job_name)
+        .scalar_subquery()
+    )
+    with session_scope(factory) as session:
+        result = session.execute(
+            delete(JobRun)
+            .where(
+                JobRun.status != JobRunStatus.RUNNING,
+                JobRun.finished_at.is_not(None),
+                JobRun.finished_at < finished_before,
+                JobRun.scheduled_for < latest_of_job,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def leader_heartbeat(session: Session) -> datetime | None:
