@@ -117,9 +117,8 @@ def claim_on_demand(
     except IntegrityError:
         pass
     with session_scope(factory) as session:
-        existing = session.scalars(
-            select(JobRun).where(JobRun.job_name == job_name, JobRun.scheduled_for == ON_DEMAND_SLOT)
-        ).one_or_none()
+        mine = (JobRun.job_name == job_name) & (JobRun.scheduled_for == ON_DEMAND_SLOT)
+        existing = session.scalars(select(JobRun).where(mine)).one_or_none()
         if existing is None:
             return None
         if existing.status is JobRunStatus.RUNNING and not _node_dead(
