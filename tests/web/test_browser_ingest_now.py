@@ -114,7 +114,7 @@ def test_an_admin_ingests_a_source_now_in_chromium(
     page.wait_for_load_state()
     assert urlsplit(page.url).path == "/admin/sources"
     disabled = page.locator("#source-worldbank td.ingest-now")
-    assert "Disabled in config/sources.yaml" in (disabled.text_content() or "")
+    assert "Cannot run: disabled in config/sources.yaml." in (disabled.text_content() or "")
     assert disabled.locator("button").count() == 0
     _accessible(page)
 

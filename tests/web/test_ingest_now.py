@@ -168,8 +168,10 @@ def test_disabled_and_unconfigured_sources_say_why_and_cannot_start(
 ) -> None:
     client, token = _admin(new_client, users)
     page = client.get("/admin/sources").text
-    assert "Disabled in config/sources.yaml (enabled: false)." in _row(page, "worldbank")
-    assert "Not configured: set EARLYWARN_UCDP_TOKEN." in _row(page, "ucdp")
+    assert "Cannot run: disabled in config/sources.yaml." in _row(page, "worldbank")
+    ucdp = _row(page, "ucdp")
+    assert "Cannot run until configured (see Why)." in ucdp
+    assert ucdp.count("EARLYWARN_UCDP_TOKEN") == 1  # named once, in Why
     for source_id in ("worldbank", "ucdp"):
         assert f'action="/admin/sources/{source_id}/ingest"' not in _row(page, source_id)
     disabled = client.post("/admin/sources/worldbank/ingest", data={"csrf_token": token})

@@ -41,11 +41,11 @@ class IngestStarter(Protocol):
 def why_not_runnable(health: SourceHealth) -> str | None:
     """Why the page offers no button for this source (``None``: it may run)."""
     if health.max_age_days is None:  # known from its data only
-        return "Not in config/sources.yaml: load its file with earlywarn import."
+        return "Cannot run here: not in config/sources.yaml (load it with earlywarn import)."
     if not health.enabled:
-        return "Disabled in config/sources.yaml (enabled: false)."
-    if health.missing_settings:
-        return f"Not configured: set {', '.join(health.missing_settings)}."
+        return "Cannot run: disabled in config/sources.yaml."
+    if health.missing_settings:  # the Why column names the settings
+        return "Cannot run until configured (see Why)."
     return None
 
 
