@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.cluster import repository
-from earlywarn.app.cluster.models import JobRun
+from earlywarn.app.cluster.models import JobRun, NodeRole
 from earlywarn.app.factory import create_app
 from earlywarn.app.ingest_now import JOB_PREFIX
+from earlywarn.app.scheduler import SOURCE_JOB_PREFIX
 from earlywarn.countries.service import seed_countries
-from earlywarn.db import session_scope
+from earlywarn.db import session_scope, utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import FileSourceConfig
 from earlywarn.observations.models import IngestRun, Observation, RunStatus
@@ -206,4 +208,35 @@ def test_only_an_admin_with_the_form_token_starts_an_ingest(
     assert anonymous.status_code in (303, 403)
     with session_factory() as session:
         assert session.scalar(select(func.count()).select_from(JobRun)) == 0
+    assert pts_server.requests == []
+
+
+def test_no_run_starts_while_the_sources_own_scheduled_job_runs(
+    new_client: Callable[[], TestClient],
+    users: dict[Role, str],
+    session_factory: sessionmaker[Session],
+    pts_server: PayloadServer,
+) -> None:
+    now = utc_now()
+    repository.heartbeat(
+        session_factory,
+        "scheduler-1",
+        role=NodeRole.LEADER,
+        now=now,
+        started_at=now,
+        leader_since=now,
+    )
+    claim, _ = repository.claim_slot(
+        session_factory,
+        f"{SOURCE_JOB_PREFIX}pts",
+        now,
+        "scheduler-1",
+        now=now,
+        node_stale_after=timedelta(minutes=1),
+    )
+    assert claim is repository.Claim.CLAIMED
+    client, token = _admin(new_client, users)
+    refused = client.post("/admin/sources/pts/ingest", data={"csrf_token": token})
+    assert refused.status_code == 409
+    assert "already running" in refused.text
     assert pts_server.requests == []
