@@ -132,3 +132,34 @@ def test_a_failing_job_records_its_error(session_factory: sessionmaker[Session])
     runner.close()
     assert run.status is JobRunStatus.FAILED
     assert run.error == "RuntimeError: the source answered 503"
+
+
+def test_closing_cancels_queued_runs_and_leaves_their_rows_to_the_take_over(
+    session_factory: sessionmaker[Session],
+) -> None:
+    runner = OnDemandRunner(session_factory, tick_seconds=0.2)
+    release = threading.Event()
+    started: list[str] = []
+
+    def work(name: str) -> None:
+        started.append(name)
+        release.wait(WAIT_SECONDS)
+
+    for name in ("a", "b", "c"):  # two run at once; "c" waits in the queue
+        assert runner.start(name, lambda name=name: work(name))
+    deadline = time.monotonic() + WAIT_SECONDS
+    while len(started) < 2:
+        assert time.monotonic() < deadline, "the first two runs did not start"
+        time.sleep(0.01)
+    threading.Timer(0.3, release.set).start()
+    runner.close(grace_seconds=WAIT_SECONDS)
+    assert runner._idle.is_set()  # every run ended or was cancelled: nothing left counted
+    statuses = {
+        name: run.status
+        for name, run in repository.latest_runs(session_factory, ["a", "b", "c"]).items()
+    }
+    assert statuses == {
+        "a": JobRunStatus.SUCCEEDED,
+        "b": JobRunStatus.SUCCEEDED,
+        "c": JobRunStatus.RUNNING,  # claimed, never started: interrupted once its node is stale
+    }

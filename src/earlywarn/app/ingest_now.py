@@ -9,6 +9,7 @@ import functools
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.cluster import repository
+from earlywarn.app.cluster.models import JobRunStatus
 from earlywarn.app.cluster.on_demand import OnDemandRunner
 from earlywarn.app.scheduler import SOURCE_JOB_PREFIX, run_source_job
 from earlywarn.framework.config import Configuration
@@ -34,7 +35,7 @@ class IngestNow:
     def start(self, source_id: str) -> bool:
         self._check_runnable(source_id)
         scheduled = repository.latest_runs(self.factory, [SOURCE_JOB_PREFIX + source_id])
-        if any(run.status.value == "running" for run in scheduled.values()):
+        if any(run.status is JobRunStatus.RUNNING for run in scheduled.values()):
             return False  # its own schedule is fetching it right now
         work = functools.partial(
             run_source_job, self.factory, self.settings, self.config, source_id, trigger=TRIGGER

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -70,7 +70,9 @@ class OnDemandRunner:
                 threading.Thread(
                     target=self._heartbeat_loop, name="earlywarn-on-demand-beat", daemon=True
                 ).start()
-        self._pool.submit(self._execute, job_name, run_id, work)
+        future = self._pool.submit(self._execute, job_name, run_id, work)
+        # Also when it is cancelled unstarted at close: its row is left to the take-over.
+        future.add_done_callback(self._done)
         return True
 
     def close(self, *, grace_seconds: float = 30.0) -> None:
@@ -97,11 +99,12 @@ class OnDemandRunner:
             )
         except SQLAlchemyError:
             log.exception("on-demand job %s: its run record could not be finished", job_name)
-        finally:
-            with self._lock:
-                self._running -= 1
-                if self._running == 0:
-                    self._idle.set()
+
+    def _done(self, _future: Future[None]) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0:
+                self._idle.set()
 
     def _heartbeat_loop(self) -> None:
         while not self._idle.wait(self.tick_seconds):
