@@ -4,6 +4,7 @@ that process died."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from datetime import timedelta
@@ -146,7 +147,7 @@ def test_closing_cancels_queued_runs_and_leaves_their_rows_to_the_take_over(
         release.wait(WAIT_SECONDS)
 
     for name in ("a", "b", "c"):  # two run at once; "c" waits in the queue
-        assert runner.start(name, lambda name=name: work(name))
+        assert runner.start(name, functools.partial(work, name))
     deadline = time.monotonic() + WAIT_SECONDS
     while len(started) < 2:
         assert time.monotonic() < deadline, "the first two runs did not start"
