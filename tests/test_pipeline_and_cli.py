@@ -300,7 +300,11 @@ def test_each_source_gets_its_own_scheduled_job(
     try:
         jobs = {name: str(job.trigger) for name, job in running.cluster.jobs.items()}
         # ucdp has no token: not scheduled; gdelt is disabled; acled has no schedule.
-        assert set(jobs) == {scheduler.JOB_ID, f"{scheduler.SOURCE_JOB_PREFIX}worldbank"}
+        assert set(jobs) == {
+            scheduler.JOB_ID,
+            f"{scheduler.SOURCE_JOB_PREFIX}worldbank",
+            scheduler.MAINTENANCE_JOB_ID,
+        }
         assert running.delivery is not None
         assert running.delivery.get_job(scheduler.DELIVERY_JOB_ID) is not None
         assert "day_of_week='1'" in jobs[f"{scheduler.SOURCE_JOB_PREFIX}worldbank"]

@@ -482,7 +482,7 @@ def _an_admin_adds_a_focal_point_its_endpoints_and_a_key(browser: Any, served: S
     page.wait_for_load_state()
     ewp = page.locator("#source-ewp")
     assert "imported" in (ewp.text_content() or "")
-    page.screenshot(path=str(served.shots / "admin-sources.png"))
+    page.screenshot(path=str(served.shots / "admin-sources.png"), full_page=True)
     _accessible(page)
     page.context.close()
 

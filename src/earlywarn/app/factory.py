@@ -19,6 +19,7 @@ from earlywarn.api import errors, health, probes
 from earlywarn.api.limits import BodyLimitMiddleware
 from earlywarn.api.request_id import RequestIdMiddleware
 from earlywarn.app import metrics
+from earlywarn.app.ingest_now import IngestNow
 from earlywarn.app.keys import configure_secrets
 from earlywarn.assessments import router as assessments_router
 from earlywarn.auth import cache as key_cache
@@ -150,6 +151,7 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.stop(app)
+            app.state.ingest_now.close()
             if owns_engine:
                 db_engine.dispose()
 
@@ -175,6 +177,8 @@ def create_app(
     app.state.alert_event_sink = AlertNotifier(
         config.alerting.escalation, config.action_map.priority.max_actions
     )
+    # The sources page's "Ingest now" runs the scheduler's source job in the background.
+    app.state.ingest_now = IngestNow(session_factory, settings, config)
     # Checks the e-mails' one-click acknowledge links with the delivery worker's secret.
     app.state.ack_links = ack_links.from_settings(settings)
     errors.install_error_handlers(app)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,15 +21,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from earlywarn.app.cluster import repository as cluster_repository
 from earlywarn.app.cluster.runner import ClusterScheduler, JobObserver
 from earlywarn.app.cluster.slots import ScheduledJob, cron_trigger, interval_trigger
 from earlywarn.app.logs import QUIET_LOGGERS
 from earlywarn.app.pipeline import run_pipeline
+from earlywarn.db import utc_now
 from earlywarn.framework.config import Configuration
 from earlywarn.framework.sources_schemas import SourcesConfig
 from earlywarn.ingest import service as ingest_service
 from earlywarn.ingest.registry import CONNECTORS
 from earlywarn.ingest.selection import select_sources
+from earlywarn.observations.models import IngestRun
 from earlywarn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,9 @@ log = logging.getLogger(__name__)
 JOB_ID = "earlywarn-pipeline"
 SOURCE_JOB_PREFIX = "earlywarn-ingest-"
 DELIVERY_JOB_ID = "earlywarn-delivery"
+MAINTENANCE_JOB_ID = "earlywarn-maintenance"
+# Daily, at a quiet minute away from the sources' default schedules.
+MAINTENANCE_CRON = "47 3 * * *"
 
 
 class JobFailedError(RuntimeError):
@@ -58,10 +65,16 @@ def run_pipeline_job(
 
 
 def run_source_job(
-    factory: sessionmaker[Session], settings: Settings, config: Configuration, source_id: str
-) -> None:
-    """One source on its own schedule. Its run records success or failure; scoring waits for
-    the pipeline's next run, so scores never mix half of a cycle's sources."""
+    factory: sessionmaker[Session],
+    settings: Settings,
+    config: Configuration,
+    source_id: str,
+    *,
+    trigger: str = "scheduler",
+) -> list[IngestRun]:
+    """One source on its own schedule (or asked for now, ``trigger="web"``). Its run records
+    success or failure; scoring waits for the pipeline's next run, so scores never mix half of
+    a cycle's sources. Raises ``JobFailedError`` when a run failed; returns the runs."""
     if source_id in CONNECTORS:
         runs = [
             ingest_service.ingest_source(
@@ -70,7 +83,7 @@ def run_source_job(
                 config,
                 source_id,
                 source_config=config.sources.api_sources().get(source_id),
-                trigger="scheduler",
+                trigger=trigger,
             )
         ]
     else:
@@ -79,15 +92,23 @@ def run_source_job(
             settings,
             config,
             sources=config.sources,
-            trigger="scheduler",
+            trigger=trigger,
             only=source_id,
             include_api=False,
         )
     for run in runs:
-        log.info("scheduled ingest %s: run %s %s", source_id, run.id, run.status)
+        log.info("%s ingest %s: run %s %s", trigger, source_id, run.id, run.status)
     failed = [run for run in runs if run.status == "failed"]
     if failed:
         raise JobFailedError(f"ingest of {source_id} failed: {failed[0].error}")
+    return runs
+
+
+def run_maintenance_job(factory: sessionmaker[Session], config: Configuration) -> None:
+    """Delete the scheduler's old finished run records (``job_runs_retention_days``)."""
+    retention = timedelta(days=config.sources.job_runs_retention_days)
+    pruned = cluster_repository.prune_finished_runs(factory, finished_before=utc_now() - retention)
+    log.info("maintenance: %d finished job run(s) older than %s deleted", pruned, retention)
 
 
 def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
@@ -104,7 +125,7 @@ def source_jobs(settings: Settings, sources: SourcesConfig) -> dict[str, str]:
 def scheduled_jobs(
     factory: sessionmaker[Session], settings: Settings, config: Configuration
 ) -> list[ScheduledJob]:
-    """The slotted jobs: each source with a schedule of its own, then the pipeline."""
+    """The slotted jobs: each source with a schedule of its own, the pipeline, maintenance."""
     jobs: list[ScheduledJob] = []
     for source_id, crontab in source_jobs(settings, config.sources).items():
         run = functools.partial(run_source_job, factory, settings, config, source_id)
@@ -117,6 +138,8 @@ def scheduled_jobs(
     )
     jobs.append(ScheduledJob(JOB_ID, trigger, lambda: run_pipeline_job(factory, settings, config)))
     log.info("pipeline scheduled: %s (UTC)", trigger)
+    maintenance = functools.partial(run_maintenance_job, factory, config)
+    jobs.append(ScheduledJob(MAINTENANCE_JOB_ID, cron_trigger(MAINTENANCE_CRON), maintenance))
     return jobs
 
 

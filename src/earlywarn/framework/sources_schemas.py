@@ -216,6 +216,9 @@ class SourcesConfig(_StrictConfig):
     sdg: SdgSourceConfig | None = None
     untc: UntcSourceConfig | None = None
     files: dict[str, FileSourceConfig] = Field(default_factory=dict)
+    # The scheduler's record of finished job runs (job_runs) older than this is deleted by its
+    # daily maintenance job; each job's latest run and any running one are always kept.
+    job_runs_retention_days: int = Field(default=90, ge=1, le=3660)
 
     def api_sources(self) -> dict[str, ScheduledSourceConfig]:
         """Source id -> entry, for every API source present in the file (enabled or not)."""

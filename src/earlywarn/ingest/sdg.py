@@ -44,6 +44,7 @@ from earlywarn.framework.sources_schemas import SdgSourceConfig
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
+from earlywarn.ingest.paging import Listing, Page, walk_pages
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count, require_fields
 from earlywarn.settings import Settings
@@ -159,13 +160,10 @@ def _rows(
     page_size: int,
     context: ConnectorContext,
 ) -> Iterator[tuple[dict[str, Any], str]]:
-    total: int | None = None
     pages = 1
-    received = 0
-    page = 1
-    while page <= pages:
-        if page > MAX_PAGES:
-            raise RemoteSourceError(f"{LABEL}, {series}: more than {MAX_PAGES} pages; stopping")
+
+    def fetch(page: int) -> Page:
+        nonlocal pages
         what = f"{series} page {page}"
         body = http.get_json(
             DATA_PATH,
@@ -187,23 +185,24 @@ def _rows(
         data = body["data"]
         if not isinstance(data, list):
             raise RemoteSourceError(f"{LABEL}, {what}: 'data' is {type(data).__name__}")
-        if total is None:
+        total = -1
+        if page == 1:
             total = _whole(body["totalElements"], f"{LABEL}, {what}: totalElements")
             pages = _whole(body["totalPages"], f"{LABEL}, {what}: totalPages")
         if not data and page < pages:
             raise RemoteSourceError(f"{LABEL}, {what}: empty page before the last ({pages})")
-        context.report(f"SDG {series}: page {page}/{pages}, {received + len(data)}/{total} rows")
-        for position, row in enumerate(data, start=1):
-            if not isinstance(row, dict):
-                raise RemoteSourceError(f"{LABEL}, {what} row {position}: not an object")
-            yield row, f"{LABEL}, {what} row {position}"
-        received += len(data)
-        page += 1
-    if received != total:
-        raise RemoteSourceError(
+        return Page(what, data, total, more=page < pages)
+
+    def report(page: int, received: int, total: int) -> None:
+        context.report(f"SDG {series}: page {page}/{pages}, {received}/{total} rows")
+
+    def mismatch(received: int, total: int) -> str:
+        return (
             f"{LABEL}, {series}: received {received} rows but totalElements said {total}; "
             "the series changed while paging or pages were lost; fetch again"
         )
+
+    yield from walk_pages(Listing(LABEL, series, "row", MAX_PAGES), fetch, report, mismatch)
 
 
 def _whole(value: Any, where: str) -> int:

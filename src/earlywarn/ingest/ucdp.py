@@ -34,6 +34,7 @@ from earlywarn.ingest import ucdp_mass_killing
 from earlywarn.ingest.connectors import ConnectorContext, SourceDefinition
 from earlywarn.ingest.errors import RemoteSourceError
 from earlywarn.ingest.http import SourceHttp, make_client, redact_url
+from earlywarn.ingest.paging import Listing, Page, walk_pages
 from earlywarn.ingest.schemas import LoadedPayload, ObservationRecord
 from earlywarn.ingest.values import parse_count, require_fields
 from earlywarn.settings import Settings
@@ -220,13 +221,8 @@ def _events(
         "StartDate": start.isoformat(),
         "EndDate": end.isoformat(),
     }
-    total: int | None = None
-    received = 0
-    page = 0
-    while True:
-        page += 1
-        if page > MAX_PAGES:
-            raise RemoteSourceError(f"{LABEL}, {version}: more than {MAX_PAGES} pages; stopping")
+
+    def fetch(page: int) -> Page:
         what = f"gedevents {version} page {page}"
         body = http.get_json(url, what, params=params, headers=headers)
         if not isinstance(body, dict):
@@ -240,30 +236,31 @@ def _events(
         page_total = body["TotalCount"]
         if isinstance(page_total, bool) or not isinstance(page_total, int) or page_total < 0:
             raise RemoteSourceError(f"{LABEL}, {what}: TotalCount {page_total!r} is not a count")
-        if total is None:
-            total = page_total
-        context.report(f"UCDP {version}: page {page}, {received + len(result)}/{total} events")
-        for position, event in enumerate(result, start=1):
-            if not isinstance(event, dict):
-                raise RemoteSourceError(f"{LABEL}, {what} event {position}: not an object")
-            yield event, f"{LABEL}, {what} event {position}"
-        received += len(result)
         next_url = body["NextPageUrl"]
-        if not next_url:
-            break
-        if not isinstance(next_url, str):
-            raise RemoteSourceError(f"{LABEL}, {what}: NextPageUrl {next_url!r} is not a URL")
-        if not result:
-            raise RemoteSourceError(
-                f"{LABEL}, {what}: an empty page that still points to a next page"
-            )
-        # NextPageUrl carries every filter; passing params again would duplicate them.
-        url, params = next_url, None
-    if received != total:
-        raise RemoteSourceError(
+
+        def follow() -> None:
+            nonlocal url, params
+            if not isinstance(next_url, str):
+                raise RemoteSourceError(f"{LABEL}, {what}: NextPageUrl {next_url!r} is not a URL")
+            if not result:
+                raise RemoteSourceError(
+                    f"{LABEL}, {what}: an empty page that still points to a next page"
+                )
+            # NextPageUrl carries every filter; passing params again would duplicate them.
+            url, params = next_url, None
+
+        return Page(what, result, page_total, more=bool(next_url), follow=follow)
+
+    def report(page: int, received: int, total: int) -> None:
+        context.report(f"UCDP {version}: page {page}, {received}/{total} events")
+
+    def mismatch(received: int, total: int) -> str:
+        return (
             f"{LABEL}, gedevents {version}: received {received} events but TotalCount said "
             f"{total}; the release changed while paging or pages were lost; fetch again"
         )
+
+    yield from walk_pages(Listing(LABEL, version, "event", MAX_PAGES), fetch, report, mismatch)
 
 
 def _tally(

@@ -4,12 +4,12 @@ a slot's claim must be committed before its work starts, whatever the work does 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from earlywarn.app.cluster.models import JobRun, JobRunStatus, NodeRole, SchedulerNode
 from earlywarn.db import session_scope
@@ -83,6 +83,89 @@ def claim_slot(
         if getattr(taken, "rowcount", 0) == 1:
             return Claim.CLAIMED, existing.id
         return Claim.TAKEN, None
+
+
+# Jobs run on demand ("Ingest now") have no schedule: each keeps one row, at this fixed slot,
+# which a new run takes over once the last one finished. The unique (job, slot) key and a
+# compare-and-set make "one run at a time" hold across every process of a cluster.
+ON_DEMAND_SLOT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def claim_on_demand(
+    factory: sessionmaker[Session],
+    job_name: str,
+    node: str,
+    *,
+    now: datetime,
+    node_stale_after: timedelta,
+) -> int | None:
+    """Mark the on-demand job ``running`` for ``node`` and commit; ``None`` when a live node
+    runs it already. A run left ``running`` by a node whose heartbeat stopped is taken over."""
+    try:
+        with session_scope(factory) as session:
+            run = JobRun(
+                job_name=job_name,
+                scheduled_for=ON_DEMAND_SLOT,
+                status=JobRunStatus.RUNNING,
+                node=node,
+                attempts=1,
+                started_at=now,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+    except IntegrityError:
+        pass
+    with session_scope(factory) as session:
+        mine = (JobRun.job_name == job_name) & (JobRun.scheduled_for == ON_DEMAND_SLOT)
+        existing = session.scalars(select(JobRun).where(mine)).one_or_none()
+        if existing is None:
+            return None
+        if existing.status is JobRunStatus.RUNNING and not _node_dead(
+            session, existing.node, now - node_stale_after
+        ):
+            return None
+        taken = session.execute(
+            update(JobRun)
+            .where(
+                JobRun.id == existing.id,
+                JobRun.status == existing.status,
+                JobRun.node == existing.node,
+                JobRun.started_at == existing.started_at,
+            )
+            .values(
+                status=JobRunStatus.RUNNING,
+                node=node,
+                attempts=1,
+                started_at=now,
+                finished_at=None,
+                duration_seconds=None,
+                error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return existing.id if getattr(taken, "rowcount", 0) == 1 else None
+
+
+def latest_runs(factory: sessionmaker[Session], job_names: list[str]) -> dict[str, JobRun]:
+    """Each named job's latest slot (detached rows, for reading)."""
+    if not job_names:
+        return {}
+    newest = (
+        select(JobRun.job_name, func.max(JobRun.scheduled_for).label("slot"))
+        .where(JobRun.job_name.in_(job_names))
+        .group_by(JobRun.job_name)
+        .subquery()
+    )
+    with session_scope(factory) as session:
+        rows = session.scalars(
+            select(JobRun).join(
+                newest,
+                (JobRun.job_name == newest.c.job_name) & (JobRun.scheduled_for == newest.c.slot),
+            )
+        ).all()
+        session.expunge_all()
+    return {row.job_name: row for row in rows}
 
 
 def _node_dead(session: Session, node: str, stale_before: datetime) -> bool:
@@ -170,6 +253,30 @@ def forget_nodes_before(factory: sessionmaker[Session], before: datetime) -> Non
     """Processes long gone (one row per process start would otherwise pile up)."""
     with session_scope(factory) as session:
         session.execute(delete(SchedulerNode).where(SchedulerNode.heartbeat_at < before))
+
+
+def prune_finished_runs(factory: sessionmaker[Session], *, finished_before: datetime) -> int:
+    """Delete the runs that finished before ``finished_before``, except each job's latest slot:
+    the scheduler reads it to know which slot is due next (``last_slot``). Running rows are
+    never deleted. Returns how many rows went."""
+    newer = aliased(JobRun)
+    latest_of_job = (
+        select(func.max(newer.scheduled_for))
+        .where(newer.job_name == JobRun.job_name)
+        .scalar_subquery()
+    )
+    with session_scope(factory) as session:
+        result = session.execute(
+            delete(JobRun)
+            .where(
+                JobRun.status != JobRunStatus.RUNNING,
+                JobRun.finished_at.is_not(None),
+                JobRun.finished_at < finished_before,
+                JobRun.scheduled_for < latest_of_job,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 def leader_heartbeat(session: Session) -> datetime | None:

@@ -27,7 +27,7 @@ _TICK = timedelta(microseconds=1)
 class ScheduledJob:
     name: str
     trigger: BaseTrigger
-    run: Callable[[], None]
+    run: Callable[[], object]  # what it returns is not used
 
 
 def cron_trigger(crontab: str) -> CronTrigger:
