@@ -34,7 +34,7 @@ killing stops), so a later rise counts as a new onset; UCDP counts only organise
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,7 +143,7 @@ def knowable(variable: str, year: int, first: int) -> bool:
 
 def _values(one_sided: OneSided, iso3: str, year: int, first: int) -> dict[str, float | None]:
     found = one_sided.episodes(iso3, year)
-    candidates = {
+    candidates: dict[str, Callable[[], float | None]] = {
         "ucdp.mass_killing_episodes": lambda: None if found is None else float(len(found)),
         "ucdp.mass_killing_onset": lambda: _flag(_onset(one_sided, iso3, year)),
         "ucdp.mass_killing_onset_prev_year": lambda: _flag(_onset(one_sided, iso3, year - 1)),
