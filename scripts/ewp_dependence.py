@@ -7,7 +7,10 @@ three ways, with the engine only (no database):
   config checked out elsewhere; skipped when absent);
 - ``live``: the shipped configuration;
 - ``without_ewp``: the shipped configuration without the indicators whose preferred variable is
-  an ``ewp.*`` column (EWP columns kept where they are fallbacks of a raw source).
+  an ``ewp.*`` column (none since issue 16) or whose only value on this data is one of EWP's own
+  codings (``EWP_CODINGS``: the mass-killing history and targeting codes and the ICCPR protocol,
+  which now read UCDP, ACLED and the UN Treaty Collection first); EWP columns kept where they are
+  fallbacks of a raw source.
 
 Prints rated countries and Spearman rank correlations of the composites over the countries
 rated in both, then the composite's backtest by the EWP protocol, no fitting, for each
@@ -100,8 +103,30 @@ def backtest(
     }
 
 
+# The indicators that preferred an EWP column until issue 16 moved them to UCDP, ACLED and the
+# UN Treaty Collection: their EWP fallbacks are EWP's own codings (mass-killing episodes, the
+# ICCPR protocol), not a transformation of a raw source loaded here, so on the EWP file they are
+# what the live sources would have to replace.
+EWP_CODINGS = frozenset(
+    {
+        "past_mass_killing",
+        "recent_mass_killing_onset",
+        "ongoing_mass_killings",
+        "wide_targeting",
+        "narrow_targeting",
+        "iccpr_ratified",
+    }
+)
+
+
 def without_ewp(config: Configuration) -> Configuration:
-    kept = [i for i in config.indicators.indicators if not i.variable.startswith("ewp.")]
+    """The configuration without the indicators that prefer an EWP column or whose value here
+    can only be one of EWP's own codings (``EWP_CODINGS``)."""
+    kept = [
+        i
+        for i in config.indicators.indicators
+        if not i.variable.startswith("ewp.") and i.id not in EWP_CODINGS
+    ]
     return dataclasses.replace(config, indicators=IndicatorsConfig(indicators=kept))
 
 
