@@ -36,8 +36,8 @@ ModelOption = Annotated[
     str,
     typer.Option(
         "--model",
-        help="nested (default: docs/forecasting-procedure.md), ensemble, logit, boosting "
-        "or ewp-reference",
+        help="nested (default: docs/forecasting-procedure.md), nested-fast (procedure 2: "
+        "docs/forecasting-procedure-2.md), ensemble, logit, boosting or ewp-reference",
     ),
 ]
 
