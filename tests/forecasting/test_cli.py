@@ -54,8 +54,9 @@ def test_backtest_command_on_the_ewp_file(shared_dir: Path, tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     figures = json.loads(out.read_text())
     assert set(figures) >= REQUIRED
-    # The default is the pre-registered nested procedure (docs/forecasting-procedure.md).
-    assert figures["model"] == "nested"
+    # The default is pre-registered procedure 2, adopted by its rule
+    # (docs/forecasting-procedure-2.md).
+    assert figures["model"] == "nested-fast"
     assert (figures["first_train_year"], figures["last_train_year"]) == (2018, 2021)
     # Forecasts from 2020-2023 score the onsets of 2021-2024 in this file (EWP scores the year
     # after the last forecast year too).

@@ -32,6 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from earlywarn.forecasting.ewp_reference import EwpReference, glmnet_column_order
+from earlywarn.forecasting.glmnet_path import GlmnetPath
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -50,7 +51,7 @@ _EPS = 1e-6
 
 # A sub-model specification: ("logit", C, l1_ratio, random_state),
 # ("logit-path", (C, ...), l1_ratio, random_state) (one logit per C, each warm-started from the
-# previous, stronger penalty),
+# previous, stronger penalty), ("glmnet-path", (C, ...), l1_ratio, tol) (the same by glmnet),
 # ("boosting", learning_rate, max_iter, max_leaf_nodes, min_samples_leaf, l2, random_state) or
 # ("forest", n_estimators, min_samples_leaf, max_samples, random_state).
 FitSpec = tuple[Any, ...]
@@ -112,6 +113,8 @@ def build_submodel(spec: FitSpec) -> Any:
     if spec[0] == "logit-path":
         _, cs, l1_ratio, random_state = spec
         return LogitPath(cs, l1_ratio, random_state)
+    if spec[0] == "glmnet-path":
+        return GlmnetPath(spec[1], spec[2], spec[3])
     if spec[0] == "boosting":
         _, rate, iterations, leaves, min_leaf, l2, random_state = spec
         return HistGradientBoostingClassifier(

@@ -4,7 +4,7 @@ training data gets a model on its first run and a new one when new labelled year
 - ``database_registry``: the registry under ``<models dir>/<this database's key>/``; the key
   lives in the database (table ``forecast_registry``), so two databases never share a model,
   even when they share a models directory, and a database restored elsewhere keeps its key.
-- ``ensure_model``: the promoted model, after training and promoting the default (nested)
+- ``ensure_model``: the promoted model, after training and promoting the default (nested-fast)
   model when none is promoted yet, or when the promoted one was trained here automatically and
   newer labels have arrived since. A model an administrator promoted is never replaced.
 """

@@ -48,6 +48,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "logit+boosting": ("logit", "boosting"),
     "logit+forest": ("logit", "forest"),
 }
+# "saga": procedure 1's scikit-learn path; "glmnet": procedure 2's coordinate descent.
+LOGIT_SOLVERS = ("saga", "glmnet")
 _EPS = 1e-6
 
 
@@ -69,7 +71,8 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     every column of every candidate feature set, and ``year``); ``lead_years`` is the distance
     between the last training row and the year forecast (2 for ``mk_onset_1or2``, 1 for
     ``mk_onset_1``), kept in the inner windows. ``feature_sets`` are (name, columns) pairs,
-    the default first."""
+    the default first. The defaults are procedure 1's; ``catalog.PROCEDURES`` holds the
+    settings of each pre-registered procedure."""
 
     # What to fit depends on what stage 1 chose: a backtest runs its steps in turn, sharing
     # one fit cache, rather than planning the fits ahead (estimators.OnsetEnsemble).
@@ -89,6 +92,8 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         l1_ratio: float = 0.5,
         boosting: tuple[float, int, int, int, float] = (0.05, 200, 8, 40, 1.0),
         forest: tuple[int, int, float] = (100, 10, 0.5),
+        logit_solver: str = "saga",
+        glmnet_tol: float = 1e-5,
         fixed_choices: Mapping[int, tuple[str, str, float]] | None = None,
         random_state: int | None = 0,
     ) -> None:
@@ -103,11 +108,17 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         self.l1_ratio = l1_ratio
         self.boosting = boosting
         self.forest = forest
+        self.logit_solver = logit_solver
+        self.glmnet_tol = glmnet_tol
         self.fixed_choices = fixed_choices
         self.random_state = random_state
 
     # -- specifications (the keys of shared fits) ------------------------------------------
     def _path_spec(self) -> FitSpec:
+        if self.logit_solver == "glmnet":
+            # Procedure 2: the same penalties by coordinate descent (glmnet_path); deterministic
+            # without a seed.
+            return ("glmnet-path", tuple(sorted(self.Cs)), self.l1_ratio, self.glmnet_tol)
         return ("logit-path", tuple(sorted(self.Cs)), self.l1_ratio, self.random_state)
 
     def _part_spec(self, part: str) -> FitSpec:
@@ -130,6 +141,8 @@ class NestedSelection(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
             raise ValueError("feature_sets must name at least one (name, columns) set")
         if not self.families or set(self.families) - set(FAMILIES):
             raise ValueError(f"families must be a non-empty subset of {tuple(FAMILIES)}")
+        if self.logit_solver not in LOGIT_SOLVERS:
+            raise ValueError(f"logit_solver must be one of {LOGIT_SOLVERS}")
         if "year" not in self.feature_names:
             raise ValueError("the inner windows need the 'year' column")
 

@@ -16,7 +16,12 @@ from rich.table import Table
 
 from earlywarn.app.cli._shared import console, database, fail, load_config
 from earlywarn.db import session_scope
-from earlywarn.forecasting.catalog import MODEL_NAMES, default_predictors, make_model
+from earlywarn.forecasting.catalog import (
+    DEFAULT_MODEL,
+    MODEL_NAMES,
+    default_predictors,
+    make_model,
+)
 from earlywarn.forecasting.lifecycle import database_registry
 from earlywarn.forecasting.official import card_figures, run_both_horizons
 from earlywarn.forecasting.panel import Panel, read_ewp_csv
@@ -36,8 +41,8 @@ ModelOption = Annotated[
     str,
     typer.Option(
         "--model",
-        help="nested (default: docs/forecasting-procedure.md), ensemble, logit, boosting "
-        "or ewp-reference",
+        help="nested-fast (default; procedure 2: docs/forecasting-procedure-2.md), nested "
+        "(procedure 1: docs/forecasting-procedure.md), ensemble, logit, boosting or ewp-reference",
     ),
 ]
 
@@ -61,7 +66,7 @@ def _load_panel(
     settings: Settings,
     predictors: str | None = None,
     outcomes: Path | None = None,
-    model: str = "nested",
+    model: str = DEFAULT_MODEL,
 ) -> tuple[Panel, str]:
     """The panel and a description of where it came from (for the model card)."""
 
@@ -95,7 +100,7 @@ def backtest(
     report: Annotated[
         Path | None, typer.Option(help="Write an HTML report for analysts here")
     ] = None,
-    model: ModelOption = "nested",
+    model: ModelOption = DEFAULT_MODEL,
     n_jobs: Annotated[int | None, typer.Option(help="Parallel steps (default: 2)")] = None,
     predictors: PredictorsOption = None,
     outcomes: OutcomesOption = None,
@@ -159,7 +164,7 @@ def train(
         DataFormat, typer.Option("--format", help="ewp: a CSV file; db: stored observations")
     ] = DataFormat.DB,
     data: Annotated[Path | None, typer.Option(help="The EWP-format CSV (--format ewp)")] = None,
-    model: ModelOption = "nested",
+    model: ModelOption = DEFAULT_MODEL,
     run_backtest_too: Annotated[
         bool,
         typer.Option("--backtest/--no-backtest", help="Backtest first; figures go in the card"),
