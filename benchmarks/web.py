@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -41,7 +41,7 @@ from earlywarn.assessments.models import Confidence
 from earlywarn.assessments.schemas import AssessmentIn
 from earlywarn.auth import accounts
 from earlywarn.auth.service import Principal
-from earlywarn.db import create_db_engine, make_session_factory, session_scope
+from earlywarn.db import create_db_engine, make_session_factory, session_scope, utc_now
 from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.settings import Settings
@@ -78,7 +78,7 @@ def _record_assessments(session: Session, config: Configuration) -> tuple[int, i
             evidence=f"Benchmark assessment of risk factor {factor}: field reports from the "
             "desk and the latest UN panel of experts' findings. " * 4,
             links=["https://example.org/report", "https://example.org/panel"],
-            valid_until=date(2027, 6, 30),
+            valid_until=utc_now().date() + timedelta(days=180),  # any day it runs
         )
         ids.append(assessments.create(session, config.assessments, body, AUTHOR).id)
     assessments.approve(session, ids[0], REVIEWER, note="checked against the panel report")
