@@ -5,7 +5,8 @@
 Loads the EWP file (default ../shared/data/ewp/prepared2024predictors-2025-09-03.csv) into a
 fresh database (a SQLite file in a temporary folder unless --database-url names another),
 scores the history 2015-2024 and a live run as of 2025-06-30 (which opens alerts), records
-three actions on the first alert, signs an administrator in, and requests every page --repeat
+three actions on the first alert, records two analyst assessments of Sudan (one approved, one
+pending review), signs an administrator in, and requests every page --repeat
 times through the application in-process (no network: the time is the server's). First load:
 the page's HTML plus every same-origin file it references (the style sheet), as a browser
 with an empty cache fetches them.
@@ -22,11 +23,12 @@ import statistics
 import tempfile
 import time
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from earlywarn.alerting import responses
 from earlywarn.alerting.models import Alert
@@ -34,9 +36,13 @@ from earlywarn.alerting.response_schemas import ActionIn
 from earlywarn.app.factory import create_app
 from earlywarn.app.migrations import upgrade_to_head
 from earlywarn.app.pipeline import backfill_history, prepare_database, score_and_alert
+from earlywarn.assessments import service as assessments
+from earlywarn.assessments.models import Confidence
+from earlywarn.assessments.schemas import AssessmentIn
 from earlywarn.auth import accounts
-from earlywarn.db import create_db_engine, make_session_factory, session_scope
-from earlywarn.framework.config import load_configuration
+from earlywarn.auth.service import Principal
+from earlywarn.db import create_db_engine, make_session_factory, session_scope, utc_now
+from earlywarn.framework.config import Configuration, load_configuration
 from earlywarn.ingest import service as ingest_service
 from earlywarn.settings import Settings
 from earlywarn.types import Role
@@ -49,11 +55,34 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_EWP = REPO.parent / "shared/data/ewp/prepared2024predictors-2025-09-03.csv"
 PASSWORD = "benchmark passphrase"
 HTML = {"Accept": "text/html"}
+# Assessments need two people (four-eyes): an author and a second analyst who approves.
+AUTHOR = Principal(key_id=901, name="Benchmark author", role=Role.ANALYST, focal_point_id=None)
+REVIEWER = Principal(key_id=902, name="Benchmark reviewer", role=Role.ANALYST, focal_point_id=None)
 
 
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _record_assessments(session: Session, config: Configuration) -> tuple[int, int]:
+    """Two assessments of Sudan, as analysts write them: one approved (the list shows both),
+    one pending, whose page carries the review forms. Returns their ids, approved first."""
+    ids = []
+    for factor, level in ((12, "high"), (7, "moderate")):
+        body = AssessmentIn(
+            country_iso3="SDN",
+            risk_factor=factor,
+            level=level,
+            confidence=Confidence.MEDIUM,
+            evidence=f"Benchmark assessment of risk factor {factor}: field reports from the "
+            "desk and the latest UN panel of experts' findings. " * 4,
+            links=["https://example.org/report", "https://example.org/panel"],
+            valid_until=utc_now().date() + timedelta(days=180),  # any day it runs
+        )
+        ids.append(assessments.create(session, config.assessments, body, AUTHOR).id)
+    assessments.approve(session, ids[0], REVIEWER, note="checked against the panel report")
+    return ids[0], ids[1]
 
 
 def main() -> None:
@@ -87,6 +116,7 @@ def main() -> None:
                 ActionIn(catalogue_code=item["code"], who_acts="Benchmark desk"),
                 actor="benchmark", administrator=True, focal_point_id=None, refusal=None,
             )  # fmt: skip
+        approved_id, pending_id = _record_assessments(session, config)
     print(f"data loaded and scored in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
 
     # A throwaway database: a throwaway key for secrets at rest, unless one is set.
@@ -99,8 +129,16 @@ def main() -> None:
         "country": "/countries/SDN",
         "inbox": "/inbox",
         "alert": f"/alerts/{alert_id}",
+        "assessments": "/assessments",
+        "assess_new": "/assessments/new",
+        "assessment": f"/assessments/{pending_id}",
         "weights": "/admin/weights",
         "users": "/admin/users",
+    }
+    # What the seeded pages must show, so a page that lost its content is not timed as fast.
+    expected = {
+        "assessments": [f'href="/assessments/{i}"' for i in (approved_id, pending_id)],
+        "assessment": [f'action="/assessments/{pending_id}/approve"'],
     }
     results: dict[str, dict[str, float]] = {}
     with TestClient(app) as client:
@@ -121,6 +159,7 @@ def main() -> None:
                 response = browser.get(path, headers=HTML, follow_redirects=False)
                 times.append((time.perf_counter() - t0) * 1000)
                 assert response.status_code == 200, (path, response.status_code)
+            assert all(text in response.text for text in expected.get(name, [])), path
             assets = set(re.findall(r'(?:href|src)="(/static/[^"]+)"', response.text))
             first_load = len(response.content) + sum(len(browser.get(a).content) for a in assets)
             results[name] = {
@@ -129,7 +168,7 @@ def main() -> None:
                 "first_load_bytes": first_load,
             }
             print(
-                f"{name:9s} {path:18s} p50 {results[name]['p50_ms']:7.1f} ms  "
+                f"{name:11s} {path:18s} p50 {results[name]['p50_ms']:7.1f} ms  "
                 f"p95 {results[name]['p95_ms']:7.1f} ms  first load {first_load / 1024:7.1f} KiB"
             )
     engine.dispose()

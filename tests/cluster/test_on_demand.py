@@ -7,17 +7,18 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.cluster import repository
-from earlywarn.app.cluster.models import JobRun, JobRunStatus, NodeRole
+from earlywarn.app.cluster.models import JobRun, JobRunStatus, NodeRole, SchedulerNode
 from earlywarn.app.cluster.on_demand import OnDemandRunner
 from earlywarn.db import utc_now
 
 STALE = timedelta(seconds=6)
+STALE_TICKS = timedelta(seconds=0.6)  # three ticks of the runners below (tick_seconds=0.2)
 WAIT_SECONDS = 30
 
 
@@ -34,6 +35,20 @@ def _wait_finished(factory: sessionmaker[Session], job: str) -> JobRun:
         assert time.monotonic() < deadline, "the job did not finish"
         time.sleep(0.02)
     return run
+
+
+def _beat_after(factory: sessionmaker[Session], job: str, into_run: timedelta) -> datetime:
+    """The heartbeat of the node running ``job``, once one is dated ``into_run`` after the run
+    started (a second beat after the staleness limit proves the process kept beating)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        with factory() as session:
+            run = session.scalars(select(JobRun).where(JobRun.job_name == job)).one()
+            node = session.get_one(SchedulerNode, run.node)
+            if node.heartbeat_at >= run.started_at + into_run:
+                return node.heartbeat_at
+        assert time.monotonic() < deadline, "the running job's process stopped heart-beating"
+        time.sleep(0.05)
 
 
 def test_a_live_run_is_not_claimed_twice_and_a_finished_one_is_reused(
@@ -105,10 +120,12 @@ def test_two_processes_asked_at_once_run_the_job_once_and_the_leader_leaves_it_a
     try:
         assert sorted(started) == [False, True]
         # While it runs, its process heart-beats: the leader's sweep of dead nodes, well after
-        # the staleness limit of the runner's ticks, does not interrupt it.
-        time.sleep(1.0)
+        # the staleness limit of the runner's ticks, does not interrupt it. The sweep is dated
+        # at a beat seen a second into the run, not at a wall-clock time after a sleep: a
+        # loaded machine may run the beat thread late, and that is not a dead node.
+        beat = _beat_after(session_factory, "j", timedelta(seconds=1.0))
         interrupted = repository.interrupt_dead_runs(
-            session_factory, now=utc_now(), node_stale_after=timedelta(seconds=0.6)
+            session_factory, now=beat + timedelta(seconds=0.3), node_stale_after=STALE_TICKS
         )
         assert interrupted == 0
     finally:
@@ -152,7 +169,16 @@ def test_closing_cancels_queued_runs_and_leaves_their_rows_to_the_take_over(
     while len(started) < 2:
         assert time.monotonic() < deadline, "the first two runs did not start"
         time.sleep(0.01)
-    threading.Timer(0.3, release.set).start()
+    # The running two end during close()'s grace period, released only once close() has
+    # cancelled the queue: a timer started before close() could fire first on a loaded
+    # machine, and "c" would start.
+    shutdown = runner._pool.shutdown
+
+    def shutdown_then_release(wait: bool = True, *, cancel_futures: bool = False) -> None:
+        shutdown(wait=wait, cancel_futures=cancel_futures)
+        threading.Timer(0.3, release.set).start()
+
+    runner._pool.shutdown = shutdown_then_release  # type: ignore[method-assign]
     runner.close(grace_seconds=WAIT_SECONDS)
     assert runner._idle.is_set()  # every run ended or was cancelled: nothing left counted
     statuses = {

@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from earlywarn.app.cluster import repository
@@ -170,6 +170,18 @@ def test_a_failing_job_records_its_failure(
     assert run.error == "RuntimeError: source unreachable"
 
 
+def _finished_runs(factory: sessionmaker[Session]) -> int:
+    with factory() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(JobRun)
+                .where(JobRun.status != JobRunStatus.RUNNING)
+            )
+            or 0
+        )
+
+
 def test_two_schedulers_on_one_database_run_each_slot_once(
     engine: Engine, session_factory: sessionmaker[Session]
 ) -> None:
@@ -189,7 +201,12 @@ def test_two_schedulers_on_one_database_run_each_slot_once(
     ]
     for scheduler in schedulers:
         scheduler.start()
-    time.sleep(4)
+    # Both compete for at least four seconds (eight slots), and until three slots have run:
+    # a loaded machine may run the schedulers' threads late, which proves nothing either way.
+    started = time.monotonic()
+    while time.monotonic() - started < 4 or _finished_runs(session_factory) < 3:
+        assert time.monotonic() - started < 120, "the schedulers ran fewer than three slots"
+        time.sleep(0.1)
     for scheduler in schedulers:
         scheduler.stop()
     with session_factory() as session:

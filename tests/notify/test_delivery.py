@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -350,19 +351,60 @@ def _config_dir(tmp_path: Path, **delivery: Any) -> Path:
     return target
 
 
-def _start_worker(engine: Engine, config_dir: Path) -> subprocess.Popen[bytes]:
+# A worker process spends seconds of CPU importing the application before its first pass; on a
+# loaded machine (CI, or 2 cores shared by a dozen processes) that is half a minute or more of
+# wall time. The start-up gets its own generous deadline, ended by the worker's own "running"
+# line, so the deadlines of what the test checks cover the worker's work, not Python's imports.
+STARTUP_SECONDS = 240
+WORK_SECONDS = 60
+
+
+@dataclass
+class _WorkerProcess:
+    popen: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+
+    def output(self) -> str:
+        return self.stderr.read_text(errors="replace")[-3000:]
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait_until_running(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while "delivery worker running" not in self.stdout.read_text(errors="replace"):
+            assert self.alive(), f"the worker exited at start-up:\n{self.output()}"
+            assert time.monotonic() < deadline, f"the worker did not start:\n{self.output()}"
+            time.sleep(0.05)
+
+    def stop(self, sig: signal.Signals) -> None:
+        self.popen.send_signal(sig)
+        try:
+            self.popen.wait(WORK_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(WORK_SECONDS)
+            raise AssertionError(f"the worker ignored {sig.name}:\n{self.output()}") from None
+
+
+def _start_worker(engine: Engine, config_dir: Path, name: str) -> _WorkerProcess:
     env = {
         **os.environ,
         "EARLYWARN_DATABASE_URL": engine.url.render_as_string(hide_password=False),
         "EARLYWARN_CONFIG_DIR": str(config_dir),
         "EARLYWARN_WEBHOOK_ALLOW_HOSTS": "127.0.0.1",  # the test receiver listens on loopback
     }
-    return subprocess.Popen(
-        [sys.executable, "-c", "from earlywarn.app.cli import app; app()", "deliver"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    # Files, not pipes: a pipe nobody reads blocks the worker once its logs fill it.
+    stdout, stderr = config_dir.parent / f"{name}.out", config_dir.parent / f"{name}.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        popen = subprocess.Popen(
+            [sys.executable, "-c", "from earlywarn.app.cli import app; app()", "deliver"],
+            env=env,
+            stdout=out,
+            stderr=err,
+        )
+    return _WorkerProcess(popen, stdout, stderr)
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing(
@@ -376,40 +418,44 @@ def test_a_worker_killed_mid_delivery_loses_nothing(
     """The alert and its outbox row are committed; the worker process claims the row and posts
     it, and is killed (SIGKILL) before it can record anything. A new worker delivers it."""
     config_dir = _config_dir(
-        tmp_path, lease_seconds=1, poll_interval_seconds=0.1, backoff_initial_seconds=0.05
+        tmp_path,
+        lease_seconds=1,
+        poll_interval_seconds=0.1,
+        backoff_initial_seconds=0.05,
+        # The held request must still be in flight when the test kills the worker, however
+        # late a loaded machine lets the test notice it: a timeout would record an attempt.
+        request_timeout_seconds=WORK_SECONDS * 2,
     )
     desk = _focal_point(session, name="Sudan desk", webhook_url=receiver.url)
     (message,) = _alert_for(session, make_alert, desk, Channel.WEBHOOK)
     receiver.hold.set()  # the first request hangs: the worker is mid-delivery
 
-    first = _start_worker(engine, config_dir)
+    first = _start_worker(engine, config_dir, "first")
     try:
-        deadline = time.monotonic() + 30
+        first.wait_until_running()
+        deadline = time.monotonic() + WORK_SECONDS
         while not receiver.requests:
-            assert first.poll() is None, first.stderr.read() if first.stderr else ""
-            assert time.monotonic() < deadline, "the worker never posted"
+            assert first.alive(), first.output()
+            assert time.monotonic() < deadline, f"the worker never posted:\n{first.output()}"
             time.sleep(0.05)
     finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        if first.stderr:
-            first.stderr.close()
+        first.stop(signal.SIGKILL)
     receiver.release.set()
     assert _status(session_factory, message.id) is OutboxStatus.PENDING
     assert _attempts(session_factory, message.id) == [], "the killed worker recorded nothing"
 
-    second = _start_worker(engine, config_dir)
+    second = _start_worker(engine, config_dir, "second")
     try:
-        deadline = time.monotonic() + 30
+        second.wait_until_running()
+        deadline = time.monotonic() + WORK_SECONDS
         while _status(session_factory, message.id) is not OutboxStatus.SENT:
-            assert second.poll() is None, second.stderr.read() if second.stderr else ""
-            assert time.monotonic() < deadline, "the restarted worker did not deliver"
+            assert second.alive(), second.output()
+            assert time.monotonic() < deadline, (
+                f"the restarted worker did not deliver:\n{second.output()}"
+            )
             time.sleep(0.1)
     finally:
-        second.send_signal(signal.SIGTERM)
-        second.wait(10)
-        if second.stderr:
-            second.stderr.close()
+        second.stop(signal.SIGTERM)
     webhook_id = f"msg_earlywarn_{message.id}"
     assert [r.headers["webhook-id"] for r in receiver.requests] == [webhook_id, webhook_id]
     assert list(receiver.application) == [webhook_id], "the application processed it once"
