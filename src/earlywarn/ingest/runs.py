@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -172,11 +173,19 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
         run.finished_at = utc_now()
         return
 
-    rows, unchanged, duplicates = _new_vintage_rows(session, run_id, source_id, payload)
+    by_key, variables, duplicates = _distinct_records(payload.records)
+    zeros = {(r.iso3, r.variable, r.period): r for r in payload.zero_filled}
+    variables |= {key[1] for key in zeros}
+    _check_keys(session, {**zeros, **by_key}, variables)
+    # One read of the stored values serves the source's values and its zero-fills.
+    current = observations_repository.current_values(session, variables)
+    stamp = _RowStamp(source_id, run_id, utc_now())
+    rows, unchanged = _new_vintage_rows(by_key, current, stamp)
     repository.insert_observations(session, rows)
-    if payload.zero_filled:
+    if zeros:
         # Inserted apart: one source id per insert keeps PostgreSQL's COPY on its fast path.
-        zero_rows, zero_tally = _zero_fill_rows(session, run_id, source_id, payload)
+        marked = stamp._replace(source_id=zero_fill_source_id(source_id))
+        zero_rows, zero_tally = _zero_fill_rows(zeros, by_key, current, marked)
         repository.insert_observations(session, zero_rows)
         # Counted in details["zero_fill"], not in rows_loaded/rows_unchanged: those stay the
         # values the source delivered.
@@ -193,55 +202,56 @@ def _load(session: Session, run_id: int, source_id: str, payload: LoadedPayload)
     run.finished_at = utc_now()
 
 
+_Key = tuple[str, str, str]  # (iso3, variable, period)
+
+
+class _RowStamp(NamedTuple):
+    """What every row of one insert shares: who wrote it, in which run, when."""
+
+    source_id: str
+    run_id: int
+    loaded_at: datetime
+
+
+def _row(record: ObservationRecord, value: float, stamp: _RowStamp) -> tuple[Any, ...]:
+    """One row in ``repository.OBSERVATION_COLUMNS`` order."""
+    return (
+        record.iso3,
+        record.variable,
+        record.period,
+        record.period_start,
+        record.period_end,
+        value,
+        *stamp,
+    )
+
+
 def _new_vintage_rows(
-    session: Session, run_id: int, source_id: str, payload: LoadedPayload
-) -> tuple[list[tuple[Any, ...]], int, int]:
-    """Rows (in ``repository.OBSERVATION_COLUMNS`` order) for values that are new or differ
-    from the current vintage; (rows, unchanged, identical duplicates). Raises ``IngestError``
-    on anything the database would reject. Runs once per value of a large load: kept lean."""
-    by_key, variables, duplicates = _distinct_records(payload.records)
-    _check_keys(session, by_key, variables)
-    current = observations_repository.current_values(session, variables)
-    loaded_at = utc_now()
+    by_key: dict[_Key, ObservationRecord], current: dict[_Key, float], stamp: _RowStamp
+) -> tuple[list[tuple[Any, ...]], int]:
+    """Rows for values that are new or differ from the current vintage, and how many are
+    unchanged. Runs once per value of a large load: kept lean."""
     rows: list[tuple[Any, ...]] = []
     unchanged = 0
     for key, record in by_key.items():
         if current.get(key) == record.value:
             unchanged += 1
             continue
-        rows.append(
-            (
-                record.iso3,
-                record.variable,
-                record.period,
-                record.period_start,
-                record.period_end,
-                record.value,
-                source_id,
-                run_id,
-                loaded_at,
-            )
-        )
-    return rows, unchanged, duplicates
-
-
-_Key = tuple[str, str, str]  # (iso3, variable, period)
+        rows.append(_row(record, record.value, stamp))
+    return rows, unchanged
 
 
 def _zero_fill_rows(
-    session: Session, run_id: int, source_id: str, payload: LoadedPayload
+    zeros: dict[_Key, ObservationRecord],
+    real: dict[_Key, ObservationRecord],
+    current: dict[_Key, float],
+    stamp: _RowStamp,
 ) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
     """Rows for the payload's zero-fills that may be stored: none where the payload itself has
     a value, and none where any value is stored already. A stored zero is unchanged; a stored
     count is real evidence that a zero-fill never replaces (a count withdrawn by the source
     stays until a real value replaces it); a later counted event replaces a stored zero, being
     a newer vintage."""
-    real = {(r.iso3, r.variable, r.period) for r in payload.records}
-    zeros = {(r.iso3, r.variable, r.period): r for r in payload.zero_filled}
-    _check_keys(session, zeros, {key[1] for key in zeros})
-    current = observations_repository.current_values(session, {key[1] for key in zeros})
-    marked = zero_fill_source_id(source_id)
-    loaded_at = utc_now()
     rows: list[tuple[Any, ...]] = []
     tally = {"loaded": 0, "unchanged": 0, "kept_stored_value": 0}
     for key, record in zeros.items():
@@ -252,19 +262,7 @@ def _zero_fill_rows(
             tally["unchanged" if stored == 0 else "kept_stored_value"] += 1
             continue
         tally["loaded"] += 1
-        rows.append(
-            (
-                record.iso3,
-                record.variable,
-                record.period,
-                record.period_start,
-                record.period_end,
-                0.0,
-                marked,
-                run_id,
-                loaded_at,
-            )
-        )
+        rows.append(_row(record, 0.0, stamp))
     return rows, tally
 
 
