@@ -182,6 +182,17 @@ def test_a_rejection_needs_a_reason(
     assert empty.status_code == 422
     assert "at least 3 characters" in empty.text
     assert ">no</textarea>" in empty.text  # what was typed is kept
+    # The API's bounds (ReasonIn, ReviewIn), said in words on the page; nothing is stored.
+    long = _post(admin, f"{review}/reject", {"reason": "x" * 2001}, review)
+    assert long.status_code == 422
+    assert "Reason: at most 2000 characters" in long.text
+    nul = _post(admin, f"{review}/reject", {"reason": "bad\x00byte"}, review)
+    assert nul.status_code == 422
+    assert "Reason: a NUL character cannot be stored" in nul.text
+    long_note = _post(admin, f"{review}/approve", {"note": "x" * 2001}, review)
+    assert long_note.status_code == 422
+    assert "Note: at most 2000 characters" in long_note.text
+    assert _stored(session_factory, assessment_id).status is AssessmentStatus.PENDING
     done = _post(admin, f"{review}/reject", {"reason": "The report is a year old."}, review)
     assert done.status_code == 303
     stored = _stored(session_factory, assessment_id)

@@ -15,11 +15,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from earlywarn.api.deps import IdPath, SessionDep
 from earlywarn.assessments import repository, service
 from earlywarn.assessments.models import Assessment, AssessmentStatus
+from earlywarn.assessments.schemas import ReasonIn, ReviewIn
 from earlywarn.auth.accounts import WebUser
 from earlywarn.countries import repository as countries_repository
 from earlywarn.framework.config import Configuration
@@ -186,16 +188,30 @@ def _refused(
     )  # fmt: skip
 
 
+# The API's own request shapes hold the rules for a note and a reason (length, no NUL); the
+# pages only say them in words.
+_REASON_ERRORS = {
+    "string_too_short": "Reason: say why, in at least 3 characters",
+    "string_too_long": "Reason: at most 2000 characters",
+    "string_pattern_mismatch": "Reason: a NUL character cannot be stored",
+}
+
+
 def _reason(value: str) -> str:
-    """The API's rule for a reason (3 to 2000 characters), said before the service is asked."""
-    reason = value.strip()
-    if len(reason) < 3:
-        raise service.AssessmentError("Reason: say why, in at least 3 characters")
-    if len(reason) > 2000:
-        raise service.AssessmentError("Reason: at most 2000 characters")
-    if "\x00" in reason:
-        raise service.AssessmentError("Reason: a NUL character cannot be stored")
-    return reason
+    """The reason as ``ReasonIn`` takes it, checked before the service is asked."""
+    try:
+        return ReasonIn(reason=value).reason
+    except ValidationError as exc:
+        kind = exc.errors()[0]["type"]
+        raise service.AssessmentError(_REASON_ERRORS.get(kind, "Reason: not accepted")) from exc
+
+
+def _note(value: str) -> str | None:
+    """The review note as ``ReviewIn`` takes it (an empty note is none)."""
+    try:
+        return ReviewIn(note=value).note or None
+    except ValidationError as exc:
+        raise service.AssessmentError("Note: at most 2000 characters, no NUL character") from exc
 
 
 @pages.post("/assessments/{assessment_id}/approve")
@@ -209,9 +225,7 @@ def approve(
 ) -> Response:
     may_assess(user)
     try:
-        if len(note.strip()) > 2000 or "\x00" in note:
-            raise service.AssessmentError("Note: at most 2000 characters, no NUL character")
-        service.approve(session, assessment_id, WebActor.of(user), note=note.strip() or None)
+        service.approve(session, assessment_id, WebActor.of(user), note=_note(note))
     except (service.AssessmentError, LookupError) as exc:
         return _refused(
             request, session, config, user, assessment_id, exc,
