@@ -39,21 +39,9 @@ def claim_slot(
     """Insert the slot's row as ``running`` and commit it; the unique (job, slot) key makes a
     second insert fail. A slot left ``running`` by a node whose heartbeat stopped, or marked
     ``interrupted``, is taken over with a compare-and-set, so only one node re-runs it."""
-    try:
-        with session_scope(factory) as session:
-            run = JobRun(
-                job_name=job_name,
-                scheduled_for=scheduled_for,
-                status=JobRunStatus.RUNNING,
-                node=node,
-                attempts=1,
-                started_at=now,
-            )
-            session.add(run)
-            session.flush()
-            return Claim.CLAIMED, run.id
-    except IntegrityError:
-        pass
+    inserted = _insert_running(factory, job_name, scheduled_for, node, now)
+    if inserted is not None:
+        return Claim.CLAIMED, inserted
     with session_scope(factory) as session:
         existing = session.scalars(
             select(JobRun).where(JobRun.job_name == job_name, JobRun.scheduled_for == scheduled_for)
@@ -101,21 +89,9 @@ def claim_on_demand(
 ) -> int | None:
     """Mark the on-demand job ``running`` for ``node`` and commit; ``None`` when a live node
     runs it already. A run left ``running`` by a node whose heartbeat stopped is taken over."""
-    try:
-        with session_scope(factory) as session:
-            run = JobRun(
-                job_name=job_name,
-                scheduled_for=ON_DEMAND_SLOT,
-                status=JobRunStatus.RUNNING,
-                node=node,
-                attempts=1,
-                started_at=now,
-            )
-            session.add(run)
-            session.flush()
-            return run.id
-    except IntegrityError:
-        pass
+    inserted = _insert_running(factory, job_name, ON_DEMAND_SLOT, node, now)
+    if inserted is not None:
+        return inserted
     with session_scope(factory) as session:
         mine = (JobRun.job_name == job_name) & (JobRun.scheduled_for == ON_DEMAND_SLOT)
         existing = session.scalars(select(JobRun).where(mine)).one_or_none()
@@ -166,6 +142,28 @@ def latest_runs(factory: sessionmaker[Session], job_names: list[str]) -> dict[st
         ).all()
         session.expunge_all()
     return {row.job_name: row for row in rows}
+
+
+def _insert_running(
+    factory: sessionmaker[Session], job_name: str, slot: datetime, node: str, now: datetime
+) -> int | None:
+    """Insert the (job, slot) row as ``running`` for ``node`` and commit it; ``None`` when
+    the row exists already (the unique key refused a second insert)."""
+    try:
+        with session_scope(factory) as session:
+            run = JobRun(
+                job_name=job_name,
+                scheduled_for=slot,
+                status=JobRunStatus.RUNNING,
+                node=node,
+                attempts=1,
+                started_at=now,
+            )
+            session.add(run)
+            session.flush()
+            return run.id
+    except IntegrityError:
+        return None
 
 
 def _node_dead(session: Session, node: str, stale_before: datetime) -> bool:
